@@ -1,0 +1,194 @@
+import type { AccountRequest } from './schema';
+
+/**
+ * The data contract of the provisioning workflow. The state machine (lib/), the
+ * handlers (lambda/) and the local engine (local/) all code against these types.
+ *
+ * The state is one JSON document; each step reads what it needs and writes its
+ * result under its own key (ResultPath), so a failed step can be re-run from the
+ * same input and the failure notification sees everything that happened.
+ */
+
+export type Operation = 'CREATE' | 'UPDATE' | 'IMPORT' | 'CUSTOMIZE' | 'REMOVE';
+export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
+
+/** Operations that go through Control Tower (and so through the semaphore). */
+export const CONTROL_TOWER_OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'IMPORT'];
+
+/** An item of the requests table (partition key `id`). */
+export interface RequestItem {
+  /** The request id: the account email, lower-cased (see requestIdOf). */
+  id: string;
+  /** Incremented on every write of the request: one workflow execution per version. */
+  version: number;
+  /** The request as written (validated again by the workflow). */
+  request: unknown;
+  /** Where the request came from: `construct:<path>`, `file:<name>`, `cli`. */
+  source?: string;
+  updatedAt: string;
+}
+
+/** Input of one workflow execution: what the stream trigger passes to StartExecution. */
+export interface WorkflowInput {
+  requestId: string;
+  version: number;
+  eventName: StreamEventName;
+  /** The new image's request (null on REMOVE). Not yet validated. */
+  request: unknown | null;
+  /** The old image's request (null on INSERT). */
+  previous: unknown | null;
+}
+
+export interface OrganizationalUnitRef {
+  id: string;
+  name: string;
+}
+
+/** $.validation: output of step 1, Validate request. */
+export interface ValidationResult {
+  requestId: string;
+  version: number;
+  operation: Operation;
+  /** The validated request (for REMOVE: the last request that was provisioned). */
+  request: AccountRequest;
+  organizationalUnit: OrganizationalUnitRef;
+  /** Known for every operation but CREATE. */
+  accountId: string | null;
+  /** The Service Catalog provisioned product of the account, when there is one. */
+  provisionedProductId: string | null;
+  /** Control Tower parameter names that changed (UPDATE), e.g. ['ManagedOrganizationalUnit']. */
+  controlTowerChanges: string[];
+  validatedAt: string;
+}
+
+/** $.provisioning: output of Provision account (ProvisionProduct / UpdateProvisionedProduct). */
+export interface ProvisioningResult {
+  recordId: string;
+  provisionedProductId: string;
+  recordType: 'PROVISION_PRODUCT' | 'UPDATE_PROVISIONED_PRODUCT';
+  startedAt: string;
+}
+
+/** $.provisioningStatus: output of Check provisioning (DescribeRecord). */
+export interface ProvisioningStatus {
+  status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED';
+  recordId: string;
+  /** From the record outputs, once SUCCEEDED. */
+  accountId: string | null;
+  /** Control Tower's record errors, when FAILED. */
+  errors: string | null;
+  checkedAt: string;
+  /** Emulated or real seconds since the operation started. */
+  elapsedSeconds: number;
+}
+
+/** $.account: output of Fetch account ID. */
+export interface AccountRef {
+  accountId: string;
+  email: string;
+  name: string;
+}
+
+/** $.executionRole: output of Create execution role. */
+export interface ExecutionRoleResult {
+  roleArn: string;
+  created: boolean;
+}
+
+/** $.tags: output of Tag account. */
+export interface TagResult {
+  added: string[];
+  updated: string[];
+  removed: string[];
+}
+
+/** $.featureOptions: output of Apply feature options. */
+export interface FeatureOptionsResult {
+  deletedDefaultVpcs: { region: string; vpcId: string }[];
+  enterpriseSupport: 'requested' | 'already-requested' | 'off';
+  cloudTrailDataEvents: 'enabled' | 'off';
+}
+
+/** $.pipeline: output of Create account pipeline. */
+export interface PipelineResult {
+  pipelineName: string;
+  created: boolean;
+}
+
+/** $.error: what a Catch puts in the state (Step Functions' own shape). */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+/** The whole state, as it grows step by step. */
+export interface WorkflowState extends WorkflowInput {
+  validation?: ValidationResult;
+  provisioning?: ProvisioningResult;
+  provisioningStatus?: ProvisioningStatus;
+  account?: AccountRef;
+  executionRole?: ExecutionRoleResult;
+  tags?: TagResult;
+  featureOptions?: FeatureOptionsResult;
+  provisioningCustomizations?: unknown;
+  pipeline?: PipelineResult;
+  pipelineExecution?: { PipelineExecutionId: string };
+  error?: CaughtError;
+}
+
+/** Input of the user's provisioning customizations state machine. */
+export interface AccountContext {
+  requestId: string;
+  operation: Operation;
+  account: AccountRef;
+  organizationalUnit: OrganizationalUnitRef;
+  request: AccountRequest;
+  executionRoleArn: string;
+}
+
+/** Payload of the Acquire slot task (lambda:invoke.waitForTaskToken). */
+export interface AcquireSlotInput {
+  lockName: string;
+  limit: number;
+  /** The execution ARN ($$.Execution.Id). */
+  holder: string;
+  /** $$.Execution.StartTime: the queue is first come, first served by execution start. */
+  queuedAt: string;
+  taskToken: string;
+}
+
+/** Payload of the Release slot task. */
+export interface ReleaseSlotInput {
+  lockName: string;
+  limit: number;
+  holder: string;
+}
+
+/** Messages published to the success and failure topics. */
+export interface NotificationMessage {
+  outcome: 'SUCCEEDED' | 'FAILED' | 'REMOVED';
+  requestId: string;
+  version: number;
+  operation: Operation | null;
+  accountId: string | null;
+  accountName: string | null;
+  executionArn: string | null;
+  /** For failures: the error name (e.g. EmailInUse) and its cause. */
+  error?: { name: string; cause: string; field?: string };
+  durations: { totalSeconds: number | null; controlTowerSeconds: number | null };
+  at: string;
+}
+
+/**
+ * What the state machine passes to every step Lambda: the whole state, and the
+ * execution it runs in ($$.Execution.Id / StartTime).
+ */
+export interface StepPayload {
+  state: WorkflowState;
+  execution: { id: string; startTime: string };
+}
+
+/** Payload of the Notify step. */
+export interface NotifyPayload extends StepPayload {
+  outcome: NotificationMessage['outcome'];
+}

@@ -1,0 +1,56 @@
+/**
+ * Environment variables the constructs set on the handlers. One list, so lib/ and
+ * lambda/ cannot drift apart.
+ */
+export const ENV = {
+  REQUESTS_TABLE: 'REQUESTS_TABLE',
+  METADATA_TABLE: 'METADATA_TABLE',
+  /** Name of the metadata table's GSI on `email`. */
+  METADATA_EMAIL_INDEX: 'METADATA_EMAIL_INDEX',
+  SEMAPHORE_TABLE: 'SEMAPHORE_TABLE',
+  SEMAPHORE_LOCK_NAME: 'SEMAPHORE_LOCK_NAME',
+  SEMAPHORE_LIMIT: 'SEMAPHORE_LIMIT',
+  STATE_MACHINE_ARN: 'STATE_MACHINE_ARN',
+  SUCCESS_TOPIC_ARN: 'SUCCESS_TOPIC_ARN',
+  FAILURE_TOPIC_ARN: 'FAILURE_TOPIC_ARN',
+  ACCOUNT_FACTORY_PRODUCT_NAME: 'ACCOUNT_FACTORY_PRODUCT_NAME',
+  CONTROL_TOWER_EXECUTION_ROLE_NAME: 'CONTROL_TOWER_EXECUTION_ROLE_NAME',
+  EXECUTION_ROLE_NAME: 'EXECUTION_ROLE_NAME',
+  /** Account whose principals may assume the execution role (the factory's own account). */
+  EXECUTION_ROLE_TRUSTED_ACCOUNT: 'EXECUTION_ROLE_TRUSTED_ACCOUNT',
+  /** Optional: role in the Control Tower management account for Organizations / Service Catalog calls. */
+  MANAGEMENT_ROLE_ARN: 'MANAGEMENT_ROLE_ARN',
+  FEATURE_DELETE_DEFAULT_VPCS: 'FEATURE_DELETE_DEFAULT_VPCS',
+  FEATURE_ENTERPRISE_SUPPORT: 'FEATURE_ENTERPRISE_SUPPORT',
+  /** Trail name or ARN for CloudTrail data events; unset = off. */
+  FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL: 'FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL',
+  PIPELINE_NAME_PREFIX: 'PIPELINE_NAME_PREFIX',
+  PIPELINE_ROLE_ARN: 'PIPELINE_ROLE_ARN',
+  PIPELINE_ARTIFACT_BUCKET: 'PIPELINE_ARTIFACT_BUCKET',
+  CUSTOMIZATIONS_BUCKET: 'CUSTOMIZATIONS_BUCKET',
+  CUSTOMIZATIONS_OBJECT_KEY: 'CUSTOMIZATIONS_OBJECT_KEY',
+  CUSTOMIZATIONS_PROJECT: 'CUSTOMIZATIONS_PROJECT',
+} as const;
+
+export type EnvName = keyof typeof ENV;
+
+/** A required variable: a missing one is a deployment bug, named in the error. */
+export function requireEnv(name: EnvName): string {
+  const value = process.env[ENV[name]];
+  if (value === undefined || value === '') {
+    throw new Error(`Environment variable ${ENV[name]} is not set`);
+  }
+  return value;
+}
+
+export function optionalEnv(name: EnvName): string | undefined {
+  const value = process.env[ENV[name]];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export function flagEnv(name: EnvName): boolean {
+  return optionalEnv(name) === 'true';
+}
+
+/** The metadata key that tells the local engine which lambda/<name>/ module a function runs. */
+export const HANDLER_METADATA_KEY = 'cdk-account-factory:handler';

@@ -1,0 +1,56 @@
+/**
+ * Named errors. A handler throws one of these; Step Functions sees `error.name` as the
+ * error name, so the state machine can Retry or Catch it by name, and the failure
+ * notification carries it. Never return an error as data.
+ */
+export class AccountFactoryError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+function named(name: string) {
+  return class extends AccountFactoryError {
+    static readonly errorName = name;
+    constructor(message: string) {
+      super(name, message);
+    }
+  };
+}
+
+/** The request does not match the schema; the message names each field and why. */
+export const InvalidAccountRequest = named('InvalidAccountRequest');
+/** Another account (not this request's) already uses the email. */
+export const EmailInUse = named('EmailInUse');
+/** Another account (not this request's) already uses the account name. */
+export const AccountNameInUse = named('AccountNameInUse');
+/** The organizational unit does not exist in the organization. */
+export const OrganizationalUnitNotFound = named('OrganizationalUnitNotFound');
+/** The organizational unit exists but is not registered with Control Tower. */
+export const OrganizationalUnitNotRegistered = named('OrganizationalUnitNotRegistered');
+/** The Control Tower Account Factory product (or its active version or launch path) is missing. */
+export const AccountFactoryProductNotFound = named('AccountFactoryProductNotFound');
+/** Control Tower refused the operation because other operations are in progress: retried. */
+export const ControlTowerBusy = named('ControlTowerBusy');
+/** The Service Catalog record ended in FAILED: the message carries Control Tower's errors. */
+export const ControlTowerOperationFailed = named('ControlTowerOperationFailed');
+/** The account cannot be found (record outputs, then Organizations by email). */
+export const AccountNotFound = named('AccountNotFound');
+/** The execution role was created but cannot be assumed yet (IAM is eventually consistent): retried. */
+export const ExecutionRoleNotReady = named('ExecutionRoleNotReady');
+/** A feature option failed; the message says which and where. */
+export const FeatureOptionFailed = named('FeatureOptionFailed');
+
+/** Error names that mean "AWS is busy, try again": every Lambda task retries these with backoff. */
+export const THROTTLING_ERRORS = [
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'ConcurrentModificationException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalServerError',
+  'InternalFailure',
+] as const;

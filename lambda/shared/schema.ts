@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The account request: one schema for the AccountRequest construct (checked at synth),
+ * the request files (checked by the CLI and the app), and the Validate request step.
+ */
+
+/** ASCII-only, as Organizations requires; no leading dot, no consecutive dots, a dotted domain. */
+const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+/** Organizations: printable ASCII except '<' and '>' (and no control characters). */
+const ACCOUNT_NAME = /^[ -;=?-~]+$/;
+/** Organizations OU id: ou-<root suffix>-<ou suffix>. */
+export const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+/** "Name" or "Name (ou-xxxx-xxxxxxxx)", as Control Tower's Account Factory takes it. */
+const OU_WITH_ID = /^(.+) \((ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})\)$/;
+/** Organizations tag keys and values: letters, separators, digits and _.:/=+-@ (no control or format characters). */
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const CUSTOM_FIELD_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+const CUSTOMIZATIONS_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** No control characters, no zero-width or bidi-override characters. */
+const PLAIN_TEXT = /^[^\p{Cc}\p{Cf}]*$/u;
+
+export const MAX_TAGS = 50;
+export const MAX_CUSTOM_FIELDS = 50;
+export const MAX_CUSTOM_FIELD_VALUE = 1024;
+/** Custom fields are stored in the metadata item and passed to customizations: keep them small. */
+export const MAX_CUSTOM_FIELDS_BYTES = 16 * 1024;
+
+const email = (what: string) =>
+  z
+    .string({ error: `${what} is required and must be a string` })
+    .trim()
+    .min(6, `${what} must be at least 6 characters`)
+    .max(64, `${what} must be at most 64 characters`)
+    .regex(EMAIL, `${what} must be a plain ASCII email address (name@example.com)`)
+    .transform((v) => v.toLowerCase());
+
+const personName = (what: string) =>
+  z
+    .string({ error: `${what} is required and must be a string` })
+    .trim()
+    .min(1, `${what} must not be empty`)
+    .max(50, `${what} must be at most 50 characters`)
+    .regex(PLAIN_TEXT, `${what} must not contain control or invisible characters`);
+
+export const SsoUserSchema = z.strictObject({
+  email: email('sso.email'),
+  firstName: personName('sso.firstName'),
+  lastName: personName('sso.lastName'),
+});
+
+const tagKey = z
+  .string()
+  .min(1, 'tag keys must not be empty')
+  .max(128, 'tag keys must be at most 128 characters')
+  .regex(TAG_CHARS, 'tag keys may only contain letters, digits, spaces and _.:/=+-@')
+  .refine((k) => !k.toLowerCase().startsWith('aws:'), 'tag keys must not start with "aws:" (reserved by AWS)');
+
+const tagValue = z
+  .string({ error: 'tag values must be strings' })
+  .max(256, 'tag values must be at most 256 characters')
+  .regex(TAG_CHARS, 'tag values may only contain letters, digits, spaces and _.:/=+-@');
+
+export const AccountRequestSchema = z.strictObject({
+  accountEmail: email('accountEmail'),
+  accountName: z
+    .string({ error: 'accountName is required and must be a string' })
+    .min(1, 'accountName must not be empty')
+    .max(50, 'accountName must be at most 50 characters')
+    .regex(ACCOUNT_NAME, 'accountName may only contain printable ASCII characters other than < and >')
+    .refine((v) => v.trim() === v, 'accountName must not start or end with a space'),
+  organizationalUnit: z
+    .string({ error: 'organizationalUnit is required and must be a string' })
+    .min(1, 'organizationalUnit must not be empty')
+    .max(170, 'organizationalUnit must be at most 170 characters')
+    .regex(PLAIN_TEXT, 'organizationalUnit must not contain control or invisible characters')
+    .refine(
+      (v) => v.trim() === v && parseOrganizationalUnit(v).name.length <= 128,
+      'organizationalUnit must be an OU name (up to 128 characters) or "Name (ou-xxxx-xxxxxxxx)"',
+    ),
+  sso: SsoUserSchema,
+  tags: z
+    .record(tagKey, tagValue)
+    .refine((t) => Object.keys(t).length <= MAX_TAGS, `tags may hold at most ${MAX_TAGS} entries`)
+    .default({}),
+  customFields: z
+    .record(
+      z.string().regex(CUSTOM_FIELD_KEY, 'custom field keys must start with a letter and use A-Z a-z 0-9 _ . - (at most 128)'),
+      z
+        .string({ error: 'custom field values must be strings' })
+        .max(MAX_CUSTOM_FIELD_VALUE, `custom field values must be at most ${MAX_CUSTOM_FIELD_VALUE} characters`)
+        .regex(PLAIN_TEXT, 'custom field values must not contain control or invisible characters'),
+    )
+    .refine((f) => Object.keys(f).length <= MAX_CUSTOM_FIELDS, `customFields may hold at most ${MAX_CUSTOM_FIELDS} entries`)
+    .refine(
+      (f) => Buffer.byteLength(JSON.stringify(f)) <= MAX_CUSTOM_FIELDS_BYTES,
+      `customFields must be at most ${MAX_CUSTOM_FIELDS_BYTES} bytes in all`,
+    )
+    .default({}),
+  customizationsName: z
+    .string()
+    .regex(CUSTOMIZATIONS_NAME, 'customizationsName must be 1-64 characters of A-Z a-z 0-9 _ - starting with a letter or digit')
+    .optional(),
+  /** Close the account when its request is removed. Never the default: removal only ends management. */
+  closeOnRemoval: z.boolean({ error: 'closeOnRemoval must be true or false' }).default(false),
+});
+
+/** A request as written by a user (before defaults). */
+export type AccountRequestInput = z.input<typeof AccountRequestSchema>;
+/** A validated, normalized request (emails lower-cased, defaults filled in). */
+export type AccountRequest = z.output<typeof AccountRequestSchema>;
+
+export interface RequestIssue {
+  /** Dotted path of the field, e.g. `tags.aws:createdBy` or `sso.email`. */
+  field: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; request: AccountRequest } | { ok: false; issues: RequestIssue[] };
+
+export function parseAccountRequest(input: unknown): ParseResult {
+  const result = AccountRequestSchema.safeParse(input);
+  if (result.success) return { ok: true, request: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((i) => ({
+      field: i.path.length ? i.path.map(String).join('.') : '(request)',
+      message: issueMessage(i),
+    })),
+  };
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  // A bad record key: zod nests the key's own issues; say what is wrong with the key.
+  if (issue.code === 'invalid_key') return issue.issues.map((i) => i.message).join('; ');
+  return issue.message;
+}
+
+export function formatIssues(issues: RequestIssue[]): string {
+  return issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+}
+
+/** "Sandbox" -> { name: 'Sandbox' }; "Sandbox (ou-ab12-cdef3456)" -> { name, id }. */
+export function parseOrganizationalUnit(value: string): { name: string; id?: string } {
+  const m = OU_WITH_ID.exec(value);
+  return m ? { name: m[1], id: m[2] } : { name: value };
+}
+
+/** The requests table key: one request per account email. */
+export function requestIdOf(request: Pick<AccountRequest, 'accountEmail'>): string {
+  return request.accountEmail.trim().toLowerCase();
+}
+
+/** Control Tower parameters: a change to any of these needs an UpdateProvisionedProduct. */
+export function controlTowerParameters(r: AccountRequest): Record<string, string> {
+  return {
+    AccountEmail: r.accountEmail,
+    AccountName: r.accountName,
+    ManagedOrganizationalUnit: r.organizationalUnit,
+    SSOUserEmail: r.sso.email,
+    SSOUserFirstName: r.sso.firstName,
+    SSOUserLastName: r.sso.lastName,
+  };
+}
+
+/** The Control Tower parameter names whose values differ between two requests. */
+export function controlTowerChanges(before: AccountRequest, after: AccountRequest): string[] {
+  const a = controlTowerParameters(before);
+  const b = controlTowerParameters(after);
+  return Object.keys(b).filter((k) => a[k] !== b[k]);
+}
+
+function shortHash(value: string, length = 10): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, length);
+}
+
+/**
+ * Step Functions execution name for one version of one request: deterministic, so a
+ * duplicate stream record starts nothing twice (ExecutionAlreadyExists).
+ * At most 80 characters of [A-Za-z0-9-_].
+ */
+export function executionName(requestId: string, version: number, eventName: string): string {
+  const slug = requestId.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+  const kind = eventName === 'REMOVE' ? 'remove' : 'v';
+  return `${slug}-${shortHash(requestId, 8)}-${kind}${version}`;
+}
+
+/**
+ * Service Catalog ProvisionToken / UpdateToken: derived from the request id and version,
+ * so a retried step never creates a second account. 1-128 of [a-zA-Z0-9_-].
+ */
+export function idempotencyToken(requestId: string, version: number, operation: string): string {
+  return `${operation.toLowerCase()}-${shortHash(`${requestId}#${version}#${operation}`, 40)}`;
+}
+
+/** Service Catalog provisioned product name for an account: stable across edits. */
+export function provisionedProductName(request: AccountRequest): string {
+  const slug = request.accountName.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+  return `${slug || 'account'}-${shortHash(requestIdOf(request), 8)}`;
+}

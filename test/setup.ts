@@ -1,0 +1,8 @@
+import '../local/polyfill';
+
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.AWS_REGION = process.env.AWS_REGION ?? 'us-east-1';
+// No test may reach AWS: static fake credentials keep the SDK from looking for real ones.
+process.env.AWS_ACCESS_KEY_ID = 'AKIDLOCALTEST';
+process.env.AWS_SECRET_ACCESS_KEY = 'local-test-secret';
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
