@@ -1,0 +1,64 @@
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import { ControlTowerClient } from '@aws-sdk/client-controltower';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
+import { STSClient } from '@aws-sdk/client-sts';
+import { SupportClient } from '@aws-sdk/client-support';
+import { AssumedCredentials, assumeRole, createClient } from './clients';
+import { optionalEnv } from './env';
+
+/**
+ * Clients for the Control Tower management account: Organizations, Service Catalog,
+ * Control Tower, Support and CloudTrail. When the factory runs in another account,
+ * MANAGEMENT_ROLE_ARN names a role there and these clients use its credentials,
+ * refreshed before they expire.
+ */
+export interface ManagementClients {
+  organizations: OrganizationsClient;
+  serviceCatalog: ServiceCatalogClient;
+  controlTower: ControlTowerClient;
+  support: SupportClient;
+  cloudTrail: CloudTrailClient;
+}
+
+type CredentialProvider = () => Promise<AssumedCredentials>;
+
+/** A credential provider that assumes `roleArn` and caches until 60 s before expiry. */
+export function assumedRoleProvider(sts: STSClient, roleArn: string, sessionName: string): CredentialProvider {
+  let cached: AssumedCredentials | undefined;
+  return async () => {
+    const fresh = cached?.expiration && cached.expiration.getTime() - Date.now() > 60_000;
+    if (!cached || (cached.expiration && !fresh)) {
+      cached = await assumeRole(sts, roleArn, sessionName);
+    }
+    return cached;
+  };
+}
+
+export function createManagementClients(sts: STSClient, roleArn = optionalEnv('MANAGEMENT_ROLE_ARN')): ManagementClients {
+  const credentials = roleArn ? assumedRoleProvider(sts, roleArn, 'cdk-account-factory') : undefined;
+  const config = credentials ? { credentials } : {};
+  return {
+    organizations: createClient(OrganizationsClient, config),
+    serviceCatalog: createClient(ServiceCatalogClient, config),
+    controlTower: createClient(ControlTowerClient, config),
+    // AWS Support's API lives in us-east-1 only.
+    support: createClient(SupportClient, { ...config, region: 'us-east-1' }),
+    cloudTrail: createClient(CloudTrailClient, config),
+  };
+}
+
+/**
+ * Creates clients in a member account through one of its roles (the Control Tower
+ * execution role, or the factory's execution role). Credentials are fetched once per
+ * call; the clients are meant for one step.
+ */
+export async function clientsInAccount<T>(
+  sts: STSClient,
+  accountId: string,
+  roleName: string,
+  make: (config: { credentials: AssumedCredentials }) => T,
+): Promise<T> {
+  const credentials = await assumeRole(sts, `arn:aws:iam::${accountId}:role/${roleName}`, 'cdk-account-factory');
+  return make({ credentials });
+}
