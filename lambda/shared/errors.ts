@@ -42,8 +42,6 @@ export const ExecutionRoleNotReady = named('ExecutionRoleNotReady');
 /** A feature option failed; the message says which and where. */
 export const FeatureOptionFailed = named('FeatureOptionFailed');
 
-/** A step received input that does not have the shape it reads (a wiring bug between the state machine and the step). */
-export const InvalidStepInput = named('InvalidStepInput');
 /**
  * The metadata table holds a newer version of this account's request than the execution
  * that tried to write it: the execution was superseded and stops.
