@@ -1,0 +1,78 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { createClient } from '../shared/clients';
+import type { AcquireSlotInput } from '../shared/contracts';
+import { requireEnv } from '../shared/env';
+import { parseInput } from '../shared/input';
+import { createLogger } from '../shared/logger';
+import { dequeue, enqueue, notifyWaiter, readLock, wakeNext } from '../shared/semaphore';
+
+/**
+ * Acquire slot: invoked by a `lambda:invoke.waitForTaskToken` task. The execution
+ * waits until its token is completed, by this call when a slot is free now, or by
+ * the wakeNext of a later release (or of the cleanup) otherwise.
+ */
+
+const logger = createLogger('acquire-slot');
+const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
+const sfn = createClient(SFNClient);
+
+const AcquireSlotSchema = z.object({
+  lockName: z.string().min(1),
+  limit: z.number().int().min(1),
+  holder: z.string().min(1),
+  queuedAt: z.string().min(1),
+  taskToken: z.string().min(1),
+});
+
+export type AcquireSlotStatus = 'acquired' | 'reentered' | 'waiting';
+
+export interface AcquireSlotResult {
+  status: AcquireSlotStatus;
+  /** Holders this call handed a slot to (oldest waiters first; may include this one). */
+  woken: string[];
+}
+
+/**
+ * Registers the waiter FIRST, and only THEN looks for a free slot (through
+ * wakeNext, which serves the oldest waiter first). That order makes a lost
+ * wake-up impossible: a release that happens before the registration leaves a
+ * free slot that our own wakeNext (after the registration) finds; a release
+ * that happens after the registration runs a wakeNext that finds our waiter
+ * item. Either way someone hands us the slot, or we are behind older waiters
+ * that get it first (first come, first served by execution start time).
+ *
+ * Invariant: whoever removes the waiter item (conditional on its token) sends
+ * that token's SendTaskSuccess; nobody else does.
+ */
+export async function acquireSlot(
+  ddb: DynamoDBDocumentClient,
+  sfn: SFNClient,
+  table: string,
+  input: AcquireSlotInput,
+): Promise<AcquireSlotResult> {
+  const ref = { table, lockName: input.lockName };
+  const waiter = await enqueue(ddb, { ...ref, holder: input.holder, queuedAt: input.queuedAt, token: input.taskToken });
+
+  // Re-entry: this execution already holds a slot (e.g. the task is retried after the
+  // slot was handed to it). It must not queue behind others for a slot it holds.
+  const lock = await readLock(ddb, ref);
+  if (lock.holders[input.holder] !== undefined) {
+    if (await dequeue(ddb, { table, waiter, token: input.taskToken })) {
+      await notifyWaiter(sfn, input.taskToken, 'reentered');
+    }
+    return { status: 'reentered', woken: [] };
+  }
+
+  const woken = await wakeNext(ddb, sfn, { ...ref, limit: input.limit });
+  return { status: woken.includes(input.holder) ? 'acquired' : 'waiting', woken };
+}
+
+export async function handler(event: unknown): Promise<AcquireSlotResult> {
+  const input = parseInput(AcquireSlotSchema, event, 'Acquire slot');
+  const result = await acquireSlot(ddb, sfn, requireEnv('SEMAPHORE_TABLE'), input);
+  logger.info('acquire slot', { holder: input.holder, lockName: input.lockName, ...result });
+  return result;
+}

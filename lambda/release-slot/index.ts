@@ -1,0 +1,48 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { createClient } from '../shared/clients';
+import type { ReleaseSlotInput } from '../shared/contracts';
+import { requireEnv } from '../shared/env';
+import { parseInput } from '../shared/input';
+import { createLogger } from '../shared/logger';
+import { release, wakeNext } from '../shared/semaphore';
+
+/** Release slot: frees the execution's slot (idempotent) and hands it to the oldest waiter. */
+
+const logger = createLogger('release-slot');
+const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
+const sfn = createClient(SFNClient);
+
+const ReleaseSlotSchema = z.object({
+  lockName: z.string().min(1),
+  limit: z.number().int().min(1),
+  holder: z.string().min(1),
+});
+
+export interface ReleaseSlotResult {
+  /** False when the execution held no slot (released already, or never acquired). */
+  released: boolean;
+  woken: string[];
+}
+
+export async function releaseSlot(
+  ddb: DynamoDBDocumentClient,
+  sfn: SFNClient,
+  table: string,
+  input: ReleaseSlotInput,
+): Promise<ReleaseSlotResult> {
+  const ref = { table, lockName: input.lockName };
+  const released = await release(ddb, { ...ref, holder: input.holder });
+  // Wake even when nothing was released: it costs one query and repairs a wake-up lost elsewhere.
+  const woken = await wakeNext(ddb, sfn, { ...ref, limit: input.limit });
+  return { released, woken };
+}
+
+export async function handler(event: unknown): Promise<ReleaseSlotResult> {
+  const input = parseInput(ReleaseSlotSchema, event, 'Release slot');
+  const result = await releaseSlot(ddb, sfn, requireEnv('SEMAPHORE_TABLE'), input);
+  logger.info('release slot', { holder: input.holder, lockName: input.lockName, ...result });
+  return result;
+}

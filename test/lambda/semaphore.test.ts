@@ -1,0 +1,181 @@
+import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import {
+  acquire,
+  dequeue,
+  enqueue,
+  listWaiters,
+  readLock,
+  release,
+  wakeNext,
+} from '../../lambda/shared/semaphore';
+import { arn, SemaphoreFixture, startSemaphoreFixture } from './semaphore-fixture';
+
+const sfnMock = mockClient(SFNClient);
+const sfn = new SFNClient({ region: 'us-east-1' });
+const lockName = 'control-tower';
+
+let fx: SemaphoreFixture;
+beforeEach(async () => {
+  sfnMock.reset();
+  sfnMock.on(SendTaskSuccessCommand).resolves({});
+  fx = await startSemaphoreFixture();
+});
+afterEach(async () => {
+  await fx.close();
+});
+
+const ref = () => ({ table: fx.table, lockName });
+const sentTokens = () => sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken);
+
+describe('acquire / release', () => {
+  test('acquires until the limit, then reports full', async () => {
+    const outcomes = [];
+    for (const name of ['a', 'b', 'c', 'd']) {
+      outcomes.push(await acquire(fx.ddb, { ...ref(), limit: 3, holder: arn(name) }));
+    }
+
+    expect(outcomes).toEqual(['acquired', 'acquired', 'acquired', 'full']);
+    const lock = await readLock(fx.ddb, ref());
+    expect(lock.count).toBe(3);
+    expect(Object.keys(lock.holders).sort()).toEqual([arn('a'), arn('b'), arn('c')]);
+  });
+
+  test('a holder that asks again re-enters and still holds one slot', async () => {
+    await acquire(fx.ddb, { ...ref(), limit: 2, holder: arn('a') });
+
+    const again = await acquire(fx.ddb, { ...ref(), limit: 2, holder: arn('a') });
+
+    expect(again).toBe('reentered');
+    expect((await readLock(fx.ddb, ref())).count).toBe(1);
+  });
+
+  test('a holder re-enters even when the semaphore is full', async () => {
+    await acquire(fx.ddb, { ...ref(), limit: 1, holder: arn('a') });
+
+    expect(await acquire(fx.ddb, { ...ref(), limit: 1, holder: arn('a') })).toBe('reentered');
+    expect(await acquire(fx.ddb, { ...ref(), limit: 1, holder: arn('b') })).toBe('full');
+  });
+
+  test('release is idempotent and frees exactly one slot', async () => {
+    await acquire(fx.ddb, { ...ref(), limit: 2, holder: arn('a') });
+    await acquire(fx.ddb, { ...ref(), limit: 2, holder: arn('b') });
+
+    const first = await release(fx.ddb, { ...ref(), holder: arn('a') });
+    const second = await release(fx.ddb, { ...ref(), holder: arn('a') });
+    const never = await release(fx.ddb, { ...ref(), holder: arn('never-held') });
+
+    expect([first, second, never]).toEqual([true, false, false]);
+    const lock = await readLock(fx.ddb, ref());
+    expect(lock.count).toBe(1);
+    expect(Object.keys(lock.holders)).toEqual([arn('b')]);
+    expect(await acquire(fx.ddb, { ...ref(), limit: 2, holder: arn('c') })).toBe('acquired');
+  });
+
+  test('30 concurrent acquires against a limit of 5: exactly 5 get a slot', async () => {
+    const holders = Array.from({ length: 30 }, (_, i) => arn(`race-${i}`));
+
+    const outcomes = await Promise.all(holders.map((holder) => acquire(fx.ddb, { ...ref(), limit: 5, holder })));
+
+    expect(outcomes.filter((o) => o === 'acquired')).toHaveLength(5);
+    expect(outcomes.filter((o) => o === 'full')).toHaveLength(25);
+    const lock = await readLock(fx.ddb, ref());
+    expect(lock.count).toBe(5);
+    expect(Object.keys(lock.holders)).toHaveLength(5);
+  });
+});
+
+describe('waiter queue', () => {
+  test('re-registering the same holder keeps one waiter item, with the new token', async () => {
+    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-1' });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-2' });
+
+    const waiters = await listWaiters(fx.ddb, ref());
+    expect(waiters.map((w) => w.token)).toEqual(['token-2']);
+  });
+
+  test('dequeue with a stale token leaves a newer registration in place', async () => {
+    const w = await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-1' });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-2' });
+
+    expect(await dequeue(fx.ddb, { table: fx.table, waiter: w, token: 'token-1' })).toBe(false);
+    expect(await listWaiters(fx.ddb, ref())).toHaveLength(1);
+    expect(await dequeue(fx.ddb, { table: fx.table, waiter: w, token: 'token-2' })).toBe(true);
+    expect(await listWaiters(fx.ddb, ref())).toHaveLength(0);
+  });
+});
+
+describe('wakeNext', () => {
+  test('serves waiters first come, first served by queuedAt, while slots are free', async () => {
+    await acquire(fx.ddb, { ...ref(), limit: 1, holder: arn('a') });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('c'), queuedAt: '2024-01-01T00:00:03.000Z', token: 'token-c' });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('b'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-b' });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('d'), queuedAt: '2024-01-01T00:00:02.000Z', token: 'token-d' });
+
+    const whileFull = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+    await release(fx.ddb, { ...ref(), holder: arn('a') });
+    const first = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+    await release(fx.ddb, { ...ref(), holder: arn('b') });
+    const second = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+
+    expect(whileFull).toEqual([]);
+    expect(first).toEqual([arn('b')]);
+    expect(second).toEqual([arn('d')]);
+    expect(sentTokens()).toEqual(['token-b', 'token-d']);
+    expect(JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output as string)).toEqual({
+      slot: 'acquired',
+    });
+    expect(Object.keys((await readLock(fx.ddb, ref())).holders)).toEqual([arn('d')]);
+    expect((await listWaiters(fx.ddb, ref())).map((w) => w.holder)).toEqual([arn('c')]);
+  });
+
+  test('fills every free slot in one call', async () => {
+    for (const [name, second] of [['x', 1], ['y', 2], ['z', 3]] as const) {
+      await enqueue(fx.ddb, { ...ref(), holder: arn(name), queuedAt: `2024-01-01T00:00:0${second}.000Z`, token: `token-${name}` });
+    }
+
+    const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 2 });
+
+    expect(woken).toEqual([arn('x'), arn('y')]);
+    expect((await readLock(fx.ddb, ref())).count).toBe(2);
+  });
+
+  test('a waiter whose task is gone gives its slot back and the next waiter gets it', async () => {
+    sfnMock
+      .on(SendTaskSuccessCommand, { taskToken: 'token-dead' })
+      .rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
+    await enqueue(fx.ddb, { ...ref(), holder: arn('dead'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-dead' });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('alive'), queuedAt: '2024-01-01T00:00:02.000Z', token: 'token-alive' });
+
+    const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+
+    expect(woken).toEqual([arn('alive')]);
+    expect(sentTokens()).toEqual(['token-dead', 'token-alive']);
+    const lock = await readLock(fx.ddb, ref());
+    expect(lock.count).toBe(1);
+    expect(Object.keys(lock.holders)).toEqual([arn('alive')]);
+    expect(await listWaiters(fx.ddb, ref())).toEqual([]);
+  });
+
+  test('a waiter that already holds a slot is removed from the queue without taking a second slot', async () => {
+    await acquire(fx.ddb, { ...ref(), limit: 2, holder: arn('a') });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-a' });
+    await enqueue(fx.ddb, { ...ref(), holder: arn('b'), queuedAt: '2024-01-01T00:00:02.000Z', token: 'token-b' });
+
+    const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 2 });
+
+    expect(woken).toEqual([arn('a'), arn('b')]);
+    expect(JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output as string)).toEqual({
+      slot: 'reentered',
+    });
+    expect((await readLock(fx.ddb, ref())).count).toBe(2);
+    expect(await listWaiters(fx.ddb, ref())).toEqual([]);
+  });
+
+  test('an unexpected SendTaskSuccess error propagates (the caller retries)', async () => {
+    sfnMock.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-a' });
+
+    await expect(wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 })).rejects.toThrow('slow down');
+  });
+});
