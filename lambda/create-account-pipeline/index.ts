@@ -1,0 +1,200 @@
+import {
+  ActionDeclaration,
+  CodePipelineClient,
+  CreatePipelineCommand,
+  GetPipelineCommand,
+  PipelineDeclaration,
+  UpdatePipelineCommand,
+} from '@aws-sdk/client-codepipeline';
+import { z } from 'zod';
+import { createClient } from '../shared/clients';
+import type { PipelineResult } from '../shared/contracts';
+import { optionalEnv, requireEnv } from '../shared/env';
+import { parseInput } from '../shared/input';
+import { createLogger } from '../shared/logger';
+
+/**
+ * Step 9, Create account pipeline: one CodePipeline per account that runs the
+ * customizations (global, then the account's own when the request names them).
+ * Created once, updated only when its declaration changes.
+ */
+
+const logger = createLogger('create-account-pipeline');
+const codePipeline = createClient(CodePipelineClient);
+
+export const DEFAULT_PIPELINE_NAME_PREFIX = 'account-customizations';
+/** The artifact the source action produces and the customization actions read. */
+export const CUSTOMIZATIONS_ARTIFACT = 'customizations';
+
+export interface PipelineConfig {
+  namePrefix: string;
+  roleArn: string;
+  artifactBucket: string;
+  customizationsBucket: string;
+  customizationsObjectKey: string;
+  customizationsProject: string;
+}
+
+export function configFromEnv(): PipelineConfig {
+  return {
+    namePrefix: optionalEnv('PIPELINE_NAME_PREFIX') ?? DEFAULT_PIPELINE_NAME_PREFIX,
+    roleArn: requireEnv('PIPELINE_ROLE_ARN'),
+    artifactBucket: requireEnv('PIPELINE_ARTIFACT_BUCKET'),
+    customizationsBucket: requireEnv('CUSTOMIZATIONS_BUCKET'),
+    customizationsObjectKey: requireEnv('CUSTOMIZATIONS_OBJECT_KEY'),
+    customizationsProject: requireEnv('CUSTOMIZATIONS_PROJECT'),
+  };
+}
+
+export const CreateAccountPipelineInputSchema = z.object({
+  state: z.object({
+    validation: z.object({
+      request: z.object({ customizationsName: z.string().min(1).optional() }),
+    }),
+    account: z.object({ accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account ID') }),
+  }),
+});
+export type CreateAccountPipelineInput = z.output<typeof CreateAccountPipelineInputSchema>;
+
+export function pipelineName(prefix: string, accountId: string): string {
+  return `${prefix}-${accountId}`;
+}
+
+export interface PipelineTarget {
+  accountId: string;
+  /** The account's own customizations (`accounts/<name>`); none = global customizations only. */
+  customizationsName?: string;
+}
+
+function customizationsAction(
+  name: string,
+  config: PipelineConfig,
+  accountId: string,
+  scope: 'global' | 'account',
+  path: string,
+): ActionDeclaration {
+  const variables = [
+    { name: 'ACCOUNT_ID', value: accountId, type: 'PLAINTEXT' },
+    { name: 'CUSTOMIZATIONS_SCOPE', value: scope, type: 'PLAINTEXT' },
+    { name: 'CUSTOMIZATIONS_PATH', value: path, type: 'PLAINTEXT' },
+  ];
+  return {
+    name,
+    actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
+    runOrder: 1,
+    configuration: { ProjectName: config.customizationsProject, EnvironmentVariables: JSON.stringify(variables) },
+    inputArtifacts: [{ name: CUSTOMIZATIONS_ARTIFACT }],
+  };
+}
+
+/** The pipeline of one account: a pure function of the account, its request and the factory's settings. */
+export function buildPipelineDeclaration(target: PipelineTarget, config: PipelineConfig): PipelineDeclaration {
+  const stages: NonNullable<PipelineDeclaration['stages']> = [
+    {
+      name: 'Source',
+      actions: [
+        {
+          name: 'Source',
+          actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
+          runOrder: 1,
+          configuration: {
+            S3Bucket: config.customizationsBucket,
+            S3ObjectKey: config.customizationsObjectKey,
+            PollForSourceChanges: 'false',
+          },
+          outputArtifacts: [{ name: CUSTOMIZATIONS_ARTIFACT }],
+        },
+      ],
+    },
+    { name: 'Global', actions: [customizationsAction('Global', config, target.accountId, 'global', 'global')] },
+  ];
+  if (target.customizationsName) {
+    stages.push({
+      name: 'Account',
+      actions: [
+        customizationsAction('Account', config, target.accountId, 'account', `accounts/${target.customizationsName}`),
+      ],
+    });
+  }
+  return {
+    name: pipelineName(config.namePrefix, target.accountId),
+    roleArn: config.roleArn,
+    pipelineType: 'V2',
+    executionMode: 'QUEUED',
+    artifactStore: { type: 'S3', location: config.artifactBucket },
+    stages,
+  };
+}
+
+/** Keys sorted; undefined, null, empty lists and empty objects dropped: how two declarations are compared. */
+function normalize(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(normalize).filter((v) => v !== undefined);
+    return items.length ? items : undefined;
+  }
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => [k, normalize((value as Record<string, unknown>)[k])] as const)
+      .filter(([, v]) => v !== undefined);
+    return entries.length ? Object.fromEntries(entries) : undefined;
+  }
+  return value ?? undefined;
+}
+
+/** Whether two declarations define the same pipeline (the version is ignored). */
+export function sameDeclaration(a: PipelineDeclaration, b: PipelineDeclaration): boolean {
+  const strip = (d: PipelineDeclaration) => normalize({ ...d, version: undefined });
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+async function currentDeclaration(client: CodePipelineClient, name: string): Promise<PipelineDeclaration | undefined> {
+  try {
+    return (await client.send(new GetPipelineCommand({ name }))).pipeline;
+  } catch (err) {
+    if ((err as Error).name === 'PipelineNotFoundException') return undefined;
+    throw err;
+  }
+}
+
+/** Creates the pipeline, or updates it when (and only when) its declaration changed. */
+export async function ensurePipeline(client: CodePipelineClient, desired: PipelineDeclaration): Promise<PipelineResult> {
+  const name = desired.name as string;
+  let current = await currentDeclaration(client, name);
+  if (!current) {
+    try {
+      await client.send(new CreatePipelineCommand({ pipeline: desired }));
+      logger.info('Created account pipeline', { pipelineName: name });
+      return { pipelineName: name, created: true };
+    } catch (err) {
+      // Created meanwhile (a concurrent attempt of the step): compare with it, as below.
+      if ((err as Error).name !== 'PipelineNameInUseException') throw err;
+      current = await currentDeclaration(client, name);
+    }
+  }
+  if (!current || !sameDeclaration(current, desired)) {
+    await client.send(new UpdatePipelineCommand({ pipeline: desired }));
+    logger.info('Updated account pipeline', { pipelineName: name });
+  }
+  return { pipelineName: name, created: false };
+}
+
+export async function createAccountPipeline(
+  client: CodePipelineClient,
+  input: CreateAccountPipelineInput,
+  config: PipelineConfig,
+): Promise<PipelineResult> {
+  const declaration = buildPipelineDeclaration(
+    {
+      accountId: input.state.account.accountId,
+      customizationsName: input.state.validation.request.customizationsName,
+    },
+    config,
+  );
+  return ensurePipeline(client, declaration);
+}
+
+export async function handler(event: unknown): Promise<PipelineResult> {
+  const input = parseInput(CreateAccountPipelineInputSchema, event, 'Create account pipeline');
+  return createAccountPipeline(codePipeline, input, configFromEnv());
+}

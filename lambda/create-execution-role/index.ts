@@ -1,0 +1,199 @@
+import {
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  Role,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import { z } from 'zod';
+import { assumeRole, createClient, roleArn } from '../shared/clients';
+import type { ExecutionRoleResult } from '../shared/contracts';
+import { requireEnv } from '../shared/env';
+import { ExecutionRoleNotReady } from '../shared/errors';
+import { parseInput } from '../shared/input';
+import { createLogger } from '../shared/logger';
+import { clientsInAccount } from '../shared/management';
+
+/**
+ * Step 5, Create execution role: creates (or repairs) the factory's execution role in
+ * the account, through the Control Tower execution role, then checks that it can be
+ * assumed. IAM is eventually consistent: a role that cannot be assumed yet fails with
+ * ExecutionRoleNotReady, which the state machine retries with backoff.
+ */
+
+const logger = createLogger('create-execution-role');
+const sts = createClient(STSClient);
+
+/**
+ * The same managed policy as AFT's AWSAFTExecution role: customizations run with it and
+ * may deploy anything in the account.
+ */
+export const EXECUTION_ROLE_POLICY_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+
+/** Error names of an AssumeRole that is refused (a new role not yet visible to STS). */
+const NOT_ASSUMABLE_ERRORS = new Set(['AccessDenied', 'AccessDeniedException']);
+
+export interface ExecutionRoleConfig {
+  /** The role the factory assumes to act in the account (AWSControlTowerExecution). */
+  controlTowerRoleName: string;
+  /** The role to create (AWSAFTExecution). */
+  executionRoleName: string;
+  /** The account whose principals may assume the role (the factory's own account). */
+  trustedAccountId: string;
+}
+
+export function configFromEnv(): ExecutionRoleConfig {
+  return {
+    controlTowerRoleName: requireEnv('CONTROL_TOWER_EXECUTION_ROLE_NAME'),
+    executionRoleName: requireEnv('EXECUTION_ROLE_NAME'),
+    trustedAccountId: requireEnv('EXECUTION_ROLE_TRUSTED_ACCOUNT'),
+  };
+}
+
+export const CreateExecutionRoleInputSchema = z.object({
+  state: z.object({
+    account: z.object({ accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account ID') }),
+  }),
+  execution: z.object({ startTime: z.string().min(1) }).partial().optional(),
+});
+export type CreateExecutionRoleInput = z.output<typeof CreateExecutionRoleInputSchema>;
+
+export function trustPolicy(trustedAccountId: string): Record<string, unknown> {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${trustedAccountId}:root` },
+        Action: 'sts:AssumeRole',
+      },
+    ],
+  };
+}
+
+/** Keys whose value IAM accepts as a string or a list of strings. */
+const LIST_KEYS = new Set(['Statement', 'Action', 'NotAction', 'Resource', 'NotResource', 'AWS', 'Service', 'Federated', 'CanonicalUser']);
+
+/** A policy in a canonical form: keys sorted, single values as lists, lists in a stable order. */
+function canonical(value: unknown, key?: string): unknown {
+  if (key !== undefined && LIST_KEYS.has(key) && !Array.isArray(value)) return canonical([value]);
+  if (Array.isArray(value)) {
+    return value
+      .map((v) => canonical(v))
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  }
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k], k)]),
+    );
+  }
+  return value;
+}
+
+/** Whether a policy document as IAM returns it (URL-encoded JSON) says the same as `desired`. */
+export function samePolicy(current: string | undefined, desired: unknown): boolean {
+  if (!current) return false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decodeURIComponent(current));
+  } catch {
+    return false;
+  }
+  return JSON.stringify(canonical(parsed)) === JSON.stringify(canonical(desired));
+}
+
+async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
+  try {
+    return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+  } catch (err) {
+    if ((err as Error).name === 'NoSuchEntity' || (err as Error).name === 'NoSuchEntityException') return undefined;
+    throw err;
+  }
+}
+
+async function attachedPolicyArns(iam: IAMClient, roleName: string): Promise<Set<string>> {
+  const arns = new Set<string>();
+  let marker: string | undefined;
+  do {
+    const out = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker }));
+    for (const p of out.AttachedPolicies ?? []) if (p.PolicyArn) arns.add(p.PolicyArn);
+    marker = out.IsTruncated ? out.Marker : undefined;
+  } while (marker);
+  return arns;
+}
+
+/**
+ * Creates the role, or brings an existing one back to the desired trust policy and policy.
+ * `created` is also true for a role this execution created on an earlier attempt of the
+ * step (created at or after `since`, the execution start): the step is retried while the
+ * new role is not assumable yet, and its result must say the same as a first attempt.
+ */
+export async function ensureExecutionRole(
+  iam: IAMClient,
+  accountId: string,
+  config: ExecutionRoleConfig,
+  since?: Date,
+): Promise<ExecutionRoleResult> {
+  const roleName = config.executionRoleName;
+  const policy = trustPolicy(config.trustedAccountId);
+  const existing = await getRole(iam, roleName);
+  let arn: string;
+  if (!existing) {
+    const out = await iam.send(
+      new CreateRoleCommand({
+        RoleName: roleName,
+        AssumeRolePolicyDocument: JSON.stringify(policy),
+        Description: 'Account factory execution role: customizations run with it',
+      }),
+    );
+    arn = out.Role?.Arn ?? roleArn(accountId, roleName);
+    logger.info('Created execution role', { accountId, roleName });
+  } else {
+    arn = existing.Arn ?? roleArn(accountId, roleName);
+    if (!samePolicy(existing.AssumeRolePolicyDocument, policy)) {
+      await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(policy) }));
+      logger.info('Restored execution role trust policy', { accountId, roleName });
+    }
+  }
+  if (!(await attachedPolicyArns(iam, roleName)).has(EXECUTION_ROLE_POLICY_ARN)) {
+    await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: EXECUTION_ROLE_POLICY_ARN }));
+  }
+  const createdEarlier = Boolean(existing?.CreateDate && since && existing.CreateDate.getTime() >= since.getTime());
+  return { roleArn: arn, created: !existing || createdEarlier };
+}
+
+/** Throws ExecutionRoleNotReady while STS refuses to assume the role. */
+export async function checkAssumable(stsClient: STSClient, arn: string): Promise<void> {
+  try {
+    await assumeRole(stsClient, arn, 'cdk-account-factory-check');
+  } catch (err) {
+    if (NOT_ASSUMABLE_ERRORS.has((err as Error).name)) {
+      throw new ExecutionRoleNotReady(`${arn} cannot be assumed yet: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
+export async function createExecutionRole(
+  stsClient: STSClient,
+  input: CreateExecutionRoleInput,
+  config: ExecutionRoleConfig,
+): Promise<ExecutionRoleResult> {
+  const { accountId } = input.state.account;
+  const iam = await clientsInAccount(stsClient, accountId, config.controlTowerRoleName, (c) => createClient(IAMClient, c));
+  const startTime = input.execution?.startTime ? new Date(input.execution.startTime) : undefined;
+  const since = startTime && !Number.isNaN(startTime.getTime()) ? startTime : undefined;
+  const result = await ensureExecutionRole(iam, accountId, config, since);
+  await checkAssumable(stsClient, result.roleArn);
+  return result;
+}
+
+export async function handler(event: unknown): Promise<ExecutionRoleResult> {
+  const input = parseInput(CreateExecutionRoleInputSchema, event, 'Create execution role');
+  return createExecutionRole(sts, input, configFromEnv());
+}
