@@ -1,0 +1,249 @@
+import { ControlTowerClient } from '@aws-sdk/client-controltower';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { STSClient } from '@aws-sdk/client-sts';
+import { z } from 'zod';
+import { createClient } from '../shared/clients';
+import { nowIso } from '../shared/clock';
+import type { OrganizationalUnitRef, ValidationResult } from '../shared/contracts';
+import {
+  AccountNameInUse,
+  AccountNotFound,
+  EmailInUse,
+  InvalidAccountRequest,
+  OrganizationalUnitNotFound,
+  OrganizationalUnitNotRegistered,
+} from '../shared/errors';
+import { parseInput } from '../shared/input';
+import { createLogger } from '../shared/logger';
+import { createManagementClients } from '../shared/management';
+import {
+  createMetadataDocumentClient,
+  MetadataItem,
+  MetadataTable,
+  metadataTableFromEnv,
+  queryMetadataByEmail,
+} from '../shared/metadata';
+import {
+  AccountSummary,
+  describeOrganizationalUnit,
+  findAccountByEmail,
+  isOpen,
+  isRegisteredWithControlTower,
+  listAllAccounts,
+  listAllOrganizationalUnits,
+} from '../shared/organizations';
+import {
+  AccountRequest,
+  controlTowerChanges,
+  formatIssues,
+  parseAccountRequest,
+  parseOrganizationalUnit,
+  requestIdOf,
+} from '../shared/schema';
+
+/**
+ * Validate request (step 1): checks the request against the schema and the
+ * organization, and decides what the workflow does with it:
+ * CREATE | IMPORT | UPDATE | CUSTOMIZE | REMOVE.
+ */
+
+const logger = createLogger('validate-request');
+const management = createManagementClients(createClient(STSClient));
+const metadataDoc = createMetadataDocumentClient();
+
+export interface ValidateClients {
+  organizations: OrganizationsClient;
+  controlTower: ControlTowerClient;
+  metadata: MetadataTable;
+}
+
+/** The part of the step payload this step reads. */
+const PayloadSchema = z.object({
+  state: z.object({
+    requestId: z.string().min(1),
+    version: z.number().int().nonnegative(),
+    eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
+    request: z.unknown(),
+    previous: z.unknown(),
+  }),
+});
+type Payload = z.infer<typeof PayloadSchema>;
+
+/** Parses a request; a bad one becomes InvalidAccountRequest whose message starts with the first bad field. */
+function parseRequest(input: unknown, what: 'request' | 'previous request'): AccountRequest {
+  if (input === null || input === undefined) {
+    throw new InvalidAccountRequest(`(request): the ${what} is missing`);
+  }
+  const parsed = parseAccountRequest(input);
+  if (!parsed.ok) throw new InvalidAccountRequest(formatIssues(parsed.issues));
+  return parsed.request;
+}
+
+interface ResolvedOu extends OrganizationalUnitRef {
+  arn: string;
+}
+
+/** Finds the request's OU ("Name" or "Name (ou-id)") in the organization. */
+export async function resolveOrganizationalUnit(org: OrganizationsClient, value: string): Promise<ResolvedOu> {
+  const wanted = parseOrganizationalUnit(value);
+  if (wanted.id) {
+    const ou = await describeOrganizationalUnit(org, wanted.id);
+    if (!ou) throw new OrganizationalUnitNotFound(`organizationalUnit: no OU with id ${wanted.id} in the organization`);
+    if (ou.name !== wanted.name) {
+      throw new OrganizationalUnitNotFound(
+        `organizationalUnit: OU ${wanted.id} is named '${ou.name}', not '${wanted.name}'`,
+      );
+    }
+    return ou;
+  }
+  const matches = (await listAllOrganizationalUnits(org)).filter((ou) => ou.name === wanted.name);
+  if (matches.length === 0) {
+    throw new OrganizationalUnitNotFound(`organizationalUnit: no OU named '${wanted.name}' in the organization`);
+  }
+  if (matches.length > 1) {
+    throw new InvalidAccountRequest(
+      `organizationalUnit: ${matches.length} OUs are named '${wanted.name}' (${matches.map((m) => m.id).join(', ')}); ` +
+        `say which with "${wanted.name} (ou-id)"`,
+    );
+  }
+  const [ou] = matches;
+  return { id: ou.id, name: ou.name, arn: ou.arn };
+}
+
+/** The managed account for an email: the ACTIVE metadata item. */
+async function managedAccount(metadata: MetadataTable, email: string): Promise<MetadataItem | undefined> {
+  return (await queryMetadataByEmail(metadata, email)).find((i) => i.status === 'ACTIVE');
+}
+
+export async function validateRequest(clients: ValidateClients, payload: Payload): Promise<ValidationResult> {
+  const { state } = payload;
+  if (state.eventName === 'REMOVE') return validateRemoval(clients, payload);
+
+  const request = parseRequest(state.request, 'request');
+  if (requestIdOf(request) !== state.requestId.trim().toLowerCase()) {
+    throw new InvalidAccountRequest(
+      `accountEmail: ${request.accountEmail} does not match the request id ${state.requestId} (the email identifies the request and cannot change)`,
+    );
+  }
+
+  const ou = await resolveOrganizationalUnit(clients.organizations, request.organizationalUnit);
+  if (!(await isRegisteredWithControlTower(clients.controlTower, ou.arn))) {
+    throw new OrganizationalUnitNotRegistered(
+      `organizationalUnit: '${ou.name}' (${ou.id}) is not registered with AWS Control Tower; register it (or pick a registered OU) first`,
+    );
+  }
+
+  const managed = await managedAccount(clients.metadata, request.accountEmail);
+  const accounts = await listAllAccounts(clients.organizations);
+  const byEmail = await findAccountByEmail(clients.organizations, request.accountEmail, accounts);
+  const accountId = managed?.accountId ?? byEmail?.id ?? null;
+
+  const base = {
+    requestId: state.requestId,
+    version: state.version,
+    request,
+    organizationalUnit: { id: ou.id, name: ou.name },
+    validatedAt: nowIso(),
+  };
+
+  if (!managed && byEmail && byEmail.name !== request.accountName) {
+    throw new EmailInUse(
+      `accountEmail: ${request.accountEmail} is used by account ${byEmail.id} named '${byEmail.name}'; ` +
+        `to import that account, set accountName to '${byEmail.name}'`,
+    );
+  }
+  assertNameFree(accounts, request, accountId);
+
+  if (managed) {
+    const previous = previousRequest(managed, state.previous);
+    const changes = previous ? controlTowerChanges(previous, request) : [];
+    return {
+      ...base,
+      operation: changes.length ? 'UPDATE' : 'CUSTOMIZE',
+      accountId: managed.accountId,
+      provisionedProductId: managed.provisionedProductId ?? null,
+      controlTowerChanges: changes,
+    };
+  }
+  if (byEmail) {
+    return { ...base, operation: 'IMPORT', accountId: byEmail.id, provisionedProductId: null, controlTowerChanges: [] };
+  }
+  return { ...base, operation: 'CREATE', accountId: null, provisionedProductId: null, controlTowerChanges: [] };
+}
+
+/** Another open account (not this request's) already has the requested name. */
+function assertNameFree(accounts: AccountSummary[], request: AccountRequest, ownAccountId: string | null): void {
+  const other = accounts.find(
+    (a) => isOpen(a) && a.name === request.accountName && a.id !== ownAccountId && a.email.toLowerCase() !== request.accountEmail,
+  );
+  if (other) {
+    throw new AccountNameInUse(
+      `accountName: '${request.accountName}' is already the name of account ${other.id} (${other.email}); pick another name`,
+    );
+  }
+}
+
+/** The request last applied to a managed account: from its metadata, else the stream's old image. */
+function previousRequest(managed: MetadataItem, previous: unknown): AccountRequest | undefined {
+  for (const candidate of [managed.request, previous]) {
+    if (candidate === undefined || candidate === null) continue;
+    const parsed = parseAccountRequest(candidate);
+    if (parsed.ok) return parsed.request;
+  }
+  return undefined;
+}
+
+async function validateRemoval(clients: ValidateClients, { state }: Payload): Promise<ValidationResult> {
+  const request = parseRequest(state.previous, 'previous request');
+  const managed = await managedAccount(clients.metadata, request.accountEmail);
+  const accountId =
+    managed?.accountId ?? (await findAccountByEmail(clients.organizations, request.accountEmail))?.id ?? null;
+  if (!accountId) {
+    throw new AccountNotFound(`accountEmail: no account uses ${request.accountEmail}; there is nothing to remove`);
+  }
+  return {
+    requestId: state.requestId,
+    version: state.version,
+    operation: 'REMOVE',
+    request,
+    organizationalUnit: managed?.organizationalUnit ?? (await removalOu(clients.organizations, request)),
+    accountId,
+    provisionedProductId: managed?.provisionedProductId ?? null,
+    controlTowerChanges: [],
+    validatedAt: nowIso(),
+  };
+}
+
+/** The OU of a removed request, best effort: a removal must not fail because the OU changed since. */
+async function removalOu(org: OrganizationsClient, request: AccountRequest): Promise<OrganizationalUnitRef> {
+  try {
+    const ou = await resolveOrganizationalUnit(org, request.organizationalUnit);
+    return { id: ou.id, name: ou.name };
+  } catch (err) {
+    if (err instanceof OrganizationalUnitNotFound || err instanceof InvalidAccountRequest) {
+      const wanted = parseOrganizationalUnit(request.organizationalUnit);
+      return { id: wanted.id ?? '', name: wanted.name };
+    }
+    throw err;
+  }
+}
+
+export async function handler(event: unknown): Promise<ValidationResult> {
+  const payload = parseInput(PayloadSchema, event, 'Validate request');
+  const result = await validateRequest(
+    {
+      organizations: management.organizations,
+      controlTower: management.controlTower,
+      metadata: metadataTableFromEnv(metadataDoc),
+    },
+    payload,
+  );
+  logger.info('request validated', {
+    requestId: result.requestId,
+    version: result.version,
+    operation: result.operation,
+    accountId: result.accountId,
+    controlTowerChanges: result.controlTowerChanges,
+  });
+  return result;
+}
