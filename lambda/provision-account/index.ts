@@ -1,0 +1,132 @@
+import {
+  ProvisionProductCommand,
+  RecordDetail,
+  ServiceCatalogClient,
+  UpdateProvisionedProductCommand,
+} from '@aws-sdk/client-service-catalog';
+import { STSClient } from '@aws-sdk/client-sts';
+import { z } from 'zod';
+import { createClient } from '../shared/clients';
+import { nowIso } from '../shared/clock';
+import type { ProvisioningResult } from '../shared/contracts';
+import { requireEnv } from '../shared/env';
+import { AccountNotFound, ControlTowerBusy } from '../shared/errors';
+import { InvalidStepInput, parseInput } from '../shared/input';
+import { createLogger } from '../shared/logger';
+import { createManagementClients } from '../shared/management';
+import {
+  AccountRequestSchema,
+  controlTowerParameters,
+  idempotencyToken,
+  provisionedProductName,
+} from '../shared/schema';
+import { findAccountFactoryProduct, findProvisionedProductId, isControlTowerBusy } from '../shared/service-catalog';
+
+/**
+ * Provision account (step 2, inside the semaphore): starts the Control Tower
+ * operation through Service Catalog. CREATE and IMPORT provision the Account Factory
+ * product, UPDATE updates the account's provisioned product. The tokens are derived
+ * from the request id and version, so a retried step never starts a second operation.
+ */
+
+const logger = createLogger('provision-account');
+const management = createManagementClients(createClient(STSClient));
+
+const PayloadSchema = z.object({
+  state: z.object({
+    validation: z.object({
+      requestId: z.string().min(1),
+      version: z.number().int().nonnegative(),
+      operation: z.enum(['CREATE', 'UPDATE', 'IMPORT', 'CUSTOMIZE', 'REMOVE']),
+      request: AccountRequestSchema,
+      provisionedProductId: z.string().min(1).nullable(),
+    }),
+  }),
+});
+type Payload = z.infer<typeof PayloadSchema>;
+
+function toResult(detail: RecordDetail | undefined, fallbackProductId: string | undefined, what: string): ProvisioningResult {
+  if (!detail?.RecordId) throw new Error(`${what} returned no record`);
+  const provisionedProductId = detail.ProvisionedProductId ?? fallbackProductId;
+  if (!provisionedProductId) throw new Error(`${what} returned no provisioned product id`);
+  return {
+    recordId: detail.RecordId,
+    provisionedProductId,
+    recordType: detail.RecordType === 'UPDATE_PROVISIONED_PRODUCT' ? 'UPDATE_PROVISIONED_PRODUCT' : 'PROVISION_PRODUCT',
+    startedAt: nowIso(),
+  };
+}
+
+/** Control Tower refuses a second concurrent operation: a named error the state machine retries with backoff. */
+async function guardBusy<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isControlTowerBusy(err)) throw new ControlTowerBusy((err as Error).message);
+    throw err;
+  }
+}
+
+export async function provisionAccount(
+  sc: ServiceCatalogClient,
+  productName: string,
+  payload: Payload,
+): Promise<ProvisioningResult> {
+  const v = payload.state.validation;
+  const product = await findAccountFactoryProduct(sc, productName);
+  const name = provisionedProductName(v.request);
+  const ProvisioningParameters = Object.entries(controlTowerParameters(v.request)).map(([Key, Value]) => ({ Key, Value }));
+
+  switch (v.operation) {
+    case 'CREATE':
+    case 'IMPORT': {
+      const out = await guardBusy(() =>
+        sc.send(
+          new ProvisionProductCommand({
+            ProductId: product.productId,
+            ProvisioningArtifactId: product.provisioningArtifactId,
+            PathId: product.pathId,
+            ProvisionedProductName: name,
+            ProvisioningParameters,
+            ProvisionToken: idempotencyToken(v.requestId, v.version, 'provision'),
+          }),
+        ),
+      );
+      return toResult(out.RecordDetail, undefined, 'ProvisionProduct');
+    }
+    case 'UPDATE': {
+      const provisionedProductId = v.provisionedProductId ?? (await findProvisionedProductId(sc, name));
+      if (!provisionedProductId) {
+        throw new AccountNotFound(
+          `The account of ${v.requestId} has no Service Catalog provisioned product (looked for '${name}'); it cannot be updated through Control Tower`,
+        );
+      }
+      const out = await guardBusy(() =>
+        sc.send(
+          new UpdateProvisionedProductCommand({
+            ProvisionedProductId: provisionedProductId,
+            ProductId: product.productId,
+            ProvisioningArtifactId: product.provisioningArtifactId,
+            PathId: product.pathId,
+            ProvisioningParameters,
+            UpdateToken: idempotencyToken(v.requestId, v.version, 'update'),
+          }),
+        ),
+      );
+      return toResult(out.RecordDetail, provisionedProductId, 'UpdateProvisionedProduct');
+    }
+    default:
+      throw new InvalidStepInput(`Provision account: operation ${v.operation} does not go through Control Tower`);
+  }
+}
+
+export async function handler(event: unknown): Promise<ProvisioningResult> {
+  const payload = parseInput(PayloadSchema, event, 'Provision account');
+  const result = await provisionAccount(management.serviceCatalog, requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'), payload);
+  logger.info('Control Tower operation started', {
+    requestId: payload.state.validation.requestId,
+    operation: payload.state.validation.operation,
+    ...result,
+  });
+  return result;
+}

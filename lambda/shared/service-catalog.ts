@@ -1,0 +1,101 @@
+import {
+  ListLaunchPathsCommand,
+  ListProvisioningArtifactsCommand,
+  ProvisioningArtifactDetail,
+  SearchProductsCommand,
+  SearchProvisionedProductsCommand,
+  ServiceCatalogClient,
+} from '@aws-sdk/client-service-catalog';
+import { now } from './clock';
+import { AccountFactoryProductNotFound } from './errors';
+
+/** The Control Tower Account Factory product in Service Catalog, and the version and launch path to use. */
+export interface AccountFactoryProduct {
+  productId: string;
+  provisioningArtifactId: string;
+  pathId: string;
+}
+
+/** Control Tower publishes a new product version on landing zone updates: look again after this long. */
+const CACHE_MS = 10 * 60 * 1000;
+const cache = new Map<string, { at: number; product: Promise<AccountFactoryProduct> }>();
+
+/** Forgets the cached product (after a landing zone update, and in tests). */
+export function clearAccountFactoryProductCache(): void {
+  cache.clear();
+}
+
+/** Finds the product (cached per module for 10 minutes; a failed look-up is not cached). */
+export function findAccountFactoryProduct(sc: ServiceCatalogClient, productName: string): Promise<AccountFactoryProduct> {
+  const hit = cache.get(productName);
+  if (hit && now().getTime() - hit.at < CACHE_MS) return hit.product;
+  const product = lookUp(sc, productName);
+  cache.set(productName, { at: now().getTime(), product });
+  product.catch(() => cache.delete(productName));
+  return product;
+}
+
+async function lookUp(sc: ServiceCatalogClient, productName: string): Promise<AccountFactoryProduct> {
+  const productId = await findProductId(sc, productName);
+  const provisioningArtifactId = await activeArtifactId(sc, productId, productName);
+  const pathId = await firstLaunchPathId(sc, productId, productName);
+  return { productId, provisioningArtifactId, pathId };
+}
+
+async function findProductId(sc: ServiceCatalogClient, productName: string): Promise<string> {
+  let PageToken: string | undefined;
+  do {
+    const out = await sc.send(new SearchProductsCommand({ Filters: { FullTextSearch: [productName] }, PageToken }));
+    const match = (out.ProductViewSummaries ?? []).find((p) => p.Name === productName && p.ProductId);
+    if (match?.ProductId) return match.ProductId;
+    PageToken = out.NextPageToken;
+  } while (PageToken);
+  throw new AccountFactoryProductNotFound(
+    `Service Catalog has no product named '${productName}' visible to this role (is the role in the product's portfolio?)`,
+  );
+}
+
+/** The active version Control Tower recommends (Guidance DEFAULT), else any active non-deprecated one; newest first. */
+async function activeArtifactId(sc: ServiceCatalogClient, productId: string, productName: string): Promise<string> {
+  const out = await sc.send(new ListProvisioningArtifactsCommand({ ProductId: productId }));
+  const active = (out.ProvisioningArtifactDetails ?? []).filter((a) => a.Active !== false && a.Id && a.Guidance !== 'DEPRECATED');
+  const newest = (list: ProvisioningArtifactDetail[]) =>
+    [...list].sort((a, b) => (b.CreatedTime?.getTime() ?? 0) - (a.CreatedTime?.getTime() ?? 0))[0];
+  const chosen = newest(active.filter((a) => (a.Guidance ?? 'DEFAULT') === 'DEFAULT')) ?? newest(active);
+  if (!chosen?.Id) {
+    throw new AccountFactoryProductNotFound(`Product '${productName}' (${productId}) has no active provisioning artifact`);
+  }
+  return chosen.Id;
+}
+
+async function firstLaunchPathId(sc: ServiceCatalogClient, productId: string, productName: string): Promise<string> {
+  const out = await sc.send(new ListLaunchPathsCommand({ ProductId: productId }));
+  const id = out.LaunchPathSummaries?.find((p) => p.Id)?.Id;
+  if (!id) {
+    throw new AccountFactoryProductNotFound(`Product '${productName}' (${productId}) has no launch path for this role`);
+  }
+  return id;
+}
+
+/** The provisioned product with exactly this name, or undefined. */
+export async function findProvisionedProductId(sc: ServiceCatalogClient, name: string): Promise<string | undefined> {
+  let PageToken: string | undefined;
+  do {
+    const out = await sc.send(
+      new SearchProvisionedProductsCommand({ Filters: { SearchQuery: [`name:${name}`] }, PageToken }),
+    );
+    const match = (out.ProvisionedProducts ?? []).find((p) => p.Name === name && p.Id);
+    if (match?.Id) return match.Id;
+    PageToken = out.NextPageToken;
+  } while (PageToken);
+  return undefined;
+}
+
+/** The message Service Catalog gives when Control Tower is busy with another operation. */
+export function isControlTowerBusy(err: unknown): boolean {
+  const e = err as Error | undefined;
+  return (
+    e?.name === 'InvalidParametersException' &&
+    /another (aws )?control tower operation is in progress/i.test(e.message ?? '')
+  );
+}
