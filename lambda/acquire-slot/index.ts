@@ -54,7 +54,12 @@ export async function acquireSlot(
   input: AcquireSlotInput,
 ): Promise<AcquireSlotResult> {
   const ref = { table, lockName: input.lockName };
-  const waiter = await enqueue(ddb, { ...ref, holder: input.holder, queuedAt: input.queuedAt, token: input.taskToken });
+  const waiter = await enqueue(ddb, {
+    ...ref,
+    holder: input.holder,
+    queuedAt: input.queuedAt,
+    token: input.taskToken,
+  });
 
   // Re-entry: this execution already holds a slot (e.g. the task is retried after the
   // slot was handed to it). It must not queue behind others for a slot it holds.

@@ -28,7 +28,10 @@ type Payload = z.infer<typeof PayloadSchema>;
 
 const IN_PROGRESS = new Set(['CREATED', 'IN_PROGRESS', 'IN_PROGRESS_IN_ERROR']);
 
-export async function checkProvisioning(sc: ServiceCatalogClient, payload: Payload): Promise<ProvisioningStatus> {
+export async function checkProvisioning(
+  sc: ServiceCatalogClient,
+  payload: Payload,
+): Promise<ProvisioningStatus> {
   const { recordId, startedAt } = payload.state.provisioning;
   const out = await sc.send(new DescribeRecordCommand({ Id: recordId }));
   const record = out.RecordDetail;
@@ -49,7 +52,12 @@ export async function checkProvisioning(sc: ServiceCatalogClient, payload: Paylo
       .map((e) => [e.Code, e.Description].filter(Boolean).join(': '))
       .filter(Boolean)
       .join('; ');
-    return { ...base, status: 'FAILED', accountId: null, errors: errors || 'Control Tower reported no error details' };
+    return {
+      ...base,
+      status: 'FAILED',
+      accountId: null,
+      errors: errors || 'Control Tower reported no error details',
+    };
   }
   if (status && IN_PROGRESS.has(status)) {
     return { ...base, status: 'IN_PROGRESS', accountId: null, errors: null };

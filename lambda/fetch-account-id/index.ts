@@ -34,7 +34,10 @@ export async function fetchAccountId(org: OrganizationsClient, payload: Payload)
   const { validation, provisioningStatus } = payload.state;
   const email = validation.request.accountEmail.trim().toLowerCase();
   const accountId =
-    provisioningStatus?.accountId ?? validation.accountId ?? (await findAccountByEmail(org, email))?.id ?? null;
+    provisioningStatus?.accountId ??
+    validation.accountId ??
+    (await findAccountByEmail(org, email))?.id ??
+    null;
   if (!accountId) {
     throw new AccountNotFound(`No account in the organization uses ${email}`);
   }

@@ -20,7 +20,11 @@ import {
   idempotencyToken,
   provisionedProductName,
 } from '../shared/schema';
-import { findAccountFactoryProduct, findProvisionedProductId, isControlTowerBusy } from '../shared/service-catalog';
+import {
+  findAccountFactoryProduct,
+  findProvisionedProductId,
+  isControlTowerBusy,
+} from '../shared/service-catalog';
 
 /**
  * Provision account (step 2, inside the semaphore): starts the Control Tower
@@ -45,14 +49,19 @@ const PayloadSchema = z.object({
 });
 type Payload = z.infer<typeof PayloadSchema>;
 
-function toResult(detail: RecordDetail | undefined, fallbackProductId: string | undefined, what: string): ProvisioningResult {
+function toResult(
+  detail: RecordDetail | undefined,
+  fallbackProductId: string | undefined,
+  what: string,
+): ProvisioningResult {
   if (!detail?.RecordId) throw new Error(`${what} returned no record`);
   const provisionedProductId = detail.ProvisionedProductId ?? fallbackProductId;
   if (!provisionedProductId) throw new Error(`${what} returned no provisioned product id`);
   return {
     recordId: detail.RecordId,
     provisionedProductId,
-    recordType: detail.RecordType === 'UPDATE_PROVISIONED_PRODUCT' ? 'UPDATE_PROVISIONED_PRODUCT' : 'PROVISION_PRODUCT',
+    recordType:
+      detail.RecordType === 'UPDATE_PROVISIONED_PRODUCT' ? 'UPDATE_PROVISIONED_PRODUCT' : 'PROVISION_PRODUCT',
     startedAt: nowIso(),
   };
 }
@@ -75,7 +84,10 @@ export async function provisionAccount(
   const v = payload.state.validation;
   const product = await findAccountFactoryProduct(sc, productName);
   const name = provisionedProductName(v.request);
-  const ProvisioningParameters = Object.entries(controlTowerParameters(v.request)).map(([Key, Value]) => ({ Key, Value }));
+  const ProvisioningParameters = Object.entries(controlTowerParameters(v.request)).map(([Key, Value]) => ({
+    Key,
+    Value,
+  }));
 
   switch (v.operation) {
     case 'CREATE':
@@ -116,13 +128,19 @@ export async function provisionAccount(
       return toResult(out.RecordDetail, provisionedProductId, 'UpdateProvisionedProduct');
     }
     default:
-      throw new InvalidStepInput(`Provision account: operation ${v.operation} does not go through Control Tower`);
+      throw new InvalidStepInput(
+        `Provision account: operation ${v.operation} does not go through Control Tower`,
+      );
   }
 }
 
 export async function handler(event: unknown): Promise<ProvisioningResult> {
   const payload = parseInput(PayloadSchema, event, 'Provision account');
-  const result = await provisionAccount(management.serviceCatalog, requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'), payload);
+  const result = await provisionAccount(
+    management.serviceCatalog,
+    requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'),
+    payload,
+  );
   logger.info('Control Tower operation started', {
     requestId: payload.state.validation.requestId,
     operation: payload.state.validation.operation,

@@ -42,7 +42,9 @@ function readImage(image: Record<string, unknown> | undefined, which: string): I
   if (!image) return undefined;
   const parsed = ImageSchema.safeParse(unmarshall(image as Record<string, AttributeValue>));
   if (!parsed.success) {
-    throw new Error(`${which} is not a request item: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `${which} is not a request item: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -57,7 +59,9 @@ export function workflowInputOf(record: DynamoDBRecord): WorkflowInput | null {
   const previous = readImage(record.dynamodb?.OldImage, 'OldImage');
   const current = eventName === 'REMOVE' ? previous : next;
   if (!current) {
-    throw new Error(`${eventName} record has no ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'} (the stream must be NEW_AND_OLD_IMAGES)`);
+    throw new Error(
+      `${eventName} record has no ${eventName === 'REMOVE' ? 'OldImage' : 'NewImage'} (the stream must be NEW_AND_OLD_IMAGES)`,
+    );
   }
   // A write that did not bump the version (e.g. bookkeeping on the item) is not a new request version.
   if (eventName === 'MODIFY' && previous && previous.version === current.version) return null;
@@ -70,13 +74,23 @@ export function workflowInputOf(record: DynamoDBRecord): WorkflowInput | null {
   };
 }
 
-async function processRecord(sfn: SFNClient, stateMachineArn: string, record: DynamoDBRecord): Promise<RecordResult> {
+async function processRecord(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  record: DynamoDBRecord,
+): Promise<RecordResult> {
   const sequenceNumber = record.dynamodb?.SequenceNumber;
   let input: WorkflowInput | null;
   try {
     input = workflowInputOf(record);
   } catch (err) {
-    return { outcome: 'failed', executionName: null, sequenceNumber, requestId: null, error: (err as Error).message };
+    return {
+      outcome: 'failed',
+      executionName: null,
+      sequenceNumber,
+      requestId: null,
+      error: (err as Error).message,
+    };
   }
   if (!input) {
     return { outcome: 'skipped', executionName: null, sequenceNumber, requestId: null };

@@ -4,7 +4,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
-import { dequeue, listWaiters, LockRef, readLock, release, removeWaitersOf, wakeNext } from '../shared/semaphore';
+import {
+  dequeue,
+  listWaiters,
+  LockRef,
+  readLock,
+  release,
+  removeWaitersOf,
+  wakeNext,
+} from '../shared/semaphore';
 
 /**
  * Semaphore cleanup, for slots and queue places that an ended execution still holds.
@@ -57,7 +65,11 @@ export async function cleanupExecution(
   const removed = await removeWaitersOf(ddb, { ...config, holder: executionArn });
   const released = await release(ddb, { ...config, holder: executionArn });
   const woken = await wakeNext(ddb, sfn, config);
-  return { released: released ? [executionArn] : [], removedWaiters: removed > 0 ? [executionArn] : [], woken };
+  return {
+    released: released ? [executionArn] : [],
+    removedWaiters: removed > 0 ? [executionArn] : [],
+    woken,
+  };
 }
 
 /** Whether the execution is still RUNNING (an unknown execution is not). */
@@ -72,7 +84,11 @@ export async function isRunning(sfn: SFNClient, executionArn: string): Promise<b
 }
 
 /** (b): the reaper. */
-export async function reap(ddb: DynamoDBDocumentClient, sfn: SFNClient, config: SemaphoreConfig): Promise<CleanupResult> {
+export async function reap(
+  ddb: DynamoDBDocumentClient,
+  sfn: SFNClient,
+  config: SemaphoreConfig,
+): Promise<CleanupResult> {
   const running = new Map<string, boolean>();
   const check = async (arn: string) => {
     if (!running.has(arn)) running.set(arn, await isRunning(sfn, arn));
@@ -85,7 +101,10 @@ export async function reap(ddb: DynamoDBDocumentClient, sfn: SFNClient, config: 
     if (!(await check(holder)) && (await release(ddb, { ...config, holder }))) result.released.push(holder);
   }
   for (const waiter of await listWaiters(ddb, config)) {
-    if (!(await check(waiter.holder)) && (await dequeue(ddb, { table: config.table, waiter, token: waiter.token }))) {
+    if (
+      !(await check(waiter.holder)) &&
+      (await dequeue(ddb, { table: config.table, waiter, token: waiter.token }))
+    ) {
       result.removedWaiters.push(waiter.holder);
     }
   }
@@ -95,7 +114,8 @@ export async function reap(ddb: DynamoDBDocumentClient, sfn: SFNClient, config: 
 
 export function configFromEnv(): SemaphoreConfig {
   const limit = Number(requireEnv('SEMAPHORE_LIMIT'));
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`SEMAPHORE_LIMIT must be a positive integer, not ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new Error(`SEMAPHORE_LIMIT must be a positive integer, not ${limit}`);
   return { table: requireEnv('SEMAPHORE_TABLE'), lockName: requireEnv('SEMAPHORE_LOCK_NAME'), limit };
 }
 

@@ -37,7 +37,10 @@ export interface EnabledBaselineSummary {
   baselineVersion?: string;
   targetIdentifier: string;
   parentIdentifier?: string;
-  statusSummary: { status: 'SUCCEEDED' | 'FAILED' | 'UNDER_CHANGE' | string; lastOperationIdentifier?: string };
+  statusSummary: {
+    status: 'SUCCEEDED' | 'FAILED' | 'UNDER_CHANGE' | string;
+    lastOperationIdentifier?: string;
+  };
 }
 
 export interface ListEnabledBaselinesOutput {
@@ -47,7 +50,6 @@ export interface ListEnabledBaselinesOutput {
 }
 
 /* The old-style smithy Command base class is typed against the 3.329 middleware types: keep the plumbing untyped. */
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export class ListEnabledBaselinesCommand extends (Command as any) {
   static getEndpointParameterInstructions() {
     return {
@@ -107,12 +109,16 @@ async function deserialize(output: any, context: any): Promise<ListEnabledBaseli
     requestId: output.headers['x-amzn-requestid'] ?? output.headers['x-amzn-request-id'],
   };
   const bytes: Uint8Array =
-    output.body instanceof Uint8Array ? output.body : ((await context.streamCollector(output.body)) ?? new Uint8Array());
+    output.body instanceof Uint8Array
+      ? output.body
+      : ((await context.streamCollector(output.body)) ?? new Uint8Array());
   const text = context.utf8Encoder(bytes);
   const data = text.length ? JSON.parse(text) : {};
   if (output.statusCode >= 300) {
     const headerKey = Object.keys(output.headers).find((k) => k.toLowerCase() === 'x-amzn-errortype');
-    const raw = String((headerKey ? output.headers[headerKey] : undefined) ?? data.code ?? data.__type ?? 'UnknownError');
+    const raw = String(
+      (headerKey ? output.headers[headerKey] : undefined) ?? data.code ?? data.__type ?? 'UnknownError',
+    );
     const name = raw.split(':')[0].split('#').pop() as string;
     throw new ControlTowerServiceException({
       name,
@@ -123,13 +129,14 @@ async function deserialize(output: any, context: any): Promise<ListEnabledBaseli
   }
   return { enabledBaselines: data.enabledBaselines ?? [], nextToken: data.nextToken ?? undefined, $metadata };
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Sends ListEnabledBaselines through a ControlTowerClient (its middleware, credentials and hooks apply). */
 export async function listEnabledBaselines(
   client: ControlTowerClient,
   input: ListEnabledBaselinesInput,
 ): Promise<ListEnabledBaselinesOutput> {
-  const send = client.send.bind(client) as unknown as (c: ListEnabledBaselinesCommand) => Promise<ListEnabledBaselinesOutput>;
+  const send = client.send.bind(client) as unknown as (
+    c: ListEnabledBaselinesCommand,
+  ) => Promise<ListEnabledBaselinesOutput>;
   return send(new ListEnabledBaselinesCommand(input));
 }

@@ -16,6 +16,8 @@ export const InvalidStepInput = class extends AccountFactoryError {
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(input)'}: ${i.message}`);
+  const issues = result.error.issues.map(
+    (i) => `${i.path.length ? i.path.map(String).join('.') : '(input)'}: ${i.message}`,
+  );
   throw new InvalidStepInput(`${what}: ${issues.join('; ')}`);
 }

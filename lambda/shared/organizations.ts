@@ -27,7 +27,13 @@ export interface OrganizationalUnitSummary {
 }
 
 function toAccount(a: Account): AccountSummary {
-  return { id: a.Id ?? '', arn: a.Arn ?? '', email: a.Email ?? '', name: a.Name ?? '', status: String(a.State ?? a.Status ?? '') };
+  return {
+    id: a.Id ?? '',
+    arn: a.Arn ?? '',
+    email: a.Email ?? '',
+    name: a.Name ?? '',
+    status: String(a.State ?? a.Status ?? ''),
+  };
 }
 
 /** Every account of the organization (ListAccounts, all pages). */
@@ -58,7 +64,9 @@ export function isOpen(account: AccountSummary): boolean {
 }
 
 /** Every OU of the organization, walked from the roots (all pages). */
-export async function listAllOrganizationalUnits(org: OrganizationsClient): Promise<OrganizationalUnitSummary[]> {
+export async function listAllOrganizationalUnits(
+  org: OrganizationsClient,
+): Promise<OrganizationalUnitSummary[]> {
   const roots: string[] = [];
   let NextToken: string | undefined;
   do {
@@ -73,7 +81,9 @@ export async function listAllOrganizationalUnits(org: OrganizationsClient): Prom
     const parentId = parents.shift() as string;
     let token: string | undefined;
     do {
-      const out = await org.send(new ListOrganizationalUnitsForParentCommand({ ParentId: parentId, NextToken: token }));
+      const out = await org.send(
+        new ListOrganizationalUnitsForParentCommand({ ParentId: parentId, NextToken: token }),
+      );
       for (const ou of out.OrganizationalUnits ?? []) {
         if (!ou.Id) continue;
         units.push({ id: ou.Id, arn: ou.Arn ?? '', name: ou.Name ?? '', parentId });

@@ -101,7 +101,10 @@ export async function acquire(
 }
 
 /** Frees `holder`'s slot. Idempotent: false when it held none. */
-export async function release(ddb: DynamoDBDocumentClient, args: LockRef & { holder: string }): Promise<boolean> {
+export async function release(
+  ddb: DynamoDBDocumentClient,
+  args: LockRef & { holder: string },
+): Promise<boolean> {
   try {
     await ddb.send(
       new UpdateCommand({
@@ -120,7 +123,10 @@ export async function release(ddb: DynamoDBDocumentClient, args: LockRef & { hol
   }
 }
 
-async function readLockItem(ddb: DynamoDBDocumentClient, ref: LockRef): Promise<Record<string, unknown> | undefined> {
+async function readLockItem(
+  ddb: DynamoDBDocumentClient,
+  ref: LockRef,
+): Promise<Record<string, unknown> | undefined> {
   const out = await ddb.send(
     new GetCommand({ TableName: ref.table, Key: { pk: ref.lockName, sk: LOCK_SK }, ConsistentRead: true }),
   );
@@ -172,7 +178,11 @@ export async function dequeue(
         Key: { pk: args.waiter.pk, sk: args.waiter.sk },
         ...(args.token === undefined
           ? { ConditionExpression: 'attribute_exists(sk)' }
-          : { ConditionExpression: '#token = :token', ExpressionAttributeNames: { '#token': 'token' }, ExpressionAttributeValues: { ':token': args.token } }),
+          : {
+              ConditionExpression: '#token = :token',
+              ExpressionAttributeNames: { '#token': 'token' },
+              ExpressionAttributeValues: { ':token': args.token },
+            }),
       }),
     );
     return true;

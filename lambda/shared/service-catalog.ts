@@ -26,7 +26,10 @@ export function clearAccountFactoryProductCache(): void {
 }
 
 /** Finds the product (cached per module for 10 minutes; a failed look-up is not cached). */
-export function findAccountFactoryProduct(sc: ServiceCatalogClient, productName: string): Promise<AccountFactoryProduct> {
+export function findAccountFactoryProduct(
+  sc: ServiceCatalogClient,
+  productName: string,
+): Promise<AccountFactoryProduct> {
   const hit = cache.get(productName);
   if (hit && now().getTime() - hit.at < CACHE_MS) return hit.product;
   const product = lookUp(sc, productName);
@@ -45,7 +48,9 @@ async function lookUp(sc: ServiceCatalogClient, productName: string): Promise<Ac
 async function findProductId(sc: ServiceCatalogClient, productName: string): Promise<string> {
   let PageToken: string | undefined;
   do {
-    const out = await sc.send(new SearchProductsCommand({ Filters: { FullTextSearch: [productName] }, PageToken }));
+    const out = await sc.send(
+      new SearchProductsCommand({ Filters: { FullTextSearch: [productName] }, PageToken }),
+    );
     const match = (out.ProductViewSummaries ?? []).find((p) => p.Name === productName && p.ProductId);
     if (match?.ProductId) return match.ProductId;
     PageToken = out.NextPageToken;
@@ -56,29 +61,46 @@ async function findProductId(sc: ServiceCatalogClient, productName: string): Pro
 }
 
 /** The active version Control Tower recommends (Guidance DEFAULT), else any active non-deprecated one; newest first. */
-async function activeArtifactId(sc: ServiceCatalogClient, productId: string, productName: string): Promise<string> {
+async function activeArtifactId(
+  sc: ServiceCatalogClient,
+  productId: string,
+  productName: string,
+): Promise<string> {
   const out = await sc.send(new ListProvisioningArtifactsCommand({ ProductId: productId }));
-  const active = (out.ProvisioningArtifactDetails ?? []).filter((a) => a.Active !== false && a.Id && a.Guidance !== 'DEPRECATED');
+  const active = (out.ProvisioningArtifactDetails ?? []).filter(
+    (a) => a.Active !== false && a.Id && a.Guidance !== 'DEPRECATED',
+  );
   const newest = (list: ProvisioningArtifactDetail[]) =>
     [...list].sort((a, b) => (b.CreatedTime?.getTime() ?? 0) - (a.CreatedTime?.getTime() ?? 0))[0];
   const chosen = newest(active.filter((a) => (a.Guidance ?? 'DEFAULT') === 'DEFAULT')) ?? newest(active);
   if (!chosen?.Id) {
-    throw new AccountFactoryProductNotFound(`Product '${productName}' (${productId}) has no active provisioning artifact`);
+    throw new AccountFactoryProductNotFound(
+      `Product '${productName}' (${productId}) has no active provisioning artifact`,
+    );
   }
   return chosen.Id;
 }
 
-async function firstLaunchPathId(sc: ServiceCatalogClient, productId: string, productName: string): Promise<string> {
+async function firstLaunchPathId(
+  sc: ServiceCatalogClient,
+  productId: string,
+  productName: string,
+): Promise<string> {
   const out = await sc.send(new ListLaunchPathsCommand({ ProductId: productId }));
   const id = out.LaunchPathSummaries?.find((p) => p.Id)?.Id;
   if (!id) {
-    throw new AccountFactoryProductNotFound(`Product '${productName}' (${productId}) has no launch path for this role`);
+    throw new AccountFactoryProductNotFound(
+      `Product '${productName}' (${productId}) has no launch path for this role`,
+    );
   }
   return id;
 }
 
 /** The provisioned product with exactly this name, or undefined. */
-export async function findProvisionedProductId(sc: ServiceCatalogClient, name: string): Promise<string | undefined> {
+export async function findProvisionedProductId(
+  sc: ServiceCatalogClient,
+  name: string,
+): Promise<string | undefined> {
   let PageToken: string | undefined;
   do {
     const out = await sc.send(

@@ -84,11 +84,17 @@ interface ResolvedOu extends OrganizationalUnitRef {
 }
 
 /** Finds the request's OU ("Name" or "Name (ou-id)") in the organization. */
-export async function resolveOrganizationalUnit(org: OrganizationsClient, value: string): Promise<ResolvedOu> {
+export async function resolveOrganizationalUnit(
+  org: OrganizationsClient,
+  value: string,
+): Promise<ResolvedOu> {
   const wanted = parseOrganizationalUnit(value);
   if (wanted.id) {
     const ou = await describeOrganizationalUnit(org, wanted.id);
-    if (!ou) throw new OrganizationalUnitNotFound(`organizationalUnit: no OU with id ${wanted.id} in the organization`);
+    if (!ou)
+      throw new OrganizationalUnitNotFound(
+        `organizationalUnit: no OU with id ${wanted.id} in the organization`,
+      );
     if (ou.name !== wanted.name) {
       throw new OrganizationalUnitNotFound(
         `organizationalUnit: OU ${wanted.id} is named '${ou.name}', not '${wanted.name}'`,
@@ -98,7 +104,9 @@ export async function resolveOrganizationalUnit(org: OrganizationsClient, value:
   }
   const matches = (await listAllOrganizationalUnits(org)).filter((ou) => ou.name === wanted.name);
   if (matches.length === 0) {
-    throw new OrganizationalUnitNotFound(`organizationalUnit: no OU named '${wanted.name}' in the organization`);
+    throw new OrganizationalUnitNotFound(
+      `organizationalUnit: no OU named '${wanted.name}' in the organization`,
+    );
   }
   if (matches.length > 1) {
     throw new InvalidAccountRequest(
@@ -166,15 +174,35 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
     };
   }
   if (byEmail) {
-    return { ...base, operation: 'IMPORT', accountId: byEmail.id, provisionedProductId: null, controlTowerChanges: [] };
+    return {
+      ...base,
+      operation: 'IMPORT',
+      accountId: byEmail.id,
+      provisionedProductId: null,
+      controlTowerChanges: [],
+    };
   }
-  return { ...base, operation: 'CREATE', accountId: null, provisionedProductId: null, controlTowerChanges: [] };
+  return {
+    ...base,
+    operation: 'CREATE',
+    accountId: null,
+    provisionedProductId: null,
+    controlTowerChanges: [],
+  };
 }
 
 /** Another open account (not this request's) already has the requested name. */
-function assertNameFree(accounts: AccountSummary[], request: AccountRequest, ownAccountId: string | null): void {
+function assertNameFree(
+  accounts: AccountSummary[],
+  request: AccountRequest,
+  ownAccountId: string | null,
+): void {
   const other = accounts.find(
-    (a) => isOpen(a) && a.name === request.accountName && a.id !== ownAccountId && a.email.toLowerCase() !== request.accountEmail,
+    (a) =>
+      isOpen(a) &&
+      a.name === request.accountName &&
+      a.id !== ownAccountId &&
+      a.email.toLowerCase() !== request.accountEmail,
   );
   if (other) {
     throw new AccountNameInUse(
@@ -199,7 +227,9 @@ async function validateRemoval(clients: ValidateClients, { state }: Payload): Pr
   const accountId =
     managed?.accountId ?? (await findAccountByEmail(clients.organizations, request.accountEmail))?.id ?? null;
   if (!accountId) {
-    throw new AccountNotFound(`accountEmail: no account uses ${request.accountEmail}; there is nothing to remove`);
+    throw new AccountNotFound(
+      `accountEmail: no account uses ${request.accountEmail}; there is nothing to remove`,
+    );
   }
   return {
     requestId: state.requestId,

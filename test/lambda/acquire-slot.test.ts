@@ -26,7 +26,9 @@ const input = (name: string, second: number, limit = 1) => ({
   taskToken: `token-${name}`,
 });
 const sent = () =>
-  sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => [c.args[0].input.taskToken, JSON.parse(c.args[0].input.output!)]);
+  sfnMock
+    .commandCalls(SendTaskSuccessCommand)
+    .map((c) => [c.args[0].input.taskToken, JSON.parse(c.args[0].input.output!)]);
 
 test('a free slot is taken at once: the task token is completed and the queue is left empty', async () => {
   const result = await acquireSlot(fx.ddb, sfn, fx.table, input('a', 1));
@@ -51,14 +53,22 @@ test('when full, the execution waits in the queue and its token is not completed
 test('an execution that already holds a slot re-enters without queueing', async () => {
   await acquire(fx.ddb, { table: fx.table, lockName, limit: 1, holder: arn('a') });
   // An older waiter is queued: re-entry must not wait behind it for a slot it holds.
-  await enqueue(fx.ddb, { table: fx.table, lockName, holder: arn('old'), queuedAt: '2023-12-31T00:00:00.000Z', token: 'token-old' });
+  await enqueue(fx.ddb, {
+    table: fx.table,
+    lockName,
+    holder: arn('old'),
+    queuedAt: '2023-12-31T00:00:00.000Z',
+    token: 'token-old',
+  });
 
   const result = await acquireSlot(fx.ddb, sfn, fx.table, input('a', 1));
 
   expect(result.status).toBe('reentered');
   expect(sent()).toEqual([['token-a', { slot: 'reentered' }]]);
   expect((await readLock(fx.ddb, { table: fx.table, lockName })).count).toBe(1);
-  expect((await listWaiters(fx.ddb, { table: fx.table, lockName })).map((w) => w.holder)).toEqual([arn('old')]);
+  expect((await listWaiters(fx.ddb, { table: fx.table, lockName })).map((w) => w.holder)).toEqual([
+    arn('old'),
+  ]);
 });
 
 test('first come, first served: a free slot goes to the oldest waiter, not to the newcomer', async () => {

@@ -67,7 +67,11 @@ test('FAILED carries Control Tower errors', async () => {
 
   const result = await checkProvisioning(sc, payload);
 
-  expect(result).toMatchObject({ status: 'FAILED', accountId: null, errors: 'AccountFactory: Email address already in use; Rolled back' });
+  expect(result).toMatchObject({
+    status: 'FAILED',
+    accountId: null,
+    errors: 'AccountFactory: Email address already in use; Rolled back',
+  });
 });
 
 test('the handler reads the record id from the state', async () => {

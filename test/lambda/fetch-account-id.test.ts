@@ -11,7 +11,11 @@ const orgMock = mockClient(OrganizationsClient);
 const org = new OrganizationsClient({ region: 'us-east-1' });
 
 const state = (accountIds: { status?: string | null; validation?: string | null }) => ({
-  validation: { requestId: 'dev@example.com', accountId: accountIds.validation ?? null, request: { accountEmail: 'dev@example.com' } },
+  validation: {
+    requestId: 'dev@example.com',
+    accountId: accountIds.validation ?? null,
+    request: { accountEmail: 'dev@example.com' },
+  },
   ...(accountIds.status !== undefined ? { provisioningStatus: { accountId: accountIds.status } } : {}),
 });
 
@@ -22,13 +26,18 @@ beforeEach(() => {
   }));
   orgMock
     .on(ListAccountsCommand, { NextToken: undefined })
-    .resolves({ Accounts: [{ Id: '111111111111', Email: 'other@example.com', Name: 'Other' }], NextToken: 'next' })
+    .resolves({
+      Accounts: [{ Id: '111111111111', Email: 'other@example.com', Name: 'Other' }],
+      NextToken: 'next',
+    })
     .on(ListAccountsCommand, { NextToken: 'next' })
     .resolves({ Accounts: [{ Id: '333333333333', Email: 'DEV@example.com', Name: 'Dev' }] });
 });
 
 test('the record outputs come first', async () => {
-  const result = await fetchAccountId(org, { state: state({ status: '444444444444', validation: '555555555555' }) });
+  const result = await fetchAccountId(org, {
+    state: state({ status: '444444444444', validation: '555555555555' }),
+  });
 
   expect(result).toEqual({ accountId: '444444444444', email: 'dev@example.com', name: 'Dev' });
   expect(orgMock.commandCalls(ListAccountsCommand)).toHaveLength(0);
@@ -44,7 +53,9 @@ test('else Organizations by email, across pages and case-insensitively', async (
   const result = await fetchAccountId(org, { state: state({}) });
 
   expect(result).toEqual({ accountId: '333333333333', email: 'dev@example.com', name: 'Dev' });
-  expect(orgMock.commandCalls(DescribeAccountCommand)[0].args[0].input).toEqual({ AccountId: '333333333333' });
+  expect(orgMock.commandCalls(DescribeAccountCommand)[0].args[0].input).toEqual({
+    AccountId: '333333333333',
+  });
 });
 
 test('no account with the email is AccountNotFound', async () => {
@@ -54,7 +65,9 @@ test('no account with the email is AccountNotFound', async () => {
 });
 
 test('an account id Organizations does not know is AccountNotFound', async () => {
-  orgMock.on(DescribeAccountCommand).rejects(new AccountNotFoundException({ message: 'nope', $metadata: {} }));
+  orgMock
+    .on(DescribeAccountCommand)
+    .rejects(new AccountNotFoundException({ message: 'nope', $metadata: {} }));
 
   await expect(fetchAccountId(org, { state: state({ status: '444444444444' }) })).rejects.toMatchObject({
     name: 'AccountNotFound',
@@ -63,7 +76,9 @@ test('an account id Organizations does not know is AccountNotFound', async () =>
 });
 
 test('the handler parses its payload', async () => {
-  await expect(handler({ state: state({ status: '444444444444' }), execution: { id: 'x', startTime: 'y' } })).resolves.toMatchObject({
+  await expect(
+    handler({ state: state({ status: '444444444444' }), execution: { id: 'x', startTime: 'y' } }),
+  ).resolves.toMatchObject({
     accountId: '444444444444',
   });
   await expect(handler({ state: {} })).rejects.toMatchObject({ name: 'InvalidStepInput' });

@@ -12,7 +12,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handler, provisionAccount } from '../../lambda/provision-account';
 import type { Operation } from '../../lambda/shared/contracts';
 import { AccountRequestSchema, idempotencyToken, provisionedProductName } from '../../lambda/shared/schema';
-import { clearAccountFactoryProductCache, findAccountFactoryProduct } from '../../lambda/shared/service-catalog';
+import {
+  clearAccountFactoryProductCache,
+  findAccountFactoryProduct,
+} from '../../lambda/shared/service-catalog';
 
 const scMock = mockClient(ServiceCatalogClient);
 const sc = new ServiceCatalogClient({ region: 'us-east-1' });
@@ -27,7 +30,14 @@ const request = AccountRequestSchema.parse({
 
 const payload = (operation: Operation, provisionedProductId: string | null = null) => ({
   state: {
-    validation: { requestId: 'dev@example.com', version: 3, operation, request, accountId: null, provisionedProductId },
+    validation: {
+      requestId: 'dev@example.com',
+      version: 3,
+      operation,
+      request,
+      accountId: null,
+      provisionedProductId,
+    },
   },
 });
 
@@ -44,16 +54,36 @@ beforeEach(() => {
     ProvisioningArtifactDetails: [
       { Id: 'pa-old', Active: true, Guidance: 'DEFAULT', CreatedTime: new Date('2023-01-01T00:00:00Z') },
       { Id: 'pa-new', Active: true, Guidance: 'DEFAULT', CreatedTime: new Date('2024-01-01T00:00:00Z') },
-      { Id: 'pa-deprecated', Active: true, Guidance: 'DEPRECATED', CreatedTime: new Date('2025-01-01T00:00:00Z') },
-      { Id: 'pa-inactive', Active: false, Guidance: 'DEFAULT', CreatedTime: new Date('2025-06-01T00:00:00Z') },
+      {
+        Id: 'pa-deprecated',
+        Active: true,
+        Guidance: 'DEPRECATED',
+        CreatedTime: new Date('2025-01-01T00:00:00Z'),
+      },
+      {
+        Id: 'pa-inactive',
+        Active: false,
+        Guidance: 'DEFAULT',
+        CreatedTime: new Date('2025-06-01T00:00:00Z'),
+      },
     ],
   });
-  scMock.on(ListLaunchPathsCommand).resolves({ LaunchPathSummaries: [{ Id: 'lpv2-factory', Name: 'Portfolio' }] });
+  scMock
+    .on(ListLaunchPathsCommand)
+    .resolves({ LaunchPathSummaries: [{ Id: 'lpv2-factory', Name: 'Portfolio' }] });
   scMock.on(ProvisionProductCommand).resolves({
-    RecordDetail: { RecordId: 'rec-provision', ProvisionedProductId: 'pp-new', RecordType: 'PROVISION_PRODUCT' },
+    RecordDetail: {
+      RecordId: 'rec-provision',
+      ProvisionedProductId: 'pp-new',
+      RecordType: 'PROVISION_PRODUCT',
+    },
   });
   scMock.on(UpdateProvisionedProductCommand).resolves({
-    RecordDetail: { RecordId: 'rec-update', ProvisionedProductId: 'pp-existing', RecordType: 'UPDATE_PROVISIONED_PRODUCT' },
+    RecordDetail: {
+      RecordId: 'rec-update',
+      ProvisionedProductId: 'pp-existing',
+      RecordType: 'UPDATE_PROVISIONED_PRODUCT',
+    },
   });
   process.env.ACCOUNT_FACTORY_PRODUCT_NAME = PRODUCT;
 });
@@ -63,22 +93,36 @@ describe('Account Factory product', () => {
     const first = await findAccountFactoryProduct(sc, PRODUCT);
     const second = await findAccountFactoryProduct(sc, PRODUCT);
 
-    expect(first).toEqual({ productId: 'prod-factory', provisioningArtifactId: 'pa-new', pathId: 'lpv2-factory' });
+    expect(first).toEqual({
+      productId: 'prod-factory',
+      provisioningArtifactId: 'pa-new',
+      pathId: 'lpv2-factory',
+    });
     expect(second).toEqual(first);
     expect(scMock.commandCalls(SearchProductsCommand)).toHaveLength(1);
-    expect(scMock.commandCalls(SearchProductsCommand)[0].args[0].input.Filters).toEqual({ FullTextSearch: [PRODUCT] });
+    expect(scMock.commandCalls(SearchProductsCommand)[0].args[0].input.Filters).toEqual({
+      FullTextSearch: [PRODUCT],
+    });
   });
 
   test('a missing product is AccountFactoryProductNotFound, and is not cached', async () => {
-    scMock.on(SearchProductsCommand).resolves({ ProductViewSummaries: [{ ProductId: 'prod-other', Name: 'Something else' }] });
+    scMock
+      .on(SearchProductsCommand)
+      .resolves({ ProductViewSummaries: [{ ProductId: 'prod-other', Name: 'Something else' }] });
 
-    await expect(findAccountFactoryProduct(sc, PRODUCT)).rejects.toMatchObject({ name: 'AccountFactoryProductNotFound' });
-    await expect(findAccountFactoryProduct(sc, PRODUCT)).rejects.toMatchObject({ name: 'AccountFactoryProductNotFound' });
+    await expect(findAccountFactoryProduct(sc, PRODUCT)).rejects.toMatchObject({
+      name: 'AccountFactoryProductNotFound',
+    });
+    await expect(findAccountFactoryProduct(sc, PRODUCT)).rejects.toMatchObject({
+      name: 'AccountFactoryProductNotFound',
+    });
     expect(scMock.commandCalls(SearchProductsCommand)).toHaveLength(2);
   });
 
   test('a product without an active version is AccountFactoryProductNotFound', async () => {
-    scMock.on(ListProvisioningArtifactsCommand).resolves({ ProvisioningArtifactDetails: [{ Id: 'pa-x', Active: false }] });
+    scMock
+      .on(ListProvisioningArtifactsCommand)
+      .resolves({ ProvisioningArtifactDetails: [{ Id: 'pa-x', Active: false }] });
 
     await expect(findAccountFactoryProduct(sc, PRODUCT)).rejects.toMatchObject({
       name: 'AccountFactoryProductNotFound',
@@ -91,7 +135,11 @@ describe('provisionAccount', () => {
   test('CREATE provisions the product with the request parameters and a derived token', async () => {
     const result = await provisionAccount(sc, PRODUCT, payload('CREATE'));
 
-    expect(result).toMatchObject({ recordId: 'rec-provision', provisionedProductId: 'pp-new', recordType: 'PROVISION_PRODUCT' });
+    expect(result).toMatchObject({
+      recordId: 'rec-provision',
+      provisionedProductId: 'pp-new',
+      recordType: 'PROVISION_PRODUCT',
+    });
     expect(Date.parse(result.startedAt)).not.toBeNaN();
     const input = scMock.commandCalls(ProvisionProductCommand)[0].args[0].input;
     expect(input).toEqual({
@@ -123,7 +171,11 @@ describe('provisionAccount', () => {
   test('UPDATE updates the known provisioned product with an update token', async () => {
     const result = await provisionAccount(sc, PRODUCT, payload('UPDATE', 'pp-existing'));
 
-    expect(result).toMatchObject({ recordId: 'rec-update', provisionedProductId: 'pp-existing', recordType: 'UPDATE_PROVISIONED_PRODUCT' });
+    expect(result).toMatchObject({
+      recordId: 'rec-update',
+      provisionedProductId: 'pp-existing',
+      recordType: 'UPDATE_PROVISIONED_PRODUCT',
+    });
     const input = scMock.commandCalls(UpdateProvisionedProductCommand)[0].args[0].input;
     expect(input).toMatchObject({
       ProvisionedProductId: 'pp-existing',
@@ -146,35 +198,48 @@ describe('provisionAccount', () => {
     expect(scMock.commandCalls(SearchProvisionedProductsCommand)[0].args[0].input.Filters).toEqual({
       SearchQuery: [`name:${provisionedProductName(request)}`],
     });
-    expect(scMock.commandCalls(UpdateProvisionedProductCommand)[0].args[0].input.ProvisionedProductId).toBe('pp-found');
+    expect(scMock.commandCalls(UpdateProvisionedProductCommand)[0].args[0].input.ProvisionedProductId).toBe(
+      'pp-found',
+    );
   });
 
   test('UPDATE of an account without a provisioned product is AccountNotFound', async () => {
     scMock.on(SearchProvisionedProductsCommand).resolves({ ProvisionedProducts: [] });
 
-    await expect(provisionAccount(sc, PRODUCT, payload('UPDATE'))).rejects.toMatchObject({ name: 'AccountNotFound' });
+    await expect(provisionAccount(sc, PRODUCT, payload('UPDATE'))).rejects.toMatchObject({
+      name: 'AccountNotFound',
+    });
     expect(scMock.commandCalls(UpdateProvisionedProductCommand)).toHaveLength(0);
   });
 
   test('Control Tower busy becomes ControlTowerBusy (retried by the state machine)', async () => {
     scMock.on(ProvisionProductCommand).rejects(
       new InvalidParametersException({
-        message: 'AWS Control Tower cannot process your request because another AWS Control Tower operation is in progress. Try again later.',
+        message:
+          'AWS Control Tower cannot process your request because another AWS Control Tower operation is in progress. Try again later.',
         $metadata: {},
       }),
     );
 
-    await expect(provisionAccount(sc, PRODUCT, payload('CREATE'))).rejects.toMatchObject({ name: 'ControlTowerBusy' });
+    await expect(provisionAccount(sc, PRODUCT, payload('CREATE'))).rejects.toMatchObject({
+      name: 'ControlTowerBusy',
+    });
   });
 
   test('other Service Catalog errors keep their name', async () => {
-    scMock.on(ProvisionProductCommand).rejects(new InvalidParametersException({ message: 'AccountEmail is invalid', $metadata: {} }));
+    scMock
+      .on(ProvisionProductCommand)
+      .rejects(new InvalidParametersException({ message: 'AccountEmail is invalid', $metadata: {} }));
 
-    await expect(provisionAccount(sc, PRODUCT, payload('CREATE'))).rejects.toMatchObject({ name: 'InvalidParametersException' });
+    await expect(provisionAccount(sc, PRODUCT, payload('CREATE'))).rejects.toMatchObject({
+      name: 'InvalidParametersException',
+    });
   });
 
   test('an operation that does not go through Control Tower is refused', async () => {
-    await expect(provisionAccount(sc, PRODUCT, payload('CUSTOMIZE'))).rejects.toMatchObject({ name: 'InvalidStepInput' });
+    await expect(provisionAccount(sc, PRODUCT, payload('CUSTOMIZE'))).rejects.toMatchObject({
+      name: 'InvalidStepInput',
+    });
     expect(scMock.commandCalls(ProvisionProductCommand)).toHaveLength(0);
   });
 });
@@ -184,10 +249,15 @@ describe('handler', () => {
     const result = await handler(payload('CREATE'));
 
     expect(result.recordId).toBe('rec-provision');
-    expect(scMock.commandCalls(SearchProductsCommand)[0].args[0].input.Filters).toEqual({ FullTextSearch: [PRODUCT] });
+    expect(scMock.commandCalls(SearchProductsCommand)[0].args[0].input.Filters).toEqual({
+      FullTextSearch: [PRODUCT],
+    });
   });
 
   test('a payload without validation is InvalidStepInput', async () => {
-    await expect(handler({ state: {} })).rejects.toMatchObject({ name: 'InvalidStepInput', message: expect.stringContaining('state.validation') });
+    await expect(handler({ state: {} })).rejects.toMatchObject({
+      name: 'InvalidStepInput',
+      message: expect.stringContaining('state.validation'),
+    });
   });
 });

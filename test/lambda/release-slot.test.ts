@@ -37,7 +37,9 @@ test('releasing hands the slot to the oldest waiter', async () => {
   const result = await releaseSlot(fx.ddb, sfn, fx.table, { lockName, limit: 1, holder: arn('a') });
 
   expect(result).toEqual({ released: true, woken: [arn('b')] });
-  expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual(['token-b']);
+  expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual([
+    'token-b',
+  ]);
   expect(Object.keys((await readLock(fx.ddb, { table: fx.table, lockName })).holders)).toEqual([arn('b')]);
   expect((await listWaiters(fx.ddb, { table: fx.table, lockName })).map((w) => w.holder)).toEqual([arn('c')]);
 });
@@ -58,5 +60,8 @@ test('releasing twice is harmless: the second release frees nothing and wakes no
 test('the handler rejects a payload without a holder', async () => {
   process.env.SEMAPHORE_TABLE = fx.table;
 
-  await expect(handler({ lockName, limit: 1 })).rejects.toMatchObject({ name: 'InvalidStepInput', message: expect.stringContaining('holder') });
+  await expect(handler({ lockName, limit: 1 })).rejects.toMatchObject({
+    name: 'InvalidStepInput',
+    message: expect.stringContaining('holder'),
+  });
 });

@@ -49,7 +49,9 @@ beforeEach(() => {
 const startCalls = () => sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
 
 test('INSERT starts one execution named after the request id and version, with the workflow input', async () => {
-  const results = await processRecords(sfn, STATE_MACHINE_ARN, [record('INSERT', { newItem: item('dev@example.com', 1) })]);
+  const results = await processRecords(sfn, STATE_MACHINE_ARN, [
+    record('INSERT', { newItem: item('dev@example.com', 1) }),
+  ]);
 
   expect(results.map((r) => r.outcome)).toEqual(['started']);
   const [call] = startCalls();
@@ -66,17 +68,28 @@ test('INSERT starts one execution named after the request id and version, with t
 
 test('MODIFY with a new version passes the new and the previous request', async () => {
   await processRecords(sfn, STATE_MACHINE_ARN, [
-    record('MODIFY', { oldItem: item('dev@example.com', 1, 'Dev'), newItem: item('dev@example.com', 2, 'Dev Two') }),
+    record('MODIFY', {
+      oldItem: item('dev@example.com', 1, 'Dev'),
+      newItem: item('dev@example.com', 2, 'Dev Two'),
+    }),
   ]);
 
   const input = JSON.parse(startCalls()[0].input!);
-  expect(input).toMatchObject({ version: 2, eventName: 'MODIFY', request: request('Dev Two'), previous: request('Dev') });
+  expect(input).toMatchObject({
+    version: 2,
+    eventName: 'MODIFY',
+    request: request('Dev Two'),
+    previous: request('Dev'),
+  });
   expect(startCalls()[0].name).toBe(executionName('dev@example.com', 2, 'MODIFY'));
 });
 
 test('MODIFY that keeps the version starts nothing', async () => {
   const results = await processRecords(sfn, STATE_MACHINE_ARN, [
-    record('MODIFY', { oldItem: item('dev@example.com', 3), newItem: { ...item('dev@example.com', 3), updatedAt: 'later' } }),
+    record('MODIFY', {
+      oldItem: item('dev@example.com', 3),
+      newItem: { ...item('dev@example.com', 3), updatedAt: 'later' },
+    }),
   ]);
 
   expect(results.map((r) => r.outcome)).toEqual(['skipped']);
@@ -88,7 +101,12 @@ test('REMOVE starts a removal execution for the old version, with a null request
 
   const [call] = startCalls();
   expect(call.name).toBe(executionName('dev@example.com', 4, 'REMOVE'));
-  expect(JSON.parse(call.input!)).toMatchObject({ eventName: 'REMOVE', version: 4, request: null, previous: request('Dev') });
+  expect(JSON.parse(call.input!)).toMatchObject({
+    eventName: 'REMOVE',
+    version: 4,
+    request: null,
+    previous: request('Dev'),
+  });
 });
 
 test('a duplicate record is absorbed (ExecutionAlreadyExists is a success)', async () => {
@@ -104,7 +122,10 @@ test('a duplicate record is absorbed (ExecutionAlreadyExists is a success)', asy
 
 test('failures are reported by sequence number; later versions of the same request wait, other requests go on', async () => {
   const failing = record('INSERT', { newItem: item('a@example.com', 1) });
-  const laterSameRequest = record('MODIFY', { oldItem: item('a@example.com', 1), newItem: item('a@example.com', 2) });
+  const laterSameRequest = record('MODIFY', {
+    oldItem: item('a@example.com', 1),
+    newItem: item('a@example.com', 2),
+  });
   const otherRequest = record('INSERT', { newItem: item('b@example.com', 1) });
   sfnMock
     .on(StartExecutionCommand, { name: executionName('a@example.com', 1, 'INSERT') })

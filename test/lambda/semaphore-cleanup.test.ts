@@ -1,4 +1,9 @@
-import { DescribeExecutionCommand, ExecutionDoesNotExist, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionDoesNotExist,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { configFromEnv, handleCleanupEvent } from '../../lambda/semaphore-cleanup';
 import { acquire, enqueue, listWaiters, readLock } from '../../lambda/shared/semaphore';
@@ -27,18 +32,30 @@ const statusChange = (name: string, status: string) => ({
 
 test('a FAILED execution releases its slot and the oldest waiter gets it', async () => {
   await acquire(fx.ddb, { ...config(1), holder: arn('failed') });
-  await enqueue(fx.ddb, { ...config(1), holder: arn('next'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-next' });
+  await enqueue(fx.ddb, {
+    ...config(1),
+    holder: arn('next'),
+    queuedAt: '2024-01-01T00:00:01.000Z',
+    token: 'token-next',
+  });
 
   const result = await handleCleanupEvent(fx.ddb, sfn, config(1), statusChange('failed', 'FAILED'));
 
   expect(result).toEqual({ released: [arn('failed')], removedWaiters: [], woken: [arn('next')] });
   expect(Object.keys((await readLock(fx.ddb, config(1))).holders)).toEqual([arn('next')]);
-  expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual(['token-next']);
+  expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual([
+    'token-next',
+  ]);
 });
 
 test('an ABORTED execution that was still queued leaves the queue', async () => {
   await acquire(fx.ddb, { ...config(1), holder: arn('busy') });
-  await enqueue(fx.ddb, { ...config(1), holder: arn('aborted'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-aborted' });
+  await enqueue(fx.ddb, {
+    ...config(1),
+    holder: arn('aborted'),
+    queuedAt: '2024-01-01T00:00:01.000Z',
+    token: 'token-aborted',
+  });
 
   const result = await handleCleanupEvent(fx.ddb, sfn, config(1), statusChange('aborted', 'ABORTED'));
 
@@ -60,16 +77,32 @@ test('the reaper releases dead holders, drops dead waiters and wakes the living'
   await acquire(fx.ddb, { ...config(3), holder: arn('running') });
   await acquire(fx.ddb, { ...config(3), holder: arn('failed') });
   await acquire(fx.ddb, { ...config(3), holder: arn('unknown') });
-  await enqueue(fx.ddb, { ...config(3), holder: arn('aborted-waiter'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-aborted' });
-  await enqueue(fx.ddb, { ...config(3), holder: arn('live-waiter'), queuedAt: '2024-01-01T00:00:02.000Z', token: 'token-live' });
+  await enqueue(fx.ddb, {
+    ...config(3),
+    holder: arn('aborted-waiter'),
+    queuedAt: '2024-01-01T00:00:01.000Z',
+    token: 'token-aborted',
+  });
+  await enqueue(fx.ddb, {
+    ...config(3),
+    holder: arn('live-waiter'),
+    queuedAt: '2024-01-01T00:00:02.000Z',
+    token: 'token-live',
+  });
   sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
   sfnMock.on(DescribeExecutionCommand, { executionArn: arn('failed') }).resolves({ status: 'FAILED' });
-  sfnMock.on(DescribeExecutionCommand, { executionArn: arn('aborted-waiter') }).resolves({ status: 'ABORTED' });
+  sfnMock
+    .on(DescribeExecutionCommand, { executionArn: arn('aborted-waiter') })
+    .resolves({ status: 'ABORTED' });
   sfnMock
     .on(DescribeExecutionCommand, { executionArn: arn('unknown') })
     .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
 
-  const result = await handleCleanupEvent(fx.ddb, sfn, config(3), { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} });
+  const result = await handleCleanupEvent(fx.ddb, sfn, config(3), {
+    source: 'aws.events',
+    'detail-type': 'Scheduled Event',
+    detail: {},
+  });
 
   expect(result.released.sort()).toEqual([arn('failed'), arn('unknown')].sort());
   expect(result.removedWaiters).toEqual([arn('aborted-waiter')]);
@@ -77,7 +110,9 @@ test('the reaper releases dead holders, drops dead waiters and wakes the living'
   const lock = await readLock(fx.ddb, config(3));
   expect(Object.keys(lock.holders).sort()).toEqual([arn('live-waiter'), arn('running')].sort());
   expect(lock.count).toBe(2);
-  expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual(['token-live']);
+  expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual([
+    'token-live',
+  ]);
 });
 
 test('configuration comes from the environment and a bad limit is refused', () => {

@@ -75,7 +75,9 @@ describe('acquire / release', () => {
   test('30 concurrent acquires against a limit of 5: exactly 5 get a slot', async () => {
     const holders = Array.from({ length: 30 }, (_, i) => arn(`race-${i}`));
 
-    const outcomes = await Promise.all(holders.map((holder) => acquire(fx.ddb, { ...ref(), limit: 5, holder })));
+    const outcomes = await Promise.all(
+      holders.map((holder) => acquire(fx.ddb, { ...ref(), limit: 5, holder })),
+    );
 
     expect(outcomes.filter((o) => o === 'acquired')).toHaveLength(5);
     expect(outcomes.filter((o) => o === 'full')).toHaveLength(25);
@@ -87,16 +89,36 @@ describe('acquire / release', () => {
 
 describe('waiter queue', () => {
   test('re-registering the same holder keeps one waiter item, with the new token', async () => {
-    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-1' });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-2' });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      queuedAt: '2024-01-01T00:00:00.000Z',
+      token: 'token-1',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      queuedAt: '2024-01-01T00:00:00.000Z',
+      token: 'token-2',
+    });
 
     const waiters = await listWaiters(fx.ddb, ref());
     expect(waiters.map((w) => w.token)).toEqual(['token-2']);
   });
 
   test('dequeue with a stale token leaves a newer registration in place', async () => {
-    const w = await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-1' });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:00.000Z', token: 'token-2' });
+    const w = await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      queuedAt: '2024-01-01T00:00:00.000Z',
+      token: 'token-1',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      queuedAt: '2024-01-01T00:00:00.000Z',
+      token: 'token-2',
+    });
 
     expect(await dequeue(fx.ddb, { table: fx.table, waiter: w, token: 'token-1' })).toBe(false);
     expect(await listWaiters(fx.ddb, ref())).toHaveLength(1);
@@ -108,9 +130,24 @@ describe('waiter queue', () => {
 describe('wakeNext', () => {
   test('serves waiters first come, first served by queuedAt, while slots are free', async () => {
     await acquire(fx.ddb, { ...ref(), limit: 1, holder: arn('a') });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('c'), queuedAt: '2024-01-01T00:00:03.000Z', token: 'token-c' });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('b'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-b' });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('d'), queuedAt: '2024-01-01T00:00:02.000Z', token: 'token-d' });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('c'),
+      queuedAt: '2024-01-01T00:00:03.000Z',
+      token: 'token-c',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('b'),
+      queuedAt: '2024-01-01T00:00:01.000Z',
+      token: 'token-b',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('d'),
+      queuedAt: '2024-01-01T00:00:02.000Z',
+      token: 'token-d',
+    });
 
     const whileFull = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
     await release(fx.ddb, { ...ref(), holder: arn('a') });
@@ -122,7 +159,9 @@ describe('wakeNext', () => {
     expect(first).toEqual([arn('b')]);
     expect(second).toEqual([arn('d')]);
     expect(sentTokens()).toEqual(['token-b', 'token-d']);
-    expect(JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output as string)).toEqual({
+    expect(
+      JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output as string),
+    ).toEqual({
       slot: 'acquired',
     });
     expect(Object.keys((await readLock(fx.ddb, ref())).holders)).toEqual([arn('d')]);
@@ -130,8 +169,17 @@ describe('wakeNext', () => {
   });
 
   test('fills every free slot in one call', async () => {
-    for (const [name, second] of [['x', 1], ['y', 2], ['z', 3]] as const) {
-      await enqueue(fx.ddb, { ...ref(), holder: arn(name), queuedAt: `2024-01-01T00:00:0${second}.000Z`, token: `token-${name}` });
+    for (const [name, second] of [
+      ['x', 1],
+      ['y', 2],
+      ['z', 3],
+    ] as const) {
+      await enqueue(fx.ddb, {
+        ...ref(),
+        holder: arn(name),
+        queuedAt: `2024-01-01T00:00:0${second}.000Z`,
+        token: `token-${name}`,
+      });
     }
 
     const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 2 });
@@ -144,8 +192,18 @@ describe('wakeNext', () => {
     sfnMock
       .on(SendTaskSuccessCommand, { taskToken: 'token-dead' })
       .rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
-    await enqueue(fx.ddb, { ...ref(), holder: arn('dead'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-dead' });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('alive'), queuedAt: '2024-01-01T00:00:02.000Z', token: 'token-alive' });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('dead'),
+      queuedAt: '2024-01-01T00:00:01.000Z',
+      token: 'token-dead',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('alive'),
+      queuedAt: '2024-01-01T00:00:02.000Z',
+      token: 'token-alive',
+    });
 
     const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
 
@@ -159,13 +217,25 @@ describe('wakeNext', () => {
 
   test('a waiter that already holds a slot is removed from the queue without taking a second slot', async () => {
     await acquire(fx.ddb, { ...ref(), limit: 2, holder: arn('a') });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-a' });
-    await enqueue(fx.ddb, { ...ref(), holder: arn('b'), queuedAt: '2024-01-01T00:00:02.000Z', token: 'token-b' });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      queuedAt: '2024-01-01T00:00:01.000Z',
+      token: 'token-a',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('b'),
+      queuedAt: '2024-01-01T00:00:02.000Z',
+      token: 'token-b',
+    });
 
     const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 2 });
 
     expect(woken).toEqual([arn('a'), arn('b')]);
-    expect(JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output as string)).toEqual({
+    expect(
+      JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output as string),
+    ).toEqual({
       slot: 'reentered',
     });
     expect((await readLock(fx.ddb, ref())).count).toBe(2);
@@ -173,8 +243,15 @@ describe('wakeNext', () => {
   });
 
   test('an unexpected SendTaskSuccess error propagates (the caller retries)', async () => {
-    sfnMock.on(SendTaskSuccessCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
-    await enqueue(fx.ddb, { ...ref(), holder: arn('a'), queuedAt: '2024-01-01T00:00:01.000Z', token: 'token-a' });
+    sfnMock
+      .on(SendTaskSuccessCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      queuedAt: '2024-01-01T00:00:01.000Z',
+      token: 'token-a',
+    });
 
     await expect(wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 })).rejects.toThrow('slow down');
   });

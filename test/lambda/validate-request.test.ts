@@ -18,10 +18,8 @@ import { handler, validateRequest } from '../../lambda/validate-request';
 const orgMock = mockClient(OrganizationsClient);
 // Control Tower client 3.332 (and the command added beside it) predate the smithy types
 // aws-sdk-client-mock is written against: mock them untyped.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 const ctMock: AwsStub<any, any, any> = mockClient(ControlTowerClient as any);
 const Baselines = ListEnabledBaselinesCommand as any;
-/* eslint-enable @typescript-eslint/no-explicit-any */
 const ddbMock = mockClient(DynamoDBDocumentClient);
 
 const clients = {
@@ -49,11 +47,28 @@ const request = (overrides: Record<string, unknown> = {}) => ({
 });
 
 const payload = (state: Partial<WorkflowState>) => ({
-  state: { requestId: 'dev@example.com', version: 2, eventName: 'INSERT', request: request(), previous: null, ...state } as WorkflowState,
-  execution: { id: 'arn:aws:states:us-east-1:111111111111:execution:provisioning:x', startTime: '2024-01-01T00:00:00.000Z' },
+  state: {
+    requestId: 'dev@example.com',
+    version: 2,
+    eventName: 'INSERT',
+    request: request(),
+    previous: null,
+    ...state,
+  } as WorkflowState,
+  execution: {
+    id: 'arn:aws:states:us-east-1:111111111111:execution:provisioning:x',
+    startTime: '2024-01-01T00:00:00.000Z',
+  },
 });
 
-const account = (id: string, email: string, name: string, state = 'ACTIVE') => ({ Id: id, Arn: `arn:aws:organizations::999999999999:account/o-example/${id}`, Email: email, Name: name, State: state } as never);
+const account = (id: string, email: string, name: string, state = 'ACTIVE') =>
+  ({
+    Id: id,
+    Arn: `arn:aws:organizations::999999999999:account/o-example/${id}`,
+    Email: email,
+    Name: name,
+    State: state,
+  }) as never;
 
 function metadataItem(overrides: Partial<MetadataItem> = {}): MetadataItem {
   return {
@@ -83,7 +98,10 @@ beforeEach(() => {
   // The root's OUs come in two pages; Workloads has two children of the same name.
   orgMock
     .on(ListOrganizationalUnitsForParentCommand, { ParentId: 'r-abcd', NextToken: undefined })
-    .resolves({ OrganizationalUnits: [{ Id: SANDBOX, Name: 'Sandbox', Arn: ouArn(SANDBOX) }], NextToken: 'page-2' })
+    .resolves({
+      OrganizationalUnits: [{ Id: SANDBOX, Name: 'Sandbox', Arn: ouArn(SANDBOX) }],
+      NextToken: 'page-2',
+    })
     .on(ListOrganizationalUnitsForParentCommand, { ParentId: 'r-abcd', NextToken: 'page-2' })
     .resolves({ OrganizationalUnits: [{ Id: WORKLOADS, Name: 'Workloads', Arn: ouArn(WORKLOADS) }] })
     .on(ListOrganizationalUnitsForParentCommand, { ParentId: WORKLOADS })
@@ -99,11 +117,18 @@ beforeEach(() => {
     .resolves({ OrganizationalUnits: [] })
     .on(ListOrganizationalUnitsForParentCommand, { ParentId: DUP_B })
     .resolves({ OrganizationalUnits: [] });
-  orgMock.on(DescribeOrganizationalUnitCommand).rejects(new OrganizationalUnitNotFoundException({ message: 'not found', $metadata: {} }));
-  orgMock.on(DescribeOrganizationalUnitCommand, { OrganizationalUnitId: DUP_B }).resolves({ OrganizationalUnit: { Id: DUP_B, Name: 'Team', Arn: ouArn(DUP_B) } });
+  orgMock
+    .on(DescribeOrganizationalUnitCommand)
+    .rejects(new OrganizationalUnitNotFoundException({ message: 'not found', $metadata: {} }));
+  orgMock
+    .on(DescribeOrganizationalUnitCommand, { OrganizationalUnitId: DUP_B })
+    .resolves({ OrganizationalUnit: { Id: DUP_B, Name: 'Team', Arn: ouArn(DUP_B) } });
   orgMock
     .on(ListAccountsCommand, { NextToken: undefined })
-    .resolves({ Accounts: [account('111111111111', 'existing@example.com', 'Existing')], NextToken: 'accounts-2' })
+    .resolves({
+      Accounts: [account('111111111111', 'existing@example.com', 'Existing')],
+      NextToken: 'accounts-2',
+    })
     .on(ListAccountsCommand, { NextToken: 'accounts-2' })
     .resolves({ Accounts: [account('222222222222', 'taken@example.com', 'Taken')] });
   ctMock.on(Baselines).resolves({ enabledBaselines: [] });
@@ -139,17 +164,25 @@ describe('new requests', () => {
     });
     expect(result.request.accountEmail).toBe('dev@example.com');
     expect(Date.parse(result.validatedAt)).not.toBeNaN();
-    expect(ctMock.commandCalls(Baselines)[0].args[0].input).toEqual({ filter: { targetIdentifiers: [ouArn(SANDBOX)] } });
+    expect(ctMock.commandCalls(Baselines)[0].args[0].input).toEqual({
+      filter: { targetIdentifiers: [ouArn(SANDBOX)] },
+    });
   });
 
   test('an OU given as "Name (ou-id)" is found by id, even among OUs of the same name', async () => {
-    const result = await validateRequest(clients, payload({ request: request({ organizationalUnit: `Team (${DUP_B})` }) }));
+    const result = await validateRequest(
+      clients,
+      payload({ request: request({ organizationalUnit: `Team (${DUP_B})` }) }),
+    );
 
     expect(result.organizationalUnit).toEqual({ id: DUP_B, name: 'Team' });
   });
 
   test('an invalid request names each bad field, the first one leading the message', async () => {
-    const bad = request({ accountEmail: 'not-an-email', sso: { email: 'admin@example.com', firstName: '', lastName: 'Admin' } });
+    const bad = request({
+      accountEmail: 'not-an-email',
+      sso: { email: 'admin@example.com', firstName: '', lastName: 'Admin' },
+    });
 
     const error = await validateRequest(clients, payload({ request: bad })).catch((e) => e);
 
@@ -160,14 +193,18 @@ describe('new requests', () => {
   });
 
   test('a request whose email is not its request id is refused', async () => {
-    await expect(validateRequest(clients, payload({ requestId: 'other@example.com' }))).rejects.toMatchObject({
-      name: 'InvalidAccountRequest',
-      message: expect.stringMatching(/^accountEmail: /),
-    });
+    await expect(validateRequest(clients, payload({ requestId: 'other@example.com' }))).rejects.toMatchObject(
+      {
+        name: 'InvalidAccountRequest',
+        message: expect.stringMatching(/^accountEmail: /),
+      },
+    );
   });
 
   test('an unknown OU is OrganizationalUnitNotFound', async () => {
-    await expect(validateRequest(clients, payload({ request: request({ organizationalUnit: 'Nowhere' }) }))).rejects.toMatchObject({
+    await expect(
+      validateRequest(clients, payload({ request: request({ organizationalUnit: 'Nowhere' }) })),
+    ).rejects.toMatchObject({
       name: 'OrganizationalUnitNotFound',
       message: expect.stringContaining("'Nowhere'"),
     });
@@ -176,18 +213,25 @@ describe('new requests', () => {
   test('an OU id whose name does not match is OrganizationalUnitNotFound', async () => {
     await expect(
       validateRequest(clients, payload({ request: request({ organizationalUnit: `Sandbox (${DUP_B})` }) })),
-    ).rejects.toMatchObject({ name: 'OrganizationalUnitNotFound', message: expect.stringContaining("named 'Team'") });
+    ).rejects.toMatchObject({
+      name: 'OrganizationalUnitNotFound',
+      message: expect.stringContaining("named 'Team'"),
+    });
   });
 
   test('an OU name that several OUs share must be given with its id', async () => {
-    await expect(validateRequest(clients, payload({ request: request({ organizationalUnit: 'Team' }) }))).rejects.toMatchObject({
+    await expect(
+      validateRequest(clients, payload({ request: request({ organizationalUnit: 'Team' }) })),
+    ).rejects.toMatchObject({
       name: 'InvalidAccountRequest',
       message: expect.stringMatching(/^organizationalUnit: 2 OUs are named 'Team'.*Team \(ou-id\)/),
     });
   });
 
   test('an OU that Control Tower does not govern is OrganizationalUnitNotRegistered', async () => {
-    await expect(validateRequest(clients, payload({ request: request({ organizationalUnit: 'Workloads' }) }))).rejects.toMatchObject({
+    await expect(
+      validateRequest(clients, payload({ request: request({ organizationalUnit: 'Workloads' }) })),
+    ).rejects.toMatchObject({
       name: 'OrganizationalUnitNotRegistered',
       message: expect.stringContaining(WORKLOADS),
     });
@@ -196,7 +240,10 @@ describe('new requests', () => {
   test('an email used by an unmanaged account with another name is EmailInUse, telling how to import', async () => {
     const r = request({ accountEmail: 'existing@example.com', accountName: 'Something Else' });
 
-    const error = await validateRequest(clients, payload({ requestId: 'existing@example.com', request: r })).catch((e) => e);
+    const error = await validateRequest(
+      clients,
+      payload({ requestId: 'existing@example.com', request: r }),
+    ).catch((e) => e);
 
     expect(error.name).toBe('EmailInUse');
     expect(error.message).toBe(
@@ -209,18 +256,26 @@ describe('new requests', () => {
 
     const result = await validateRequest(clients, payload({ requestId: 'existing@example.com', request: r }));
 
-    expect(result).toMatchObject({ operation: 'IMPORT', accountId: '111111111111', provisionedProductId: null });
+    expect(result).toMatchObject({
+      operation: 'IMPORT',
+      accountId: '111111111111',
+      provisionedProductId: null,
+    });
   });
 
   test('a name another account already has is AccountNameInUse', async () => {
-    await expect(validateRequest(clients, payload({ request: request({ accountName: 'Taken' }) }))).rejects.toMatchObject({
+    await expect(
+      validateRequest(clients, payload({ request: request({ accountName: 'Taken' }) })),
+    ).rejects.toMatchObject({
       name: 'AccountNameInUse',
       message: expect.stringMatching(/^accountName: 'Taken' .*222222222222/),
     });
   });
 
   test('a closed account does not hold its name', async () => {
-    orgMock.on(ListAccountsCommand).resolves({ Accounts: [account('444444444444', 'old@example.com', 'Dev', 'SUSPENDED')] });
+    orgMock
+      .on(ListAccountsCommand)
+      .resolves({ Accounts: [account('444444444444', 'old@example.com', 'Dev', 'SUSPENDED')] });
 
     const result = await validateRequest(clients, payload({}));
 
@@ -231,13 +286,23 @@ describe('new requests', () => {
 describe('managed accounts', () => {
   beforeEach(() => {
     ddbMock.on(QueryCommand).resolves({ Items: [metadataItem()] });
-    orgMock.on(ListAccountsCommand).resolves({ Accounts: [account('333333333333', 'dev@example.com', 'Dev')] });
+    orgMock
+      .on(ListAccountsCommand)
+      .resolves({ Accounts: [account('333333333333', 'dev@example.com', 'Dev')] });
   });
 
   test('no Control Tower parameter changed: CUSTOMIZE', async () => {
-    const result = await validateRequest(clients, payload({ eventName: 'MODIFY', request: request({ tags: { team: 'blue' } }) }));
+    const result = await validateRequest(
+      clients,
+      payload({ eventName: 'MODIFY', request: request({ tags: { team: 'blue' } }) }),
+    );
 
-    expect(result).toMatchObject({ operation: 'CUSTOMIZE', accountId: '333333333333', provisionedProductId: 'pp-devexample01', controlTowerChanges: [] });
+    expect(result).toMatchObject({
+      operation: 'CUSTOMIZE',
+      accountId: '333333333333',
+      provisionedProductId: 'pp-devexample01',
+      controlTowerChanges: [],
+    });
     expect(ddbMock.commandCalls(QueryCommand)[0].args[0].input).toMatchObject({
       TableName: 'metadata',
       IndexName: 'email-index',
@@ -248,7 +313,10 @@ describe('managed accounts', () => {
   test('a Control Tower parameter changed: UPDATE, naming the changes', async () => {
     const result = await validateRequest(
       clients,
-      payload({ eventName: 'MODIFY', request: request({ organizationalUnit: `Team (${DUP_B})`, accountName: 'Dev Renamed' }) }),
+      payload({
+        eventName: 'MODIFY',
+        request: request({ organizationalUnit: `Team (${DUP_B})`, accountName: 'Dev Renamed' }),
+      }),
     );
 
     expect(result.operation).toBe('UPDATE');
@@ -268,7 +336,10 @@ describe('removal', () => {
   test('REMOVE finds the managed account from the previous request', async () => {
     ddbMock.on(QueryCommand).resolves({ Items: [metadataItem()] });
 
-    const result = await validateRequest(clients, payload({ eventName: 'REMOVE', request: null, previous: request() }));
+    const result = await validateRequest(
+      clients,
+      payload({ eventName: 'REMOVE', request: null, previous: request() }),
+    );
 
     expect(result).toMatchObject({
       operation: 'REMOVE',
@@ -281,19 +352,38 @@ describe('removal', () => {
   test('REMOVE of an unmanaged account falls back to Organizations by email', async () => {
     const previous = request({ accountEmail: 'taken@example.com', accountName: 'Taken' });
 
-    const result = await validateRequest(clients, payload({ requestId: 'taken@example.com', eventName: 'REMOVE', request: null, previous }));
+    const result = await validateRequest(
+      clients,
+      payload({ requestId: 'taken@example.com', eventName: 'REMOVE', request: null, previous }),
+    );
 
-    expect(result).toMatchObject({ operation: 'REMOVE', accountId: '222222222222', provisionedProductId: null });
+    expect(result).toMatchObject({
+      operation: 'REMOVE',
+      accountId: '222222222222',
+      provisionedProductId: null,
+    });
   });
 
   test('REMOVE of an account that exists nowhere is AccountNotFound', async () => {
     await expect(
-      validateRequest(clients, payload({ eventName: 'REMOVE', request: null, previous: request({ accountEmail: 'ghost@example.com' }) })),
+      validateRequest(
+        clients,
+        payload({
+          eventName: 'REMOVE',
+          request: null,
+          previous: request({ accountEmail: 'ghost@example.com' }),
+        }),
+      ),
     ).rejects.toMatchObject({ name: 'AccountNotFound' });
   });
 
   test('REMOVE with an unreadable previous request is InvalidAccountRequest', async () => {
-    await expect(validateRequest(clients, payload({ eventName: 'REMOVE', request: null, previous: { accountName: 'x' } }))).rejects.toMatchObject({
+    await expect(
+      validateRequest(
+        clients,
+        payload({ eventName: 'REMOVE', request: null, previous: { accountName: 'x' } }),
+      ),
+    ).rejects.toMatchObject({
       name: 'InvalidAccountRequest',
     });
   });
