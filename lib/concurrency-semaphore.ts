@@ -1,0 +1,305 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { AcquireSlotInput, ReleaseSlotInput } from '../lambda/shared/contracts';
+import { ENV } from '../lambda/shared/env';
+import { grantTableReadWrite } from './private/grants';
+import { acknowledge } from './private/nag';
+import { StepFunction } from './private/step-function';
+import { HANDLER } from './workflow/step-names';
+
+/** The default number of slots. */
+export const DEFAULT_SEMAPHORE_LIMIT = 5;
+/** The largest limit the semaphore accepts (one DynamoDB item holds every holder). */
+export const MAX_SEMAPHORE_LIMIT = 100;
+
+export interface ConcurrencySemaphoreProps {
+  /**
+   * The table that holds the lock and its waiters (partition key `pk`, sort key
+   * `sk`, both strings). Several semaphores may share one table under different
+   * lock names.
+   * @default - a new on-demand table with point-in-time recovery
+   */
+  readonly table?: dynamodb.ITable;
+  /**
+   * The name of the lock (the partition key of its items).
+   * @default 'control-tower'
+   */
+  readonly lockName?: string;
+  /**
+   * How many executions may hold a slot at once: an integer from 1 to 100.
+   * @default 5
+   */
+  readonly limit?: number;
+  /**
+   * How long an Acquire task waits for its slot before it registers again. A
+   * wake-up is sent as soon as a slot is free; this timeout is only the safety
+   * net for a lost one (the execution keeps its place in the queue).
+   * @default Duration.minutes(15)
+   */
+  readonly slotWaitTimeout?: Duration;
+  /**
+   * How often the reaper checks every holder and waiter, and releases those whose
+   * execution no longer runs (EventBridge delivery is best effort).
+   * @default Duration.minutes(5)
+   */
+  readonly reaperSchedule?: Duration;
+  /**
+   * Encrypts the table (when the semaphore creates it) and the function logs.
+   * @default - AWS-managed encryption
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export interface AcquireOptions {
+  /**
+   * The state name.
+   * @default - the construct id
+   */
+  readonly stateName?: string;
+}
+
+/**
+ * A counting semaphore for Step Functions executions: at most `limit` executions
+ * hold a slot of the lock at once; the others wait, first come first served by
+ * execution start time, on a task token that the release of a slot completes.
+ *
+ * Acquire is a `lambda:invoke.waitForTaskToken` task, release a plain Lambda
+ * task. A slot that a FAILED, TIMED_OUT or ABORTED execution still holds is
+ * released by a cleanup function, triggered by EventBridge for each guarded state
+ * machine (`guard()`) and on a schedule (the reaper).
+ *
+ * @example
+ * const semaphore = new ConcurrencySemaphore(this, 'Semaphore', { limit: 3 });
+ * const acquire = semaphore.acquireWithRetryLoop(this, 'Acquire slot');
+ * const definition = acquire.next(work).next(semaphore.release(this, 'Release slot'));
+ * const machine = new sfn.StateMachine(this, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(definition) });
+ * semaphore.guard(machine);
+ */
+export class ConcurrencySemaphore extends Construct {
+  /** The table that holds the lock item and the waiter items. */
+  public readonly table: dynamodb.ITable;
+  public readonly lockName: string;
+  public readonly limit: number;
+  public readonly slotWaitTimeout: Duration;
+  /** Registers a waiter and hands out a free slot (completes task tokens). */
+  public readonly acquireFunction: lambda.IFunction;
+  /** Releases a slot and wakes the next waiter. */
+  public readonly releaseFunction: lambda.IFunction;
+  /** Releases the slots and queue places of executions that ended without releasing. */
+  public readonly cleanupFunction: lambda.IFunction;
+  /** Runs the cleanup every `reaperSchedule`. */
+  public readonly reaperRule: events.Rule;
+  /** One rule per guarded state machine: runs the cleanup when an execution fails, times out or is aborted. */
+  public readonly cleanupRules: events.Rule[] = [];
+
+  private readonly stepFunctions: StepFunction[];
+
+  constructor(scope: Construct, id: string, props: ConcurrencySemaphoreProps = {}) {
+    super(scope, id);
+
+    const limit = props.limit ?? DEFAULT_SEMAPHORE_LIMIT;
+    validateLimit(limit, 'ConcurrencySemaphore limit');
+    const lockName = props.lockName ?? 'control-tower';
+    if (!Token.isUnresolved(lockName) && !/^[A-Za-z0-9_.:-]{1,128}$/.test(lockName)) {
+      throw new Error(`ConcurrencySemaphore lockName must be 1-128 characters of A-Z a-z 0-9 _ . : -, got "${lockName}"`);
+    }
+    const slotWaitTimeout = props.slotWaitTimeout ?? Duration.minutes(15);
+    if (slotWaitTimeout.toSeconds() < 60) {
+      throw new Error(`ConcurrencySemaphore slotWaitTimeout must be at least 1 minute, got ${slotWaitTimeout.toHumanString()}`);
+    }
+    const reaperSchedule = props.reaperSchedule ?? Duration.minutes(5);
+    if (reaperSchedule.toSeconds() < 60) {
+      throw new Error(`ConcurrencySemaphore reaperSchedule must be at least 1 minute, got ${reaperSchedule.toHumanString()}`);
+    }
+    this.limit = limit;
+    this.lockName = lockName;
+    this.slotWaitTimeout = slotWaitTimeout;
+
+    this.table =
+      props.table ??
+      new dynamodb.Table(this, 'Table', {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        encryption: props.encryptionKey
+          ? dynamodb.TableEncryption.CUSTOMER_MANAGED
+          : dynamodb.TableEncryption.AWS_MANAGED,
+        encryptionKey: props.encryptionKey,
+        // The semaphore only holds in-flight state: nothing to keep once the factory is gone.
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+
+    const environment = {
+      [ENV.SEMAPHORE_TABLE]: this.table.tableName,
+      [ENV.SEMAPHORE_LOCK_NAME]: lockName,
+      [ENV.SEMAPHORE_LIMIT]: String(limit),
+    };
+    const common = { environment, logRetention: props.logRetention, encryptionKey: props.encryptionKey };
+    const acquire = new StepFunction(this, 'Acquire', {
+      ...common,
+      handler: HANDLER.ACQUIRE_SLOT,
+      description: 'Queues an execution for a semaphore slot and hands out free slots',
+    });
+    const release = new StepFunction(this, 'Release', {
+      ...common,
+      handler: HANDLER.RELEASE_SLOT,
+      description: 'Releases a semaphore slot and wakes the next waiter',
+    });
+    const cleanup = new StepFunction(this, 'Cleanup', {
+      ...common,
+      handler: HANDLER.SEMAPHORE_CLEANUP,
+      description: 'Releases semaphore slots of executions that ended without releasing them',
+      timeout: Duration.minutes(5),
+    });
+    this.stepFunctions = [acquire, release, cleanup];
+    for (const f of this.stepFunctions) grantTableReadWrite(this.table, f.role);
+    this.acquireFunction = acquire.function;
+    this.releaseFunction = release.function;
+    this.cleanupFunction = cleanup.function;
+
+    this.reaperRule = new events.Rule(this, 'Reaper', {
+      description: `Releases ${lockName} semaphore slots whose execution no longer runs`,
+      schedule: events.Schedule.rate(reaperSchedule),
+      targets: [new targets.LambdaFunction(cleanup.function, { retryAttempts: 2 })],
+    });
+  }
+
+  /**
+   * The Acquire task: registers this execution as a waiter and waits for its task
+   * token (`lambda:invoke.waitForTaskToken`). Its `taskTimeout` is
+   * `slotWaitTimeout`: add a Catch on `States.Timeout` that loops back to this
+   * task (re-registering keeps the queue place), or use `acquireWithRetryLoop`.
+   */
+  public acquire(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+    const payload: Record<keyof AcquireSlotInput, unknown> = {
+      lockName: this.lockName,
+      limit: this.limit,
+      holder: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      queuedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+      taskToken: sfn.JsonPath.taskToken,
+    };
+    const task = new tasks.LambdaInvoke(scope, id, {
+      stateName: options.stateName,
+      comment: `Waits for a slot of the ${this.lockName} semaphore (limit ${this.limit})`,
+      lambdaFunction: this.acquireFunction,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject(payload),
+      resultPath: sfn.JsonPath.DISCARD,
+      taskTimeout: sfn.Timeout.duration(this.slotWaitTimeout),
+    });
+    return task;
+  }
+
+  /**
+   * The Acquire task with its safety net in place: on `States.Timeout` it loops
+   * back to itself, so a lost wake-up costs at most `slotWaitTimeout`. Add the
+   * caller's own Retry and Catch after this one.
+   */
+  public acquireWithRetryLoop(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+    const task = this.acquire(scope, id, options);
+    task.addCatch(task, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+    return task;
+  }
+
+  /** The Release task: frees this execution's slot and wakes the next waiter. */
+  public release(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+    const payload: Record<keyof ReleaseSlotInput, unknown> = {
+      lockName: this.lockName,
+      limit: this.limit,
+      holder: sfn.JsonPath.stringAt('$$.Execution.Id'),
+    };
+    return new tasks.LambdaInvoke(scope, id, {
+      stateName: options.stateName,
+      comment: `Releases this execution's slot of the ${this.lockName} semaphore`,
+      lambdaFunction: this.releaseFunction,
+      payload: sfn.TaskInput.fromObject(payload),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+  }
+
+  /**
+   * Lets the semaphore serve a state machine: its functions may complete the
+   * machine's task tokens, and an EventBridge rule runs the cleanup when one of
+   * its executions fails, times out or is aborted.
+   */
+  public guard(stateMachine: sfn.IStateMachine): events.Rule {
+    const stack = Stack.of(this);
+    const index = this.cleanupRules.length;
+    const suffix = index === 0 ? '' : String(index + 1);
+
+    // A separate policy (not the roles' default policies): the functions do not
+    // depend on it, so the state machine may depend on the functions without a cycle.
+    const taskTokenPolicy = new iam.Policy(this, `TaskTokens${suffix}`, {
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+          resources: [stateMachine.stateMachineArn],
+        }),
+      ],
+    });
+    for (const f of this.stepFunctions) taskTokenPolicy.attachToRole(f.role);
+
+    const machineName = stack.splitArn(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    const describePolicy = new iam.Policy(this, `DescribeExecutions${suffix}`, {
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [
+            stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: `${machineName}:*`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      ],
+    });
+    describePolicy.attachToRole(this.stepFunctions[2].role);
+    const resolved = stack.resolve(machineName);
+    acknowledge(
+      describePolicy,
+      'AwsSolutions-IAM5',
+      'The cleanup describes the executions of the guarded state machine: their names are not known in advance',
+      [
+        `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${
+          typeof resolved === 'string' ? resolved : JSON.stringify(resolved)
+        }:*`,
+      ],
+    );
+
+    const rule = new events.Rule(this, `ExecutionEnded${suffix}`, {
+      description: `Releases the ${this.lockName} semaphore slot of an execution that failed, timed out or was aborted`,
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [stateMachine.stateMachineArn],
+        },
+      },
+      targets: [new targets.LambdaFunction(this.cleanupFunction, { retryAttempts: 8 })],
+    });
+    this.cleanupRules.push(rule);
+    return rule;
+  }
+}
+
+/** Throws unless `limit` is an integer from 1 to MAX_SEMAPHORE_LIMIT. */
+export function validateLimit(limit: number, what: string): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_SEMAPHORE_LIMIT) {
+    throw new Error(`${what} must be an integer from 1 to ${MAX_SEMAPHORE_LIMIT}, got ${limit}`);
+  }
+}

@@ -1,0 +1,115 @@
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { AccountContext } from '../../lambda/shared/contracts';
+import { STEP } from './step-names';
+import { catchInto, stepTask } from './step-task';
+
+export interface CustomizationsProps {
+  /**
+   * The user's provisioning customizations, run to completion for each account
+   * (`startExecution.sync:2`) with the AccountContext as input.
+   * @default - none: 'Provisioning customizations' is a Pass state
+   */
+  readonly provisioningCustomizations?: sfn.IStateMachine;
+  readonly createPipelineFunction: lambda.IFunction;
+  /** ARN pattern of the account pipelines (`arn:...:codepipeline:<region>:<account>:<prefix>-*`). */
+  readonly pipelineArnPattern: string;
+  readonly onFailure: sfn.IChainable;
+}
+
+/** The input of the provisioning customizations state machine (AccountContext). */
+export function accountContextInput(): sfn.TaskInput {
+  const input: Record<keyof AccountContext, unknown> = {
+    requestId: sfn.JsonPath.stringAt('$.requestId'),
+    operation: sfn.JsonPath.stringAt('$.validation.operation'),
+    account: sfn.JsonPath.objectAt('$.account'),
+    organizationalUnit: sfn.JsonPath.objectAt('$.validation.organizationalUnit'),
+    request: sfn.JsonPath.objectAt('$.validation.request'),
+    executionRoleArn: sfn.JsonPath.stringAt('$.executionRole.roleArn'),
+  };
+  return sfn.TaskInput.fromObject(input);
+}
+
+/**
+ * Steps 8-10: 'Provisioning customizations' (the user's state machine, or a
+ * Pass) -> 'Create account pipeline' (one CodePipeline per account) -> 'Run
+ * account customizations' (StartPipelineExecution, straight from the state
+ * machine).
+ */
+export class Customizations extends sfn.StateMachineFragment {
+  public readonly startState: sfn.State;
+  public readonly endStates: sfn.INextable[];
+
+  constructor(scope: Construct, id: string, props: CustomizationsProps) {
+    super(scope, id);
+
+    let provisioning: sfn.State & sfn.INextable;
+    if (props.provisioningCustomizations) {
+      const run = new tasks.StepFunctionsStartExecution(this, STEP.PROVISIONING_CUSTOMIZATIONS, {
+        stateMachine: props.provisioningCustomizations,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        associateWithParent: true,
+        input: accountContextInput(),
+        resultSelector: {
+          executionArn: sfn.JsonPath.stringAt('$.ExecutionArn'),
+          output: sfn.JsonPath.objectAt('$.Output'),
+        },
+        resultPath: '$.provisioningCustomizations',
+        comment: 'Runs the provisioning customizations state machine for the account',
+      });
+      run.addRetry({
+        errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ThrottlingException'],
+        interval: Duration.seconds(5),
+        backoffRate: 2,
+        maxAttempts: 6,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+      provisioning = catchInto(run, props.onFailure);
+    } else {
+      provisioning = new sfn.Pass(this, STEP.PROVISIONING_CUSTOMIZATIONS, {
+        comment: 'No provisioning customizations configured',
+        result: sfn.Result.fromObject({ skipped: true }),
+        resultPath: '$.provisioningCustomizations',
+      });
+    }
+
+    const createPipeline = catchInto(
+      stepTask(this, STEP.CREATE_ACCOUNT_PIPELINE, {
+        lambdaFunction: props.createPipelineFunction,
+        resultPath: '$.pipeline',
+        comment: "Creates or updates the account's customizations pipeline",
+      }),
+      props.onFailure,
+    );
+
+    const runPipeline = new tasks.CallAwsService(this, STEP.RUN_ACCOUNT_CUSTOMIZATIONS, {
+      service: 'codepipeline',
+      action: 'startPipelineExecution',
+      parameters: { Name: sfn.JsonPath.stringAt('$.pipeline.pipelineName') },
+      iamResources: [props.pipelineArnPattern],
+      resultSelector: { PipelineExecutionId: sfn.JsonPath.stringAt('$.PipelineExecutionId') },
+      resultPath: '$.pipelineExecution',
+      comment: "Starts the account's customizations pipeline",
+    });
+    runPipeline.addRetry({
+      errors: [
+        'CodePipeline.ConcurrentModificationException',
+        'CodePipeline.ConcurrentPipelineExecutionsLimitExceededException',
+        'CodePipeline.ThrottlingException',
+        'CodePipeline.CodePipelineException',
+      ],
+      interval: Duration.seconds(5),
+      backoffRate: 2,
+      maxAttempts: 6,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    catchInto(runPipeline, props.onFailure);
+
+    provisioning.next(createPipeline).next(runPipeline);
+    this.startState = provisioning;
+    this.endStates = [runPipeline];
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The state names of the provisioning state machine. The constructs, the local
+ * engine (overrides are keyed by state name) and the tests share this one list.
+ */
+export const STEP = {
+  // 1. Validate, then route by operation
+  VALIDATE_REQUEST: 'Validate request',
+  CONTROL_TOWER_OPERATION: 'Control Tower operation?',
+
+  // REMOVE
+  REMOVE_FROM_MANAGEMENT: 'Remove from management',
+  NOTIFY_REMOVED: 'Notify removed',
+  ACCOUNT_REMOVED: 'Account removed',
+
+  // 2. Control Tower operation (CREATE / UPDATE / IMPORT), guarded by the semaphore
+  ACQUIRE_SLOT: 'Acquire slot',
+  PROVISION_ACCOUNT: 'Provision account',
+  WAIT_FOR_CONTROL_TOWER: 'Wait for Control Tower',
+  CHECK_PROVISIONING: 'Check provisioning',
+  PROVISIONING_FINISHED: 'Provisioning finished?',
+  RELEASE_SLOT: 'Release slot',
+  CONTROL_TOWER_OPERATION_FAILED: 'Control Tower operation failed',
+
+  // 3-7. Account setup
+  FETCH_ACCOUNT_ID: 'Fetch account ID',
+  STORE_METADATA: 'Store metadata',
+  CREATE_EXECUTION_ROLE: 'Create execution role',
+  TAG_ACCOUNT: 'Tag account',
+  APPLY_FEATURE_OPTIONS: 'Apply feature options',
+
+  // 8-10. Customizations
+  PROVISIONING_CUSTOMIZATIONS: 'Provisioning customizations',
+  CREATE_ACCOUNT_PIPELINE: 'Create account pipeline',
+  RUN_ACCOUNT_CUSTOMIZATIONS: 'Run account customizations',
+
+  // 11. Notify
+  NOTIFY_SUCCESS: 'Notify success',
+  ACCOUNT_READY: 'Account ready',
+
+  // Failure handling
+  RELEASE_SLOT_AFTER_FAILURE: 'Release slot after failure',
+  NOTIFY_FAILURE: 'Notify failure',
+  REQUEST_FAILED: 'Request failed',
+} as const;
+
+export type StepName = (typeof STEP)[keyof typeof STEP];
+
+/** The eleven numbered steps of the design, in order (the Control Tower phase counts as one). */
+export const NUMBERED_STEPS: readonly StepName[] = [
+  STEP.VALIDATE_REQUEST,
+  STEP.PROVISION_ACCOUNT,
+  STEP.FETCH_ACCOUNT_ID,
+  STEP.STORE_METADATA,
+  STEP.CREATE_EXECUTION_ROLE,
+  STEP.TAG_ACCOUNT,
+  STEP.APPLY_FEATURE_OPTIONS,
+  STEP.PROVISIONING_CUSTOMIZATIONS,
+  STEP.CREATE_ACCOUNT_PIPELINE,
+  STEP.RUN_ACCOUNT_CUSTOMIZATIONS,
+  STEP.NOTIFY_SUCCESS,
+];
+
+/** The handler folders under lambda/: one per step Lambda. */
+export const HANDLER = {
+  REQUEST_TRIGGER: 'request-trigger',
+  VALIDATE_REQUEST: 'validate-request',
+  ACQUIRE_SLOT: 'acquire-slot',
+  RELEASE_SLOT: 'release-slot',
+  SEMAPHORE_CLEANUP: 'semaphore-cleanup',
+  PROVISION_ACCOUNT: 'provision-account',
+  CHECK_PROVISIONING: 'check-provisioning',
+  FETCH_ACCOUNT_ID: 'fetch-account-id',
+  STORE_METADATA: 'store-metadata',
+  CREATE_EXECUTION_ROLE: 'create-execution-role',
+  TAG_ACCOUNT: 'tag-account',
+  APPLY_FEATURE_OPTIONS: 'apply-feature-options',
+  CREATE_ACCOUNT_PIPELINE: 'create-account-pipeline',
+  NOTIFY: 'notify',
+  REMOVE_FROM_MANAGEMENT: 'remove-from-management',
+} as const;
+
+export type HandlerName = (typeof HANDLER)[keyof typeof HANDLER];

@@ -1,0 +1,49 @@
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { CONTROL_TOWER_OPERATIONS } from '../../lambda/shared/contracts';
+import { STEP } from './step-names';
+import { catchInto, stepTask } from './step-task';
+
+export interface ValidateRequestProps {
+  readonly validateFunction: lambda.IFunction;
+  /** CREATE, UPDATE and IMPORT go here. */
+  readonly controlTowerOperation: sfn.IChainable;
+  /** REMOVE goes here. */
+  readonly removal: sfn.IChainable;
+  /** CUSTOMIZE (no Control Tower change) goes here. */
+  readonly accountSetup: sfn.IChainable;
+  readonly onFailure: sfn.IChainable;
+}
+
+/**
+ * Step 1: 'Validate request' ($.validation: schema, OU, email and name in use;
+ * decides the operation), then routes by operation.
+ */
+export class ValidateRequest extends sfn.StateMachineFragment {
+  public readonly startState: sfn.State;
+  public readonly endStates: sfn.INextable[] = [];
+
+  constructor(scope: Construct, id: string, props: ValidateRequestProps) {
+    super(scope, id);
+    const validate = catchInto(
+      stepTask(this, STEP.VALIDATE_REQUEST, {
+        lambdaFunction: props.validateFunction,
+        resultPath: '$.validation',
+        comment: 'Checks the request and decides CREATE, UPDATE, IMPORT, CUSTOMIZE or REMOVE',
+      }),
+      props.onFailure,
+    );
+    const route = new sfn.Choice(this, STEP.CONTROL_TOWER_OPERATION)
+      .when(
+        sfn.Condition.or(
+          ...CONTROL_TOWER_OPERATIONS.map((op) => sfn.Condition.stringEquals('$.validation.operation', op)),
+        ),
+        props.controlTowerOperation,
+      )
+      .when(sfn.Condition.stringEquals('$.validation.operation', 'REMOVE'), props.removal)
+      .otherwise(props.accountSetup);
+    validate.next(route);
+    this.startState = validate;
+  }
+}
