@@ -60,7 +60,9 @@ export function configFromEnv(): FeatureOptionsConfig {
     deleteDefaultVpcs,
     enterpriseSupport: flagEnv('FEATURE_ENTERPRISE_SUPPORT'),
     cloudTrailDataEventsTrail: optionalEnv('FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL'),
-    executionRoleName: deleteDefaultVpcs ? requireEnv('EXECUTION_ROLE_NAME') : optionalEnv('EXECUTION_ROLE_NAME'),
+    executionRoleName: deleteDefaultVpcs
+      ? requireEnv('EXECUTION_ROLE_NAME')
+      : optionalEnv('EXECUTION_ROLE_NAME'),
   };
 }
 
@@ -112,7 +114,11 @@ async function unlessGone(fn: () => Promise<unknown>): Promise<void> {
 }
 
 /** Maps with at most `limit` calls in flight; waits for all of them, then throws the first failure. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   const failures: unknown[] = [];
   let next = 0;
@@ -160,7 +166,9 @@ export async function deleteDefaultVpcsInRegion(ec2: EC2Client, region: string):
         for (const igw of igws.InternetGateways ?? []) {
           const id = igw.InternetGatewayId;
           if (!id) continue;
-          await unlessGone(() => ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: id, VpcId: vpcId })));
+          await unlessGone(() =>
+            ec2.send(new DetachInternetGatewayCommand({ InternetGatewayId: id, VpcId: vpcId })),
+          );
           await unlessGone(() => ec2.send(new DeleteInternetGatewayCommand({ InternetGatewayId: id })));
         }
         token = igws.NextToken;
@@ -197,7 +205,9 @@ export async function deleteDefaultVpcs(
     .map((r) => r.RegionName)
     .filter((r): r is string => Boolean(r))
     .sort();
-  const perRegion = await mapLimit(regions, concurrency, (region) => deleteDefaultVpcsInRegion(ec2In(region), region));
+  const perRegion = await mapLimit(regions, concurrency, (region) =>
+    deleteDefaultVpcsInRegion(ec2In(region), region),
+  );
   return perRegion.flat();
 }
 
@@ -218,7 +228,9 @@ export async function requestEnterpriseSupport(
   return attempt(`enterprise support: ${accountId}`, async () => {
     let token: string | undefined;
     do {
-      const out = await support.send(new DescribeCasesCommand({ includeResolvedCases: true, nextToken: token }));
+      const out = await support.send(
+        new DescribeCasesCommand({ includeResolvedCases: true, nextToken: token }),
+      );
       if ((out.cases ?? []).some((c) => c.subject === subject)) return 'already-requested' as const;
       token = out.nextToken;
     } while (token);
@@ -245,7 +257,9 @@ export async function requestEnterpriseSupport(
 
 export const DATA_EVENT_RESOURCE_TYPES = ['AWS::S3::Object', 'AWS::Lambda::Function'] as const;
 
-export function dataEventSelector(resourceType: (typeof DATA_EVENT_RESOURCE_TYPES)[number]): AdvancedEventSelector {
+export function dataEventSelector(
+  resourceType: (typeof DATA_EVENT_RESOURCE_TYPES)[number],
+): AdvancedEventSelector {
   return {
     Name: resourceType === 'AWS::S3::Object' ? 'S3 data events' : 'Lambda data events',
     FieldSelectors: [
@@ -262,7 +276,11 @@ function logsAllDataEvents(selector: AdvancedEventSelector, resourceType: string
     f.Field === field &&
     f.Equals?.length === 1 &&
     f.Equals[0] === value &&
-    !f.StartsWith?.length && !f.EndsWith?.length && !f.NotEquals?.length && !f.NotStartsWith?.length && !f.NotEndsWith?.length;
+    !f.StartsWith?.length &&
+    !f.EndsWith?.length &&
+    !f.NotEquals?.length &&
+    !f.NotStartsWith?.length &&
+    !f.NotEndsWith?.length;
   return (
     fields.length === 2 &&
     fields.some((f) => only(f, 'eventCategory', 'Data')) &&
@@ -352,10 +370,15 @@ export async function applyFeatureOptions(
   config: FeatureOptionsConfig,
 ): Promise<FeatureOptionsResult> {
   const { accountId, name } = input.state.account;
-  const result: FeatureOptionsResult = { deletedDefaultVpcs: [], enterpriseSupport: 'off', cloudTrailDataEvents: 'off' };
+  const result: FeatureOptionsResult = {
+    deletedDefaultVpcs: [],
+    enterpriseSupport: 'off',
+    cloudTrailDataEvents: 'off',
+  };
 
   if (config.deleteDefaultVpcs) {
-    if (!config.executionRoleName) throw new Error('The execution role name is not set (EXECUTION_ROLE_NAME)');
+    if (!config.executionRoleName)
+      throw new Error('The execution role name is not set (EXECUTION_ROLE_NAME)');
     const roleName = config.executionRoleName;
     const credentials = await attempt(`delete default VPCs: assume ${roleName} in ${accountId}`, () =>
       clientsInAccount(clients.sts, accountId, roleName, (c): AssumedCredentials => c.credentials),
@@ -369,7 +392,10 @@ export async function applyFeatureOptions(
     result.enterpriseSupport = await requestEnterpriseSupport(clients.management.support, accountId, name);
   }
   if (config.cloudTrailDataEventsTrail) {
-    result.cloudTrailDataEvents = await enableDataEvents(clients.management.cloudTrail, config.cloudTrailDataEventsTrail);
+    result.cloudTrailDataEvents = await enableDataEvents(
+      clients.management.cloudTrail,
+      config.cloudTrailDataEventsTrail,
+    );
   }
   return result;
 }

@@ -82,13 +82,19 @@ function customizationsAction(
     name,
     actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' },
     runOrder: 1,
-    configuration: { ProjectName: config.customizationsProject, EnvironmentVariables: JSON.stringify(variables) },
+    configuration: {
+      ProjectName: config.customizationsProject,
+      EnvironmentVariables: JSON.stringify(variables),
+    },
     inputArtifacts: [{ name: CUSTOMIZATIONS_ARTIFACT }],
   };
 }
 
 /** The pipeline of one account: a pure function of the account, its request and the factory's settings. */
-export function buildPipelineDeclaration(target: PipelineTarget, config: PipelineConfig): PipelineDeclaration {
+export function buildPipelineDeclaration(
+  target: PipelineTarget,
+  config: PipelineConfig,
+): PipelineDeclaration {
   const stages: NonNullable<PipelineDeclaration['stages']> = [
     {
       name: 'Source',
@@ -106,13 +112,22 @@ export function buildPipelineDeclaration(target: PipelineTarget, config: Pipelin
         },
       ],
     },
-    { name: 'Global', actions: [customizationsAction('Global', config, target.accountId, 'global', 'global')] },
+    {
+      name: 'Global',
+      actions: [customizationsAction('Global', config, target.accountId, 'global', 'global')],
+    },
   ];
   if (target.customizationsName) {
     stages.push({
       name: 'Account',
       actions: [
-        customizationsAction('Account', config, target.accountId, 'account', `accounts/${target.customizationsName}`),
+        customizationsAction(
+          'Account',
+          config,
+          target.accountId,
+          'account',
+          `accounts/${target.customizationsName}`,
+        ),
       ],
     });
   }
@@ -148,7 +163,10 @@ export function sameDeclaration(a: PipelineDeclaration, b: PipelineDeclaration):
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
-async function currentDeclaration(client: CodePipelineClient, name: string): Promise<PipelineDeclaration | undefined> {
+async function currentDeclaration(
+  client: CodePipelineClient,
+  name: string,
+): Promise<PipelineDeclaration | undefined> {
   try {
     return (await client.send(new GetPipelineCommand({ name }))).pipeline;
   } catch (err) {
@@ -158,7 +176,10 @@ async function currentDeclaration(client: CodePipelineClient, name: string): Pro
 }
 
 /** Creates the pipeline, or updates it when (and only when) its declaration changed. */
-export async function ensurePipeline(client: CodePipelineClient, desired: PipelineDeclaration): Promise<PipelineResult> {
+export async function ensurePipeline(
+  client: CodePipelineClient,
+  desired: PipelineDeclaration,
+): Promise<PipelineResult> {
   const name = desired.name as string;
   let current = await currentDeclaration(client, name);
   if (!current) {

@@ -57,7 +57,10 @@ export const CreateExecutionRoleInputSchema = z.object({
   state: z.object({
     account: z.object({ accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account ID') }),
   }),
-  execution: z.object({ startTime: z.string().min(1) }).partial().optional(),
+  execution: z
+    .object({ startTime: z.string().min(1) })
+    .partial()
+    .optional(),
 });
 export type CreateExecutionRoleInput = z.output<typeof CreateExecutionRoleInputSchema>;
 
@@ -75,15 +78,23 @@ export function trustPolicy(trustedAccountId: string): Record<string, unknown> {
 }
 
 /** Keys whose value IAM accepts as a string or a list of strings. */
-const LIST_KEYS = new Set(['Statement', 'Action', 'NotAction', 'Resource', 'NotResource', 'AWS', 'Service', 'Federated', 'CanonicalUser']);
+const LIST_KEYS = new Set([
+  'Statement',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'AWS',
+  'Service',
+  'Federated',
+  'CanonicalUser',
+]);
 
 /** A policy in a canonical form: keys sorted, single values as lists, lists in a stable order. */
 function canonical(value: unknown, key?: string): unknown {
   if (key !== undefined && LIST_KEYS.has(key) && !Array.isArray(value)) return canonical([value]);
   if (Array.isArray(value)) {
-    return value
-      .map((v) => canonical(v))
-      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    return value.map((v) => canonical(v)).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   }
   if (value && typeof value === 'object') {
     return Object.fromEntries(
@@ -111,7 +122,8 @@ async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefin
   try {
     return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
   } catch (err) {
-    if ((err as Error).name === 'NoSuchEntity' || (err as Error).name === 'NoSuchEntityException') return undefined;
+    if ((err as Error).name === 'NoSuchEntity' || (err as Error).name === 'NoSuchEntityException')
+      return undefined;
     throw err;
   }
 }
@@ -156,14 +168,18 @@ export async function ensureExecutionRole(
   } else {
     arn = existing.Arn ?? roleArn(accountId, roleName);
     if (!samePolicy(existing.AssumeRolePolicyDocument, policy)) {
-      await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(policy) }));
+      await iam.send(
+        new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(policy) }),
+      );
       logger.info('Restored execution role trust policy', { accountId, roleName });
     }
   }
   if (!(await attachedPolicyArns(iam, roleName)).has(EXECUTION_ROLE_POLICY_ARN)) {
     await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: EXECUTION_ROLE_POLICY_ARN }));
   }
-  const createdEarlier = Boolean(existing?.CreateDate && since && existing.CreateDate.getTime() >= since.getTime());
+  const createdEarlier = Boolean(
+    existing?.CreateDate && since && existing.CreateDate.getTime() >= since.getTime(),
+  );
   return { roleArn: arn, created: !existing || createdEarlier };
 }
 
@@ -185,7 +201,9 @@ export async function createExecutionRole(
   config: ExecutionRoleConfig,
 ): Promise<ExecutionRoleResult> {
   const { accountId } = input.state.account;
-  const iam = await clientsInAccount(stsClient, accountId, config.controlTowerRoleName, (c) => createClient(IAMClient, c));
+  const iam = await clientsInAccount(stsClient, accountId, config.controlTowerRoleName, (c) =>
+    createClient(IAMClient, c),
+  );
   const startTime = input.execution?.startTime ? new Date(input.execution.startTime) : undefined;
   const since = startTime && !Number.isNaN(startTime.getTime()) ? startTime : undefined;
   const result = await ensureExecutionRole(iam, accountId, config, since);

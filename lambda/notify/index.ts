@@ -6,7 +6,12 @@ import type { NotificationMessage, Operation } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { createMetadataDocumentClient, MetadataTable, metadataTableFromEnv, updateOutcome } from '../shared/metadata';
+import {
+  createMetadataDocumentClient,
+  MetadataTable,
+  metadataTableFromEnv,
+  updateOutcome,
+} from '../shared/metadata';
 
 /**
  * Step 11, Notify: publishes the outcome of the execution to the success or failure
@@ -42,7 +47,10 @@ export const NotifyInputSchema = z.object({
       })
       .optional()
       .catch(undefined),
-    account: z.object({ accountId: z.string().min(1), name: z.string().optional() }).optional().catch(undefined),
+    account: z
+      .object({ accountId: z.string().min(1), name: z.string().optional() })
+      .optional()
+      .catch(undefined),
     provisioningStatus: z
       .object({ elapsedSeconds: z.number().nonnegative() })
       .partial()
@@ -60,7 +68,10 @@ export interface NotifyConfig {
 }
 
 export function configFromEnv(): NotifyConfig {
-  return { successTopicArn: requireEnv('SUCCESS_TOPIC_ARN'), failureTopicArn: requireEnv('FAILURE_TOPIC_ARN') };
+  return {
+    successTopicArn: requireEnv('SUCCESS_TOPIC_ARN'),
+    failureTopicArn: requireEnv('FAILURE_TOPIC_ARN'),
+  };
 }
 
 /** A Lambda failure's Cause is `{"errorMessage", "errorType", "trace"}`: its message; anything else as is. */
@@ -111,7 +122,9 @@ export function buildMessage(input: NotifyInput): NotificationMessage {
   };
   if (outcome === 'FAILED') {
     const name = state.error?.Error ?? 'UnknownError';
-    const cause = state.error ? causeMessage(state.error.Cause) : 'The execution failed without a recorded error';
+    const cause = state.error
+      ? causeMessage(state.error.Cause)
+      : 'The execution failed without a recorded error';
     const field = name === 'InvalidAccountRequest' ? leadingField(cause) : undefined;
     message.error = field ? { name, cause, field } : { name, cause };
   }
@@ -121,7 +134,8 @@ export function buildMessage(input: NotifyInput): NotificationMessage {
 /** `Account factory: <name or request id> <outcome>`: printable ASCII, at most MAX_SUBJECT_LENGTH. */
 export function subjectOf(message: NotificationMessage): string {
   const who = (message.accountName ?? message.requestId).replace(/[^\x20-\x7e]+/g, '?');
-  const what = message.error?.name === 'StaleRequestVersion' ? `${message.outcome} (superseded)` : message.outcome;
+  const what =
+    message.error?.name === 'StaleRequestVersion' ? `${message.outcome} (superseded)` : message.outcome;
   const suffix = ` ${what}`;
   const prefix = 'Account factory: ';
   const room = MAX_SUBJECT_LENGTH - prefix.length - suffix.length;
@@ -134,7 +148,11 @@ export interface NotifyClients {
   metadata: MetadataTable;
 }
 
-export async function notify(clients: NotifyClients, input: NotifyInput, config: NotifyConfig): Promise<NotificationMessage> {
+export async function notify(
+  clients: NotifyClients,
+  input: NotifyInput,
+  config: NotifyConfig,
+): Promise<NotificationMessage> {
   const message = buildMessage(input);
   // The metadata first: it is idempotent, so when the publish fails and the step is
   // retried, the retry publishes once and the item is the same.
@@ -145,7 +163,8 @@ export async function notify(clients: NotifyClients, input: NotifyInput, config:
       executionArn: input.execution.id,
       requestVersion: message.version,
     });
-    if (recorded !== 'updated') logger.info('Outcome not recorded in metadata', { accountId: message.accountId, recorded });
+    if (recorded !== 'updated')
+      logger.info('Outcome not recorded in metadata', { accountId: message.accountId, recorded });
   }
   const attributes: Record<string, MessageAttributeValue> = {
     outcome: { DataType: 'String', StringValue: message.outcome },

@@ -5,7 +5,12 @@ import { createClient } from '../shared/clients';
 import { optionalEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { createMetadataDocumentClient, markRemoved, MetadataTable, metadataTableFromEnv } from '../shared/metadata';
+import {
+  createMetadataDocumentClient,
+  markRemoved,
+  MetadataTable,
+  metadataTableFromEnv,
+} from '../shared/metadata';
 
 /**
  * REMOVE: the account leaves management. Its pipeline is deleted and its metadata item
@@ -64,7 +69,10 @@ export async function removeFromManagement(
     executionArn: input.execution.id,
     requestVersion: input.state.version,
   });
-  const pipelineDeleted = await deletePipeline(clients.codePipeline, pipelineName(pipelineNamePrefix, accountId));
+  const pipelineDeleted = await deletePipeline(
+    clients.codePipeline,
+    pipelineName(pipelineNamePrefix, accountId),
+  );
   logger.info('Removed account from management', { accountId, metadataMarked: marked, pipelineDeleted });
   return { accountId, pipelineDeleted };
 }

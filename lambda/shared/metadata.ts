@@ -55,10 +55,17 @@ export function createMetadataDocumentClient(): DynamoDBDocumentClient {
 
 /** The table as the handler's environment names it (METADATA_TABLE, METADATA_EMAIL_INDEX). */
 export function metadataTableFromEnv(doc: DynamoDBDocumentClient): MetadataTable {
-  return { doc, tableName: requireEnv('METADATA_TABLE'), emailIndexName: optionalEnv('METADATA_EMAIL_INDEX') };
+  return {
+    doc,
+    tableName: requireEnv('METADATA_TABLE'),
+    emailIndexName: optionalEnv('METADATA_EMAIL_INDEX'),
+  };
 }
 
-export async function getMetadata(table: MetadataTable, accountId: string): Promise<MetadataItem | undefined> {
+export async function getMetadata(
+  table: MetadataTable,
+  accountId: string,
+): Promise<MetadataItem | undefined> {
   const out = await table.doc.send(
     new GetCommand({ TableName: table.tableName, Key: { accountId }, ConsistentRead: true }),
   );
@@ -67,7 +74,8 @@ export async function getMetadata(table: MetadataTable, accountId: string): Prom
 
 /** Every item with this email (GSI, eventually consistent), whatever its status. */
 export async function queryMetadataByEmail(table: MetadataTable, email: string): Promise<MetadataItem[]> {
-  if (!table.emailIndexName) throw new Error('The metadata table email index name is not set (METADATA_EMAIL_INDEX)');
+  if (!table.emailIndexName)
+    throw new Error('The metadata table email index name is not set (METADATA_EMAIL_INDEX)');
   const items: MetadataItem[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
@@ -88,7 +96,10 @@ export async function queryMetadataByEmail(table: MetadataTable, email: string):
 }
 
 /** The account that uses this email: an ACTIVE one first, else a removed one, else undefined. */
-export async function getMetadataByEmail(table: MetadataTable, email: string): Promise<MetadataItem | undefined> {
+export async function getMetadataByEmail(
+  table: MetadataTable,
+  email: string,
+): Promise<MetadataItem | undefined> {
   const items = await queryMetadataByEmail(table, email);
   return items.find((i) => i.status === 'ACTIVE') ?? items[0];
 }
@@ -132,7 +143,11 @@ export async function putMetadata(table: MetadataTable, write: MetadataWrite): P
     lastOutcome: 'IN_PROGRESS' satisfies LastOutcome,
     updatedAt: at,
   };
-  const names: Record<string, string> = { '#createdAt': 'createdAt', '#removedAt': 'removedAt', '#lastError': 'lastError' };
+  const names: Record<string, string> = {
+    '#createdAt': 'createdAt',
+    '#removedAt': 'removedAt',
+    '#lastError': 'lastError',
+  };
   const attributeValues: Record<string, unknown> = { ':createdAt': at };
   const sets = Object.entries(values).map(([k, v]) => {
     names[`#${k}`] = k;
@@ -289,7 +304,10 @@ export async function recordAppliedTagKeys(
         Key: { accountId },
         UpdateExpression: 'SET #appliedTagKeys = :keys',
         ConditionExpression: '#requestVersion = :version',
-        ExpressionAttributeNames: { '#appliedTagKeys': 'appliedTagKeys', '#requestVersion': 'requestVersion' },
+        ExpressionAttributeNames: {
+          '#appliedTagKeys': 'appliedTagKeys',
+          '#requestVersion': 'requestVersion',
+        },
         ExpressionAttributeValues: { ':keys': [...keys].sort(), ':version': requestVersion },
       }),
     );

@@ -57,11 +57,16 @@ export function tagKeysOf(request: unknown): string[] {
   return Object.keys(tags);
 }
 
-export async function accountTags(organizations: OrganizationsClient, accountId: string): Promise<Map<string, string>> {
+export async function accountTags(
+  organizations: OrganizationsClient,
+  accountId: string,
+): Promise<Map<string, string>> {
   const tags = new Map<string, string>();
   let token: string | undefined;
   do {
-    const out = await organizations.send(new ListTagsForResourceCommand({ ResourceId: accountId, NextToken: token }));
+    const out = await organizations.send(
+      new ListTagsForResourceCommand({ ResourceId: accountId, NextToken: token }),
+    );
     for (const t of out.Tags ?? []) if (t.Key !== undefined) tags.set(t.Key, t.Value ?? '');
     token = out.NextToken;
   } while (token);
@@ -95,12 +100,17 @@ export async function tagAccount(clients: TagAccountClients, input: TagAccountIn
 
   // Untag first: an account holds at most 50 tags, and the request may replace some.
   if (plan.removed.length > 0) {
-    await clients.organizations.send(new UntagResourceCommand({ ResourceId: accountId, TagKeys: plan.removed }));
+    await clients.organizations.send(
+      new UntagResourceCommand({ ResourceId: accountId, TagKeys: plan.removed }),
+    );
   }
   const changed = [...plan.added, ...plan.updated];
   if (changed.length > 0) {
     await clients.organizations.send(
-      new TagResourceCommand({ ResourceId: accountId, Tags: changed.map((Key) => ({ Key, Value: desired[Key] })) }),
+      new TagResourceCommand({
+        ResourceId: accountId,
+        Tags: changed.map((Key) => ({ Key, Value: desired[Key] })),
+      }),
     );
   }
   if (clients.metadata && item) {

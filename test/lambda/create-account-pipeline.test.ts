@@ -38,7 +38,10 @@ beforeEach(() => {
   pipelineMock.on(GetPipelineCommand).callsFake((i: { name: string }) => {
     const p = pipelines.get(i.name);
     if (!p) throw new PipelineNotFoundException({ message: 'not found', $metadata: {} });
-    return { pipeline: p, metadata: { pipelineArn: `arn:aws:codepipeline:us-east-1:222222222222:${i.name}` } };
+    return {
+      pipeline: p,
+      metadata: { pipelineArn: `arn:aws:codepipeline:us-east-1:222222222222:${i.name}` },
+    };
   });
   pipelineMock.on(CreatePipelineCommand).callsFake((i: { pipeline: PipelineDeclaration }) => {
     pipelines.set(i.pipeline.name!, { ...i.pipeline, version: 1 });
@@ -55,7 +58,10 @@ const inputFor = (customizationsName?: string) =>
   CreateAccountPipelineInputSchema.parse(payload({ request: request({ customizationsName }) }));
 const stageNames = () => pipelines.get(NAME)!.stages!.map((s) => s.name);
 const envOf = (stage: string) =>
-  JSON.parse(pipelines.get(NAME)!.stages!.find((s) => s.name === stage)!.actions![0].configuration!.EnvironmentVariables);
+  JSON.parse(
+    pipelines.get(NAME)!.stages!.find((s) => s.name === stage)!.actions![0].configuration!
+      .EnvironmentVariables,
+  );
 
 describe('create account pipeline', () => {
   test('creates the pipeline: S3 source, global then account customizations', async () => {
@@ -73,7 +79,11 @@ describe('create account pipeline', () => {
     expect(stageNames()).toEqual(['Source', 'Global', 'Account']);
     expect(created.stages![0].actions![0]).toMatchObject({
       actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3' },
-      configuration: { S3Bucket: 'factory-customizations', S3ObjectKey: 'customizations.zip', PollForSourceChanges: 'false' },
+      configuration: {
+        S3Bucket: 'factory-customizations',
+        S3ObjectKey: 'customizations.zip',
+        PollForSourceChanges: 'false',
+      },
       outputArtifacts: [{ name: 'customizations' }],
     });
     expect(created.stages![1].actions![0]).toMatchObject({
@@ -86,8 +96,16 @@ describe('create account pipeline', () => {
       { name: 'CUSTOMIZATIONS_SCOPE', value: 'global', type: 'PLAINTEXT' },
       { name: 'CUSTOMIZATIONS_PATH', value: 'global', type: 'PLAINTEXT' },
     ]);
-    expect(envOf('Account')).toContainEqual({ name: 'CUSTOMIZATIONS_PATH', value: 'accounts/sandbox', type: 'PLAINTEXT' });
-    expect(envOf('Account')).toContainEqual({ name: 'CUSTOMIZATIONS_SCOPE', value: 'account', type: 'PLAINTEXT' });
+    expect(envOf('Account')).toContainEqual({
+      name: 'CUSTOMIZATIONS_PATH',
+      value: 'accounts/sandbox',
+      type: 'PLAINTEXT',
+    });
+    expect(envOf('Account')).toContainEqual({
+      name: 'CUSTOMIZATIONS_SCOPE',
+      value: 'account',
+      type: 'PLAINTEXT',
+    });
   });
 
   test('no Account stage without a customizationsName', async () => {
@@ -114,7 +132,11 @@ describe('create account pipeline', () => {
     expect(result.created).toBe(false);
     expect(pipelineMock.commandCalls(UpdatePipelineCommand)).toHaveLength(1);
     expect(pipelines.get(NAME)!.version).toBe(2);
-    expect(envOf('Account')).toContainEqual({ name: 'CUSTOMIZATIONS_PATH', value: 'accounts/sandbox-v2', type: 'PLAINTEXT' });
+    expect(envOf('Account')).toContainEqual({
+      name: 'CUSTOMIZATIONS_PATH',
+      value: 'accounts/sandbox-v2',
+      type: 'PLAINTEXT',
+    });
   });
 
   test('dropping the customizationsName removes the Account stage', async () => {
@@ -126,7 +148,9 @@ describe('create account pipeline', () => {
   });
 
   test('other GetPipeline failures propagate', async () => {
-    pipelineMock.on(GetPipelineCommand).rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+    pipelineMock
+      .on(GetPipelineCommand)
+      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
 
     await expect(createAccountPipeline(client, inputFor('sandbox'), config)).rejects.toMatchObject({
       name: 'ThrottlingException',
@@ -143,7 +167,10 @@ describe('buildPipelineDeclaration', () => {
       version: 7,
       variables: [],
       triggers: [],
-      stages: declaration.stages!.map((s) => ({ ...s, actions: s.actions!.map((a) => ({ ...a, outputArtifacts: a.outputArtifacts ?? [] })) })),
+      stages: declaration.stages!.map((s) => ({
+        ...s,
+        actions: s.actions!.map((a) => ({ ...a, outputArtifacts: a.outputArtifacts ?? [] })),
+      })),
     });
 
     await createAccountPipeline(client, inputFor(undefined), config);
@@ -172,6 +199,8 @@ describe('configuration', () => {
   });
 
   test('handler rejects input without an account', async () => {
-    await expect(handler({ state: { validation: { request: {} } } })).rejects.toMatchObject({ name: 'InvalidStepInput' });
+    await expect(handler({ state: { validation: { request: {} } } })).rejects.toMatchObject({
+      name: 'InvalidStepInput',
+    });
   });
 });

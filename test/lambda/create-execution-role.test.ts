@@ -33,16 +33,29 @@ const config: ExecutionRoleConfig = {
   trustedAccountId: FACTORY,
 };
 const credentials = {
-  Credentials: { AccessKeyId: 'AKIDTEST', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: new Date() },
+  Credentials: {
+    AccessKeyId: 'AKIDTEST',
+    SecretAccessKey: 'secret',
+    SessionToken: 'token',
+    Expiration: new Date(),
+  },
 };
 const input = CreateExecutionRoleInputSchema.parse({
   state: { account: { accountId: ACCOUNT } },
-  execution: { id: 'arn:aws:states:us-east-1:222222222222:execution:x:y', startTime: '2026-01-01T00:00:00.000Z' },
+  execution: {
+    id: 'arn:aws:states:us-east-1:222222222222:execution:x:y',
+    startTime: '2026-01-01T00:00:00.000Z',
+  },
 });
 
 const encoded = (policy: unknown) => encodeURIComponent(JSON.stringify(policy));
 const accessDenied = () =>
-  new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: {}, message: 'not authorized' });
+  new STSServiceException({
+    name: 'AccessDenied',
+    $fault: 'client',
+    $metadata: {},
+    message: 'not authorized',
+  });
 
 beforeEach(() => {
   stsMock.reset();
@@ -50,7 +63,13 @@ beforeEach(() => {
   stsMock.on(AssumeRoleCommand).resolves(credentials);
   iamMock.on(ListAttachedRolePoliciesCommand).resolves({ AttachedPolicies: [] });
   iamMock.on(CreateRoleCommand).resolves({
-    Role: { RoleName: 'AWSAFTExecution', Arn: ROLE_ARN, Path: '/', RoleId: 'AROATEST', CreateDate: new Date() },
+    Role: {
+      RoleName: 'AWSAFTExecution',
+      Arn: ROLE_ARN,
+      Path: '/',
+      RoleId: 'AROATEST',
+      CreateDate: new Date(),
+    },
   });
 });
 
@@ -72,7 +91,10 @@ describe('create execution role', () => {
     expect(iamMock.commandCalls(AttachRolePolicyCommand).map((c) => c.args[0].input)).toEqual([
       { RoleName: 'AWSAFTExecution', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
     ]);
-    expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).toEqual([CT_ROLE_ARN, ROLE_ARN]);
+    expect(stsMock.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).toEqual([
+      CT_ROLE_ARN,
+      ROLE_ARN,
+    ]);
   });
 
   test('an existing, correct role is left alone', async () => {
@@ -85,7 +107,11 @@ describe('create execution role', () => {
         CreateDate: new Date('2025-06-01T00:00:00.000Z'),
         // IAM returns the document URL-encoded, in its own layout.
         AssumeRolePolicyDocument: encoded({
-          Statement: { Action: ['sts:AssumeRole'], Principal: { AWS: [`arn:aws:iam::${FACTORY}:root`] }, Effect: 'Allow' },
+          Statement: {
+            Action: ['sts:AssumeRole'],
+            Principal: { AWS: [`arn:aws:iam::${FACTORY}:root`] },
+            Effect: 'Allow',
+          },
           Version: '2012-10-17',
         }),
       },
@@ -116,7 +142,9 @@ describe('create execution role', () => {
     iamMock
       .on(ListAttachedRolePoliciesCommand)
       .resolvesOnce({
-        AttachedPolicies: [{ PolicyName: 'ReadOnlyAccess', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }],
+        AttachedPolicies: [
+          { PolicyName: 'ReadOnlyAccess', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
+        ],
         IsTruncated: true,
         Marker: 'page-2',
       })
@@ -136,7 +164,9 @@ describe('create execution role', () => {
     iamMock.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }));
     stsMock.on(AssumeRoleCommand, { RoleArn: ROLE_ARN }).rejects(accessDenied());
 
-    await expect(createExecutionRole(sts, input, config)).rejects.toMatchObject({ name: 'ExecutionRoleNotReady' });
+    await expect(createExecutionRole(sts, input, config)).rejects.toMatchObject({
+      name: 'ExecutionRoleNotReady',
+    });
     expect(iamMock.commandCalls(CreateRoleCommand)).toHaveLength(1);
   });
 

@@ -71,7 +71,12 @@ export function request(overrides: Partial<AccountRequest> = {}): AccountRequest
 
 /** The state as it stands after Fetch account ID, for one version of the request. */
 export function payload(
-  options: { version?: number; request?: AccountRequest; operation?: ValidationResult['operation']; previous?: unknown } = {},
+  options: {
+    version?: number;
+    request?: AccountRequest;
+    operation?: ValidationResult['operation'];
+    previous?: unknown;
+  } = {},
 ): StepPayload {
   const req = options.request ?? request();
   const version = options.version ?? 1;

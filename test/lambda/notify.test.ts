@@ -1,6 +1,13 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler, leadingField, notify, NotifyConfig, NotifyInputSchema, subjectOf } from '../../lambda/notify';
+import {
+  handler,
+  leadingField,
+  notify,
+  NotifyConfig,
+  NotifyInputSchema,
+  subjectOf,
+} from '../../lambda/notify';
 import { setClock } from '../../lambda/shared/clock';
 import type { NotificationMessage, NotifyPayload, StepPayload } from '../../lambda/shared/contracts';
 import { getMetadata, putMetadata } from '../../lambda/shared/metadata';
@@ -102,23 +109,35 @@ describe('notify', () => {
         previous: null,
         error: {
           Error: 'InvalidAccountRequest',
-          Cause: lambdaCause('InvalidAccountRequest', 'sso.email: sso.email is required and must be a string; sso.firstName: x'),
+          Cause: lambdaCause(
+            'InvalidAccountRequest',
+            'sso.email: sso.email is required and must be a string; sso.firstName: x',
+          ),
         },
       },
-      execution: { id: 'arn:aws:states:us-east-1:222222222222:execution:p:e', startTime: '2026-01-01T00:41:00.000Z' },
+      execution: {
+        id: 'arn:aws:states:us-east-1:222222222222:execution:p:e',
+        startTime: '2026-01-01T00:41:00.000Z',
+      },
     };
 
     const message = await send(p);
 
     expect(published()[0].TopicArn).toBe(config.failureTopicArn);
     expect(published()[0].Subject).toBe('Account factory: Sandbox FAILED');
-    expect(published()[0].MessageAttributes).toEqual({ outcome: { DataType: 'String', StringValue: 'FAILED' } });
+    expect(published()[0].MessageAttributes).toEqual({
+      outcome: { DataType: 'String', StringValue: 'FAILED' },
+    });
     expect(message.error).toEqual({
       name: 'InvalidAccountRequest',
       cause: 'sso.email: sso.email is required and must be a string; sso.firstName: x',
       field: 'sso.email',
     });
-    expect(message).toMatchObject({ operation: null, accountId: null, durations: { totalSeconds: 60, controlTowerSeconds: null } });
+    expect(message).toMatchObject({
+      operation: null,
+      accountId: null,
+      durations: { totalSeconds: 60, controlTowerSeconds: null },
+    });
   });
 
   test('a failure records the error in the metadata item', async () => {
@@ -164,7 +183,9 @@ describe('notify', () => {
   test('a publish failure fails the step', async () => {
     snsMock.on(PublishCommand).rejects(Object.assign(new Error('topic gone'), { name: 'NotFoundException' }));
 
-    await expect(send({ ...payload(), outcome: 'SUCCEEDED' })).rejects.toMatchObject({ name: 'NotFoundException' });
+    await expect(send({ ...payload(), outcome: 'SUCCEEDED' })).rejects.toMatchObject({
+      name: 'NotFoundException',
+    });
   });
 
   test('parts of the state it cannot read do not stop the notification', async () => {
@@ -173,7 +194,11 @@ describe('notify', () => {
 
     const message = await send({ ...p, outcome: 'FAILED' });
 
-    expect(message).toMatchObject({ operation: null, accountId: ACCOUNT_ID, error: { name: 'UnknownError' } });
+    expect(message).toMatchObject({
+      operation: null,
+      accountId: ACCOUNT_ID,
+      error: { name: 'UnknownError' },
+    });
     expect(published()).toHaveLength(1);
   });
 
@@ -204,7 +229,9 @@ describe('subject and field', () => {
   });
 
   test('field names with colons (tag keys) are kept whole', () => {
-    expect(leadingField('tags.aws:createdBy: tag keys must not start with "aws:"')).toBe('tags.aws:createdBy');
+    expect(leadingField('tags.aws:createdBy: tag keys must not start with "aws:"')).toBe(
+      'tags.aws:createdBy',
+    );
     expect(leadingField('no field here')).toBeUndefined();
   });
 
@@ -213,7 +240,11 @@ describe('subject and field', () => {
     delete p.state.account;
     delete p.state.validation;
 
-    const message = await notify({ sns, metadata: fx.table }, NotifyInputSchema.parse({ ...p, outcome: 'FAILED' }), config);
+    const message = await notify(
+      { sns, metadata: fx.table },
+      NotifyInputSchema.parse({ ...p, outcome: 'FAILED' }),
+      config,
+    );
 
     expect(message.accountName).toBe('From Request');
   });

@@ -95,7 +95,10 @@ describe('remove from management', () => {
 
     expect(again).toEqual({ accountId: ACCOUNT_ID, pipelineDeleted: false });
     expect(pipelineMock.commandCalls(DeletePipelineCommand)).toHaveLength(1);
-    expect(await getMetadata(fx.table, ACCOUNT_ID)).toEqual({ ...after, updatedAt: '2026-02-01T00:05:00.000Z' });
+    expect(await getMetadata(fx.table, ACCOUNT_ID)).toEqual({
+      ...after,
+      updatedAt: '2026-02-01T00:05:00.000Z',
+    });
   });
 
   test('an account without a pipeline or a metadata item is fine', async () => {
@@ -117,7 +120,10 @@ describe('remove from management', () => {
     const p = removal(2);
     p.state.validation!.operation = 'UPDATE';
 
-    await expect(handler(p)).rejects.toMatchObject({ name: 'InvalidStepInput', message: expect.stringContaining('REMOVE') });
+    await expect(handler(p)).rejects.toMatchObject({
+      name: 'InvalidStepInput',
+      message: expect.stringContaining('REMOVE'),
+    });
     expect(pipelineMock.calls()).toHaveLength(0);
   });
 });

@@ -21,7 +21,9 @@ const store = (p: StepPayload) => storeMetadata(fx.table, StoreMetadataInputSche
 
 describe('store metadata', () => {
   test('writes the account item of a new account', async () => {
-    const p = payload({ request: request({ accountEmail: 'sandbox@example.com', customizationsName: 'sandbox' }) });
+    const p = payload({
+      request: request({ accountEmail: 'sandbox@example.com', customizationsName: 'sandbox' }),
+    });
     p.state.provisioning = {
       recordId: 'rec-1',
       provisionedProductId: 'pp-fromprovision',
@@ -69,7 +71,10 @@ describe('store metadata', () => {
 
     await store(payload());
 
-    expect(await getMetadata(fx.table, ACCOUNT_ID)).toEqual({ ...first, updatedAt: '2026-01-01T00:20:00.000Z' });
+    expect(await getMetadata(fx.table, ACCOUNT_ID)).toEqual({
+      ...first,
+      updatedAt: '2026-01-01T00:20:00.000Z',
+    });
   });
 
   test('a newer version overwrites and keeps createdAt', async () => {
@@ -92,7 +97,9 @@ describe('store metadata', () => {
     await store(payload({ version: 3, request: request({ accountName: 'Newest' }) }));
     const before = await getMetadata(fx.table, ACCOUNT_ID);
 
-    await expect(store(payload({ version: 2, request: request({ accountName: 'Older' }) }))).rejects.toMatchObject({
+    await expect(
+      store(payload({ version: 2, request: request({ accountName: 'Older' }) })),
+    ).rejects.toMatchObject({
       name: 'StaleRequestVersion',
       message: expect.stringContaining('version 3'),
     });

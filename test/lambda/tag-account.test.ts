@@ -43,10 +43,7 @@ describe('tag account', () => {
     ]);
     const previous = request({ tags: { team: 'blue', 'cost-center': '1234' } });
 
-    const result = await tagAccount(
-      { organizations },
-      inputFor(2, { team: 'red', env: 'dev' }, previous),
-    );
+    const result = await tagAccount({ organizations }, inputFor(2, { team: 'red', env: 'dev' }, previous));
 
     expect(result).toEqual({ added: ['env'], updated: ['team'], removed: ['cost-center'] });
     expect(Object.fromEntries(tags)).toEqual({ team: 'red', env: 'dev', 'owner-set-by-hand': 'ops' });
@@ -122,7 +119,10 @@ describe('tag account', () => {
       tags.set('manual', 'keep');
       await store(3, {});
 
-      const result = await tagAccount({ organizations, metadata: fx.table }, inputFor(3, {}, request({ tags: {} })));
+      const result = await tagAccount(
+        { organizations, metadata: fx.table },
+        inputFor(3, {}, request({ tags: {} })),
+      );
 
       expect(result.removed).toEqual(['project']);
       expect(Object.fromEntries(tags)).toEqual({ manual: 'keep' });
