@@ -1,0 +1,530 @@
+import type { ClientHook } from '../../lambda/shared/clients';
+import type { ScaledClock } from './clock';
+import { CodePipeline, CodePipelineOptions, ExecutionRecord, PipelineListener, PipelineRunner } from './codepipeline';
+import {
+  awsError,
+  CallContext,
+  CommandHandler,
+  CommandTable,
+  Env,
+  metadata,
+  operationName,
+  Principal,
+  principalOf,
+  Rng,
+  serviceName,
+} from './common';
+import { ControlTower } from './control-tower';
+import { DefaultVpcView, Ec2 } from './ec2';
+import { FaultInjector, FaultOptions, FaultStats } from './faults';
+import { ADMINISTRATOR_ACCESS, CONTROL_TOWER_EXECUTION_ROLE, Iam, RoleRecord, Sts, trustAccountPolicy } from './iam-sts';
+import { DEFAULT_ORGANIZATION, Organizations, OrganizationSpec, OuRecord } from './organizations';
+import { ControlTowerOperation, ControlTowerTimings, ServiceCatalog } from './service-catalog';
+import { PublishedMessage, Sns } from './sns';
+import { CloudTrail, Support, SupportCase, SupportPlan, TrailRecord } from './support-cloudtrail';
+
+export { ScaledClock } from './clock';
+export type { ScaledClockOptions } from './clock';
+export { awsError } from './common';
+export type { Principal } from './common';
+export type { PipelineEvent, PipelineRunner, PipelineRunResult, ExecutionRecord } from './codepipeline';
+export type { FaultOptions, FaultStats, ThrottleFault, ExternalOperationsFault } from './faults';
+export type { OrganizationSpec, OrganizationalUnitSpec, AccountSpec } from './organizations';
+export { DEFAULT_ORGANIZATION } from './organizations';
+export type { ControlTowerOperation, ControlTowerTimings } from './service-catalog';
+export { ACCOUNT_FACTORY_PRODUCT_NAME, CONTROL_TOWER_BUSY_MESSAGE } from './service-catalog';
+export { CONTROL_TOWER_EXECUTION_ROLE, trustAccountPolicy } from './iam-sts';
+export { CONTROL_TOWER_BASELINE_ARN } from './control-tower';
+export { CONTROL_TOWER_TRAIL } from './support-cloudtrail';
+export type { PublishedMessage } from './sns';
+
+export interface LandingZoneOptions {
+  /** The emulated clock everything here reads. */
+  readonly clock: ScaledClock;
+  /** Seeds every id and every fault decision. @default 1 */
+  readonly seed?: number;
+  /** @default '111111111111' */
+  readonly managementAccountId?: string;
+  /** @default DEFAULT_ORGANIZATION */
+  readonly organization?: OrganizationSpec;
+  readonly controlTower?: ControlTowerTimings;
+  /** Regions every account can use; each new account gets a default VPC in each. @default 4 regions */
+  readonly regions?: readonly string[];
+  /** Seconds before a new role (or a trust policy change) is seen by STS. @default 10 */
+  readonly iamPropagationSeconds?: number;
+  readonly codePipeline?: CodePipelineOptions;
+  readonly faults?: FaultOptions;
+  /** CloudTrail trails in the management account besides Control Tower's. @default [] */
+  readonly trails?: readonly string[];
+  /** The largest page a paginated list returns. @default 5 */
+  readonly pageSize?: number;
+  /** Credentials from AssumeRole stop working when they expire (emulated time). @default true */
+  readonly enforceCredentialExpiry?: boolean;
+  /** Role that calls with the default credentials act as, in the management account. @default 'AccountFactoryLocal' */
+  readonly defaultRoleName?: string;
+  /** Clients that go to their real endpoint untouched (the engine points them at local servers). @default DynamoDB */
+  readonly passThroughClients?: readonly string[];
+}
+
+/** Serves a whole client elsewhere (e.g. the local engine serves SFNClient). */
+export type ServiceHandler = (commandName: string, input: unknown, principal: Principal) => Promise<unknown>;
+
+export interface AccountView {
+  id: string;
+  name: string;
+  email: string;
+  ouId: string;
+  ouName: string;
+  /** 'Workloads/Production' for nested OUs; 'Root' at the root. */
+  ouPath: string;
+  status: string;
+  joinedMethod: string;
+  tags: Record<string, string>;
+}
+
+export interface OuView {
+  id: string;
+  arn: string;
+  name: string;
+  path: string;
+  parentId: string;
+  registered: boolean;
+}
+
+export interface RoleView {
+  name: string;
+  arn: string;
+  trustPolicy: unknown;
+  attachedPolicies: string[];
+  /** Emulated ISO time. */
+  createdAt: string;
+  /** Old enough for STS to see it. */
+  propagated: boolean;
+}
+
+/** Credentials every emulated client gets unless it is given others: the management account's default role. */
+export const DEFAULT_CREDENTIALS = Object.freeze({
+  accessKeyId: 'AKIAEMULATEDLANDINGZ',
+  secretAccessKey: 'emulated-landing-zone-secret-access-key',
+});
+
+const DEFAULT_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
+const DEFAULT_PASS_THROUGH = ['DynamoDBClient', 'DynamoDBStreamsClient'];
+
+/* The SDK client is reached through its runtime shape: its config providers and middleware stack. */
+interface ClientShape {
+  config: {
+    credentials?: (() => Promise<{ accessKeyId: string }>) | { accessKeyId: string };
+    region?: string | (() => Promise<string>);
+  };
+  middlewareStack: {
+    add(
+      middleware: (next: unknown, context: Record<string, unknown>) => (args: { input: unknown }) => Promise<unknown>,
+      options: { step: string; name: string; priority: string },
+    ): void;
+  };
+}
+
+/**
+ * An emulated Control Tower landing zone behind the real AWS SDK v3 clients:
+ * Organizations, Control Tower, Service Catalog (Account Factory), IAM/STS, EC2,
+ * CodePipeline, SNS, Support and CloudTrail. Install with
+ * `installClientHook(landingZone.hook())`.
+ */
+export class LandingZone {
+  readonly clock: ScaledClock;
+  readonly managementAccountId: string;
+  readonly defaultPrincipal: Principal;
+  private readonly env: Env;
+  private readonly faultInjector: FaultInjector;
+  private readonly org: Organizations;
+  private readonly iam: Iam;
+  private readonly sts: Sts;
+  private readonly ec2: Ec2;
+  private readonly sc: ServiceCatalog;
+  private readonly controlTower: ControlTower;
+  private readonly codePipeline: CodePipeline;
+  private readonly sns: Sns;
+  private readonly support: Support;
+  private readonly cloudTrail: CloudTrail;
+  private readonly builtIn: Record<string, CommandTable>;
+  private readonly registered = new Map<string, ServiceHandler>();
+  private readonly counts = new Map<string, number>();
+  private readonly enforceExpiry: boolean;
+  private readonly passThrough: Set<string>;
+
+  constructor(options: LandingZoneOptions) {
+    this.clock = options.clock;
+    this.managementAccountId = options.managementAccountId ?? '111111111111';
+    if (!/^\d{12}$/.test(this.managementAccountId)) {
+      throw new Error(`managementAccountId must be 12 digits, got ${this.managementAccountId}`);
+    }
+    const rng = new Rng(options.seed ?? 1);
+    this.env = {
+      clock: options.clock,
+      rng,
+      managementAccountId: this.managementAccountId,
+      regions: options.regions?.length ? [...options.regions] : DEFAULT_REGIONS,
+      pageSize: options.pageSize ?? 5,
+    };
+    this.enforceExpiry = options.enforceCredentialExpiry ?? true;
+    this.passThrough = new Set(options.passThroughClients ?? DEFAULT_PASS_THROUGH);
+    this.faultInjector = new FaultInjector(rng.fork('faults'));
+    this.org = new Organizations(this.env);
+    this.iam = new Iam(this.env, options.iamPropagationSeconds ?? 10, (id) => !!this.org.account(id));
+    this.sts = new Sts(this.env, this.iam, (id) => this.org.account(id)?.status === 'ACTIVE');
+    this.ec2 = new Ec2(this.env);
+    this.sc = new ServiceCatalog(
+      this.env,
+      { org: this.org, iam: this.iam, ec2: this.ec2, faults: this.faultInjector },
+      options.controlTower,
+    );
+    this.controlTower = new ControlTower(this.env, this.org);
+    this.codePipeline = new CodePipeline(this.env, options.codePipeline);
+    this.sns = new Sns(this.env);
+    this.support = new Support(this.env);
+    this.cloudTrail = new CloudTrail(this.env, options.trails);
+    this.builtIn = {
+      STSClient: this.sts.commands(),
+      OrganizationsClient: this.org.commands(),
+      ControlTowerClient: this.controlTower.commands(),
+      ServiceCatalogClient: this.sc.commands(),
+      IAMClient: this.iam.commands(),
+      EC2Client: this.ec2.commands(),
+      CodePipelineClient: this.codePipeline.commands(),
+      SNSClient: this.sns.commands(),
+      SupportClient: this.support.commands(),
+      CloudTrailClient: this.cloudTrail.commands(),
+    };
+
+    const roleName = options.defaultRoleName ?? 'AccountFactoryLocal';
+    this.defaultPrincipal = principalOf(this.managementAccountId, roleName, roleName);
+    this.iam.putRole(this.managementAccountId, roleName, trustAccountPolicy(this.managementAccountId), {
+      propagated: true,
+      policies: [ADMINISTRATOR_ACCESS],
+    });
+    this.ec2.createDefaultVpcs(this.managementAccountId);
+    this.buildOrganization(options.organization ?? DEFAULT_ORGANIZATION);
+    this.setFaults(options.faults ?? {});
+  }
+
+  private buildOrganization(spec: OrganizationSpec): void {
+    const pending = [...spec.ous];
+    while (pending.length) {
+      const ready = pending.findIndex((o) => !o.parent || this.org.ousNamed(o.parent).length > 0);
+      if (ready < 0) throw new Error(`OU parents not found: ${pending.map((o) => `${o.name} -> ${o.parent}`).join(', ')}`);
+      this.org.createOu(pending.splice(ready, 1)[0]);
+    }
+    for (const a of spec.accounts ?? []) {
+      const ou = this.org.requireOuByName(a.ou);
+      const account = this.org.createAccount(a.name, a.email, ou.id, 'CREATED');
+      for (const [k, v] of Object.entries(a.tags ?? {})) account.tags.set(k, v);
+      this.iam.putRole(account.id, CONTROL_TOWER_EXECUTION_ROLE, trustAccountPolicy(this.managementAccountId), {
+        propagated: true,
+        policies: [ADMINISTRATOR_ACCESS],
+      });
+      this.ec2.createDefaultVpcs(account.id);
+      if (a.provisioned) this.sc.seedProvisionedAccount(account, ou.name);
+    }
+  }
+
+  // ---- the hook ------------------------------------------------------------------
+
+  /** The ClientHook to install with `installClientHook()`. */
+  hook(): ClientHook {
+    return {
+      config: (clientName: string) => {
+        const config: Record<string, unknown> = { credentials: { ...DEFAULT_CREDENTIALS } };
+        // Clients served here get a default region in attach(); pass-through ones need one up front.
+        if (this.passThrough.has(clientName) && !process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION) {
+          config.region = 'us-east-1';
+        }
+        return config;
+      },
+      attach: (client: unknown, clientName: string) => this.attach(client as ClientShape, clientName),
+    };
+  }
+
+  /** Serves a whole client with `handler` (checked before the built-in services). */
+  registerService(clientName: string, handler: ServiceHandler): void {
+    this.registered.set(clientName, handler);
+  }
+
+  private attach(client: ClientShape, clientName: string): void {
+    if (this.passThrough.has(clientName)) return;
+    // A region given to the client wins; without one, the emulated clients default to us-east-1.
+    const original = client.config.region;
+    client.config.region = async () => {
+      try {
+        const r = typeof original === 'function' ? await original() : original;
+        return r || 'us-east-1';
+      } catch {
+        return 'us-east-1';
+      }
+    };
+    client.middlewareStack.add(
+      (_next, context) => async (args) => {
+        const name = (context.clientName as string | undefined) ?? clientName;
+        const command = context.commandName as string;
+        const principal = await this.principalOf(client, name);
+        const region = await (client.config.region as () => Promise<string>)();
+        const output = await this.dispatch(name, command, args.input, principal, region);
+        return { output: { ...(output as object), $metadata: metadata(200) }, response: {} };
+      },
+      { step: 'initialize', name: 'landingZoneEmulator', priority: 'high' },
+    );
+  }
+
+  private async principalOf(client: ClientShape, clientName: string): Promise<Principal> {
+    const c = client.config.credentials;
+    const creds = typeof c === 'function' ? await c() : c;
+    const issued = creds ? this.sts.lookup(creds.accessKeyId) : undefined;
+    if (!issued) return this.defaultPrincipal;
+    if (this.enforceExpiry && issued.expiresAt <= this.clock.nowMs()) {
+      throw awsError(clientName, 'ExpiredTokenException', 'The security token included in the request is expired');
+    }
+    return issued.principal;
+  }
+
+  /** Serves one command: faults first, then the time-driven state, then the service. */
+  async dispatch(clientName: string, commandName: string, input: unknown, principal: Principal, region: string): Promise<unknown> {
+    const key = `${serviceName(clientName)}.${operationName(commandName)}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    const registered = this.registered.get(clientName);
+    const table = this.builtIn[clientName];
+    const fault = this.faultInjector.throttle(clientName, commandName, !registered && !!table);
+    if (fault) throw fault;
+    if (registered) return registered(commandName, clone(input), principal);
+    const handler: CommandHandler | undefined = table?.[commandName];
+    if (!handler) {
+      throw awsError(
+        clientName,
+        'UnsupportedOperation',
+        `The emulated landing zone does not serve ${key}: add it to local/emulator/ or register a service for ${clientName}.`,
+      );
+    }
+    this.authorize(principal, clientName, commandName);
+    this.sc.settle();
+    this.org.settle();
+    const ctx: CallContext = { principal, region, clientName, commandName };
+    const output = await handler(clone(input ?? {}) as never, ctx);
+    return compact(output);
+  }
+
+  /** A role session acts only while its role exists and has a policy attached. */
+  private authorize(principal: Principal, clientName: string, commandName: string): void {
+    if (principal === this.defaultPrincipal) return;
+    const role = this.iam.role(principal.accountId, principal.roleName);
+    if (role && role.attached.size > 0) return;
+    const action = `${serviceName(clientName).toLowerCase()}:${operationName(commandName)}`;
+    const names: Record<string, string> = {
+      STSClient: 'AccessDenied',
+      IAMClient: 'AccessDenied',
+      EC2Client: 'UnauthorizedOperation',
+      SNSClient: 'AuthorizationErrorException',
+    };
+    throw awsError(
+      clientName,
+      names[clientName] ?? 'AccessDeniedException',
+      `User: ${principal.arn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
+    );
+  }
+
+  // ---- faults and hooks ----------------------------------------------------------
+
+  /** Replaces the fault settings; `externalOperations` start occupying slots now. */
+  setFaults(faults: FaultOptions): void {
+    this.faultInjector.set(faults);
+    const ext = faults.externalOperations;
+    if (ext && ext.count > 0) {
+      this.sc.settle();
+      this.sc.startExternalOperations(ext.count, ext.seconds);
+      this.faultInjector.count('externalOperations', ext.count);
+    }
+  }
+
+  get faults(): FaultOptions {
+    return this.faultInjector.current;
+  }
+
+  onPipelineEvent(listener: PipelineListener): () => void {
+    return this.codePipeline.onPipelineEvent(listener);
+  }
+
+  setPipelineRunner(runner: PipelineRunner | undefined): void {
+    this.codePipeline.setRunner(runner);
+  }
+
+  /** Resolves when every pipeline execution started so far has finished. */
+  pipelinesIdle(): Promise<void> {
+    return this.codePipeline.idle();
+  }
+
+  /** Puts a role in an account (e.g. a role the factory assumes in the management account). */
+  putRole(
+    accountId: string,
+    roleName: string,
+    trustPolicy: string,
+    options: { propagated?: boolean; policies?: string[] } = { propagated: true, policies: [ADMINISTRATOR_ACCESS] },
+  ): void {
+    this.iam.putRole(accountId, roleName, trustPolicy, options);
+  }
+
+  setSupportPlan(accountId: string, plan: SupportPlan): void {
+    this.support.setPlan(accountId, plan);
+  }
+
+  // ---- inspection ----------------------------------------------------------------
+
+  private ouName(parentId: string): { name: string; path: string } {
+    if (parentId === this.org.rootId) return { name: 'Root', path: 'Root' };
+    const ou = this.org.ou(parentId);
+    return { name: ou?.name ?? parentId, path: this.org.ouPath(parentId) };
+  }
+
+  get accounts(): AccountView[] {
+    this.sc.settle();
+    return this.org.allAccounts().map((a) => {
+      const { name, path } = this.ouName(a.parentId);
+      return {
+        id: a.id,
+        name: a.name,
+        email: a.email,
+        ouId: a.parentId,
+        ouName: name,
+        ouPath: path,
+        status: a.status,
+        joinedMethod: a.joinedMethod,
+        tags: Object.fromEntries(a.tags),
+      };
+    });
+  }
+
+  account(idOrEmail: string): AccountView | undefined {
+    const key = idOrEmail.toLowerCase();
+    return this.accounts.find((a) => a.id === idOrEmail || a.email.toLowerCase() === key);
+  }
+
+  /** An OU by name or `Parent/Child` path (undefined when missing or ambiguous). */
+  ou(nameOrPath: string): OuView | undefined {
+    let ou: OuRecord;
+    try {
+      ou = this.org.requireOuByName(nameOrPath);
+    } catch {
+      return undefined;
+    }
+    return { id: ou.id, arn: ou.arn, name: ou.name, path: this.org.ouPath(ou.id), parentId: ou.parentId, registered: ou.registered };
+  }
+
+  get rootId(): string {
+    return this.org.rootId;
+  }
+
+  get organizationId(): string {
+    return this.org.orgId;
+  }
+
+  roles(accountId: string): RoleView[] {
+    this.sc.settle();
+    return [...this.iam.rolesOf(accountId).values()].map((r: RoleRecord) => ({
+      name: r.name,
+      arn: r.arn,
+      trustPolicy: JSON.parse(r.trustPolicy),
+      attachedPolicies: [...r.attached.keys()],
+      createdAt: new Date(r.createdAt).toISOString(),
+      propagated: this.iam.propagated(r),
+    }));
+  }
+
+  defaultVpcs(accountId: string): DefaultVpcView[] {
+    this.sc.settle();
+    return this.ec2.defaultVpcs(accountId);
+  }
+
+  get pipelines() {
+    return this.codePipeline.pipelineList;
+  }
+
+  get pipelineExecutions(): ExecutionRecord[] {
+    return this.codePipeline.executions;
+  }
+
+  messages(topicArn?: string): PublishedMessage[] {
+    return this.sns.messages(topicArn);
+  }
+
+  get supportCases(): SupportCase[] {
+    return this.support.allCases();
+  }
+
+  trail(name: string): TrailRecord | undefined {
+    return this.cloudTrail.trail(name);
+  }
+
+  get controlTowerOperations(): ControlTowerOperation[] {
+    return this.sc.controlTowerOperations;
+  }
+
+  get peakConcurrentOperations(): number {
+    return this.sc.peakConcurrentOperations;
+  }
+
+  get accountsCreatedByEmail(): Record<string, number> {
+    return this.sc.accountsCreatedByEmail;
+  }
+
+  get provisionRequestsByEmail(): Record<string, number> {
+    return this.sc.provisionRequestsByEmail;
+  }
+
+  /** Account operations refused because Control Tower was at its limit. */
+  get refusedOperations(): number {
+    return this.sc.refusedOperations;
+  }
+
+  get faultsInjected(): FaultStats {
+    return this.faultInjector.snapshot();
+  }
+
+  /** Calls per `Service.Operation`, throttled attempts included. */
+  get callCounts(): Record<string, number> {
+    return Object.fromEntries([...this.counts.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  /** A compact picture of the run, for a summary line or a report. */
+  summary() {
+    const ops = this.controlTowerOperations.filter((o) => o.type !== 'EXTERNAL');
+    return {
+      accounts: this.accounts.length,
+      accountsCreated: Object.values(this.accountsCreatedByEmail).reduce((a, b) => a + b, 0),
+      controlTowerOperations: {
+        total: ops.length,
+        succeeded: ops.filter((o) => o.outcome === 'SUCCEEDED').length,
+        failed: ops.filter((o) => o.outcome === 'FAILED').length,
+        pending: ops.filter((o) => o.outcome === 'PENDING').length,
+        refused: this.refusedOperations,
+        peakConcurrent: this.peakConcurrentOperations,
+      },
+      pipelineExecutions: this.pipelineExecutions.length,
+      messages: this.messages().length,
+      faultsInjected: this.faultsInjected.total,
+      calls: Object.values(this.callCounts).reduce((a, b) => a + b, 0),
+    };
+  }
+}
+
+/** A deep copy of plain data (Dates and byte arrays kept). */
+function clone<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}
+
+/** Drops keys whose value is undefined, as the SDK deserializers do. */
+function compact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(compact);
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = compact(v);
+    return out;
+  }
+  return value;
+}
