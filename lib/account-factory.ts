@@ -771,10 +771,18 @@ export class AccountFactory extends Construct {
         'startExecution.sync describes and stops the executions it starts, and manages the managed EventBridge rule of the integration',
         [
           `Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+          `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${renderedMachineName(provisioningCustomizations)}*`,
         ],
       );
     }
   }
+}
+
+/** The state machine name as cdk-nag renders it in a finding (a literal, or the intrinsic that extracts it). */
+function renderedMachineName(machine: sfn.IStateMachine): string {
+  const stack = Stack.of(machine);
+  const resolved = stack.resolve(stack.splitArn(machine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName);
+  return typeof resolved === 'string' ? resolved : JSON.stringify(resolved);
 }
 
 function pipelineFinding(prefix: string): string {

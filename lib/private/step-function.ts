@@ -33,6 +33,11 @@ export interface StepFunctionProps {
   readonly timeout?: Duration;
   /** @default - none */
   readonly description?: string;
+  /**
+   * POWERTOOLS_SERVICE_NAME.
+   * @default - the handler name
+   */
+  readonly serviceName?: string;
 }
 
 /**
@@ -78,7 +83,7 @@ export class StepFunction extends Construct {
       logGroup: this.logGroup,
       description: props.description,
       environment: {
-        POWERTOOLS_SERVICE_NAME: props.handler,
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? props.handler,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

@@ -1,0 +1,10 @@
+export * from './account-factory';
+export * from './account-factory-stack';
+export * from './account-request';
+export * from './concurrency-semaphore';
+export * from './request-files';
+export { STEP, NUMBERED_STEPS, HANDLER } from './workflow/step-names';
+export type { StepName, HandlerName } from './workflow/step-names';
+export { accountContextInput } from './workflow/customizations';
+export type { AccountContext } from '../lambda/shared/contracts';
+export type { AccountRequestInput } from '../lambda/shared/schema';
