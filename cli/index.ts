@@ -1,0 +1,55 @@
+import { Command, CommanderError } from 'commander';
+import { EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { registerSchema } from './schema';
+import { registerValidate } from './validate';
+
+/**
+ * The `account-factory` command line. One file per command, each exporting
+ * `register<Command>(program)`; add a command by adding its file and one line
+ * below.
+ */
+
+/** Options every command sees (through `command.optsWithGlobals()`). */
+export interface GlobalOptions {
+  /** Run against the local engine and emulated landing zone instead of AWS. */
+  local?: boolean;
+  /** AWS Region of the factory. */
+  region?: string;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('account-factory')
+    .description('Validate and manage cdk-account-factory account requests')
+    .option('--local', 'run against the local engine and emulated landing zone, not AWS')
+    .option('--region <region>', 'AWS Region of the factory (default: the SDK default Region)')
+    .showHelpAfterError()
+    .exitOverride();
+  registerValidate(program);
+  registerSchema(program);
+  return program;
+}
+
+/**
+ * Runs the CLI on `argv` (as process.argv: node, script, args...) and returns the
+ * exit status: 0 fine, 1 problems found (set by a command), 2 bad usage.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  process.exitCode = undefined;
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`account-factory: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof CommanderError) {
+      // Commander has printed its message (and the help) already. `--help` and
+      // `--version` are fine; anything else (no command, unknown option, missing argument) is bad usage.
+      return ['commander.helpDisplayed', 'commander.version'].includes(err.code) ? EXIT_OK : EXIT_USAGE;
+    }
+    throw err;
+  }
+  const code = process.exitCode;
+  return typeof code === 'number' ? code : EXIT_OK;
+}
