@@ -121,7 +121,13 @@ export class CodePipeline {
     while (this.running.size) await Promise.all([...this.running]);
   }
 
-  get pipelineList(): { accountId: string; region: string; name: string; version: number; declaration: PipelineDeclaration }[] {
+  get pipelineList(): {
+    accountId: string;
+    region: string;
+    name: string;
+    version: number;
+    declaration: PipelineDeclaration;
+  }[] {
     return [...this.pipelines.values()].map((p) => ({
       accountId: p.accountId,
       region: p.region,
@@ -147,7 +153,8 @@ export class CodePipeline {
         this.getPipelineExecution(i, c),
       ListPipelineExecutionsCommand: (i: ListPipelineExecutionsCommandInput, c: CallContext) =>
         this.listPipelineExecutions(i, c),
-      GetPipelineStateCommand: (i: GetPipelineStateCommandInput, c: CallContext) => this.getPipelineState(i, c),
+      GetPipelineStateCommand: (i: GetPipelineStateCommandInput, c: CallContext) =>
+        this.getPipelineState(i, c),
     };
   }
 
@@ -157,7 +164,11 @@ export class CodePipeline {
 
   private requirePipeline(ctx: CallContext, name: string | undefined): PipelineRecord {
     const p = this.pipelines.get(this.key(ctx, name));
-    if (!p) throw err('PipelineNotFoundException', `Account '${ctx.principal.accountId}' does not have a pipeline with name '${name}'`);
+    if (!p)
+      throw err(
+        'PipelineNotFoundException',
+        `Account '${ctx.principal.accountId}' does not have a pipeline with name '${name}'`,
+      );
     return p;
   }
 
@@ -169,39 +180,66 @@ export class CodePipeline {
   private validate(d: PipelineDeclaration | undefined): PipelineDeclaration {
     if (!d) throw err('ValidationException', 'pipeline must not be null');
     if (!d.name || !/^[A-Za-z0-9.@_-]{1,100}$/.test(d.name)) {
-      throw err('ValidationException', `1 validation error detected: Value '${d.name}' at 'pipeline.name' failed to satisfy constraint`);
+      throw err(
+        'ValidationException',
+        `1 validation error detected: Value '${d.name}' at 'pipeline.name' failed to satisfy constraint`,
+      );
     }
     if (!d.roleArn || !/^arn:aws(-[\w]+)*:iam::\d{12}:role\/.+$/.test(d.roleArn)) {
-      throw err('ValidationException', `1 validation error detected: Value '${d.roleArn}' at 'pipeline.roleArn' failed to satisfy constraint`);
+      throw err(
+        'ValidationException',
+        `1 validation error detected: Value '${d.roleArn}' at 'pipeline.roleArn' failed to satisfy constraint`,
+      );
     }
     if (!d.artifactStore === !d.artifactStores) {
-      throw err('InvalidStructureException', 'Pipeline must have exactly one of artifactStore or artifactStores.');
+      throw err(
+        'InvalidStructureException',
+        'Pipeline must have exactly one of artifactStore or artifactStores.',
+      );
     }
     const stages = d.stages ?? [];
-    if (stages.length < 2) throw err('InvalidStructureException', 'Pipeline must contain at least two stages.');
+    if (stages.length < 2)
+      throw err('InvalidStructureException', 'Pipeline must contain at least two stages.');
     const stageNames = new Set<string>();
     stages.forEach((stage, n) => {
       if (!stage.name) throw err('InvalidStageDeclarationException', 'Stage name must not be empty.');
-      if (stageNames.has(stage.name)) throw err('InvalidStageDeclarationException', `Stage name ${stage.name} is used more than once.`);
+      if (stageNames.has(stage.name))
+        throw err('InvalidStageDeclarationException', `Stage name ${stage.name} is used more than once.`);
       stageNames.add(stage.name);
       const actions = stage.actions ?? [];
-      if (!actions.length) throw err('InvalidStageDeclarationException', `Stage ${stage.name} must contain at least one action.`);
+      if (!actions.length)
+        throw err(
+          'InvalidStageDeclarationException',
+          `Stage ${stage.name} must contain at least one action.`,
+        );
       const actionNames = new Set<string>();
       for (const a of actions) {
         const t = a.actionTypeId;
         if (!a.name || !t?.category || !t.owner || !t.provider || !t.version) {
-          throw err('InvalidActionDeclarationException', `Action in stage ${stage.name} is missing a name or action type.`);
+          throw err(
+            'InvalidActionDeclarationException',
+            `Action in stage ${stage.name} is missing a name or action type.`,
+          );
         }
         if (actionNames.has(a.name)) {
-          throw err('InvalidActionDeclarationException', `Action name ${a.name} is used more than once in stage ${stage.name}.`);
+          throw err(
+            'InvalidActionDeclarationException',
+            `Action name ${a.name} is used more than once in stage ${stage.name}.`,
+          );
         }
         actionNames.add(a.name);
         const isSource = t.category === 'Source';
         if (n === 0 && !isSource) {
-          throw err('InvalidStructureException', `Stage ${stage.name}: the first stage may contain only source actions.`);
+          throw err(
+            'InvalidStructureException',
+            `Stage ${stage.name}: the first stage may contain only source actions.`,
+          );
         }
         if (n > 0 && isSource) {
-          throw err('InvalidStructureException', `Stage ${stage.name}: source actions are allowed in the first stage only.`);
+          throw err(
+            'InvalidStructureException',
+            `Stage ${stage.name}: source actions are allowed in the first stage only.`,
+          );
         }
       }
     });
@@ -223,7 +261,10 @@ export class CodePipeline {
     const d = this.validate(i.pipeline);
     const key = this.key(ctx, d.name);
     if (this.pipelines.has(key)) {
-      throw err('PipelineNameInUseException', `A pipeline with the name '${d.name}' already exists in account '${ctx.principal.accountId}'`);
+      throw err(
+        'PipelineNameInUseException',
+        `A pipeline with the name '${d.name}' already exists in account '${ctx.principal.accountId}'`,
+      );
     }
     d.version = 1;
     d.pipelineType = d.pipelineType ?? 'V1';
@@ -303,8 +344,10 @@ export class CodePipeline {
       if (this.runner) {
         mark(e.stages[0], 'InProgress');
         result = await this.runner(e.pipelineName, e.id, declaration);
-        const failedAt = result.status === 'Failed' ? e.stages.findIndex((s) => s.name === result.failedStage) : -1;
-        const last = result.status === 'Failed' ? (failedAt >= 0 ? failedAt : e.stages.length - 1) : e.stages.length - 1;
+        const failedAt =
+          result.status === 'Failed' ? e.stages.findIndex((s) => s.name === result.failedStage) : -1;
+        const last =
+          result.status === 'Failed' ? (failedAt >= 0 ? failedAt : e.stages.length - 1) : e.stages.length - 1;
         for (let n = 0; n <= last; n++) {
           if (n > 0) mark(e.stages[n], 'InProgress');
           mark(e.stages[n], result.status === 'Failed' && n === last ? 'Failed' : 'Succeeded');
@@ -329,7 +372,12 @@ export class CodePipeline {
     this.emit(e, result.status === 'Succeeded' ? 'SUCCEEDED' : 'FAILED', result.failedStage, result.message);
   }
 
-  private emit(e: ExecutionRecord, state: PipelineEvent['state'], failedStage?: string, message?: string): void {
+  private emit(
+    e: ExecutionRecord,
+    state: PipelineEvent['state'],
+    failedStage?: string,
+    message?: string,
+  ): void {
     const event: PipelineEvent = {
       pipeline: e.pipelineName,
       executionId: e.id,
@@ -353,12 +401,18 @@ export class CodePipeline {
   private requireExecution(p: PipelineRecord, id: string | undefined): ExecutionRecord {
     const e = p.executions.find((x) => x.id === id);
     if (!e) {
-      throw err('PipelineExecutionNotFoundException', `Pipeline execution ${id} does not exist in pipeline ${p.declaration.name}.`);
+      throw err(
+        'PipelineExecutionNotFoundException',
+        `Pipeline execution ${id} does not exist in pipeline ${p.declaration.name}.`,
+      );
     }
     return e;
   }
 
-  getPipelineExecution(i: GetPipelineExecutionCommandInput, ctx: CallContext): Out<GetPipelineExecutionCommandOutput> {
+  getPipelineExecution(
+    i: GetPipelineExecutionCommandInput,
+    ctx: CallContext,
+  ): Out<GetPipelineExecutionCommandOutput> {
     const p = this.requirePipeline(ctx, i.pipelineName);
     const e = this.requireExecution(p, i.pipelineExecutionId);
     return {
@@ -397,7 +451,14 @@ export class CodePipeline {
         executionMode: p.declaration.executionMode,
         executionType: 'STANDARD' as const,
       }));
-    const page = paginate(all, i.nextToken, i.maxResults, this.env.pageSize, (m) => err('InvalidNextTokenException', m), `executions:${i.pipelineName}`);
+    const page = paginate(
+      all,
+      i.nextToken,
+      i.maxResults,
+      this.env.pageSize,
+      (m) => err('InvalidNextTokenException', m),
+      `executions:${i.pipelineName}`,
+    );
     return { pipelineExecutionSummaries: page.items, nextToken: page.nextToken };
   }
 

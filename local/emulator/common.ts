@@ -119,7 +119,6 @@ export class Rng {
 // ---------------------------------------------------------------------------------
 // Errors, shaped as the SDK deserializers shape them.
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type ClientModule = Record<string, any>;
 
 const MODULES: Record<string, { module: ClientModule; base: string }> = {
@@ -185,7 +184,6 @@ export function awsError(
   err.$metadata = $metadata;
   return err;
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** A thrower bound to one client, for one service's file. */
 export function errorsFor(clientName: string) {

@@ -25,7 +25,8 @@ export class ControlTower {
 
   commands(): CommandTable {
     return {
-      ListEnabledBaselinesCommand: (i: ListEnabledBaselinesInput, c: CallContext) => this.listEnabledBaselines(i, c),
+      ListEnabledBaselinesCommand: (i: ListEnabledBaselinesInput, c: CallContext) =>
+        this.listEnabledBaselines(i, c),
     };
   }
 
@@ -40,7 +41,10 @@ export class ControlTower {
 
   listEnabledBaselines(i: ListEnabledBaselinesInput, ctx: CallContext): Out<ListEnabledBaselinesOutput> {
     if (ctx.principal.accountId !== this.env.managementAccountId) {
-      throw err('AccessDeniedException', 'User is not authorized to perform: controltower:ListEnabledBaselines');
+      throw err(
+        'AccessDeniedException',
+        'User is not authorized to perform: controltower:ListEnabledBaselines',
+      );
     }
     const f = i.filter ?? {};
     const max = i.maxResults;
@@ -48,13 +52,16 @@ export class ControlTower {
       throw err('ValidationException', 'maxResults must be between 5 and 100.');
     }
     for (const t of f.targetIdentifiers ?? []) {
-      if (!/^arn:aws[0-9a-zA-Z_\-:/]+$/.test(t)) throw err('ValidationException', `Invalid target identifier ${t}`);
+      if (!/^arn:aws[0-9a-zA-Z_\-:/]+$/.test(t))
+        throw err('ValidationException', `Invalid target identifier ${t}`);
     }
     const all: EnabledBaselineSummary[] = this.org
       .allOus()
       .filter((ou) => ou.registered)
       .filter((ou) => !f.targetIdentifiers?.length || f.targetIdentifiers.includes(ou.arn))
-      .filter((_ou) => !f.baselineIdentifiers?.length || f.baselineIdentifiers.includes(CONTROL_TOWER_BASELINE_ARN))
+      .filter(
+        (_ou) => !f.baselineIdentifiers?.length || f.baselineIdentifiers.includes(CONTROL_TOWER_BASELINE_ARN),
+      )
       .filter((_ou) => !f.statuses?.length || f.statuses.includes('SUCCEEDED'))
       .map((ou) => ({
         arn: this.enabledBaselineArn(ou.id),
@@ -63,7 +70,14 @@ export class ControlTower {
         targetIdentifier: ou.arn,
         statusSummary: { status: 'SUCCEEDED' },
       }));
-    const p = paginate(all, i.nextToken, max, Math.max(this.env.pageSize, 5), (m) => err('ValidationException', m), 'baselines');
+    const p = paginate(
+      all,
+      i.nextToken,
+      max,
+      Math.max(this.env.pageSize, 5),
+      (m) => err('ValidationException', m),
+      'baselines',
+    );
     return { enabledBaselines: p.items, nextToken: p.nextToken };
   }
 }

@@ -71,7 +71,12 @@ function matches(filters: Filter[] | undefined, values: FilterValues): boolean {
 
 function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*') && !pattern.includes('?')) return pattern === value;
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(value);
 }
 
@@ -157,7 +162,10 @@ export class Ec2 {
   /** The caller's account, in the client's region; a region the account cannot use is refused. */
   private scope(ctx: CallContext): RegionState {
     if (!this.env.regions.includes(ctx.region)) {
-      throw err('AuthFailure', `AWS was not able to validate the provided access credentials (region ${ctx.region} is not enabled).`);
+      throw err(
+        'AuthFailure',
+        `AWS was not able to validate the provided access credentials (region ${ctx.region} is not enabled).`,
+      );
     }
     return this.region(ctx.principal.accountId, ctx.region);
   }
@@ -166,10 +174,16 @@ export class Ec2 {
 
   private page<T>(all: T[], token: string | undefined, max: number | undefined, scope: string, ids: boolean) {
     if (max !== undefined && ids) {
-      throw err('InvalidParameterCombination', 'The parameter ids cannot be used with the parameter maxResults');
+      throw err(
+        'InvalidParameterCombination',
+        'The parameter ids cannot be used with the parameter maxResults',
+      );
     }
     if (max !== undefined && (max < 5 || max > 1000)) {
-      throw err('InvalidParameterValue', `Value ( ${max} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
+      throw err(
+        'InvalidParameterValue',
+        `Value ( ${max} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
+      );
     }
     // EC2 returns everything unless the caller asks for pages.
     if (max === undefined && !token) return { items: all, nextToken: undefined };
@@ -195,7 +209,11 @@ export class Ec2 {
       InstanceTenancy: 'default',
       IsDefault: v.isDefault,
       CidrBlockAssociationSet: [
-        { AssociationId: `vpc-cidr-assoc-${v.id.slice(4)}`, CidrBlock: v.cidr, CidrBlockState: { State: 'associated' } },
+        {
+          AssociationId: `vpc-cidr-assoc-${v.id.slice(4)}`,
+          CidrBlock: v.cidr,
+          CidrBlockState: { State: 'associated' },
+        },
       ],
     };
   }
@@ -239,7 +257,8 @@ export class Ec2 {
   ): Out<DescribeInternetGatewaysCommandOutput> {
     const s = this.scope(ctx);
     for (const id of i.InternetGatewayIds ?? []) {
-      if (!s.igws.has(id)) throw err('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${id}' does not exist`);
+      if (!s.igws.has(id))
+        throw err('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${id}' does not exist`);
     }
     const all = [...s.igws.values()]
       .filter((g) => !i.InternetGatewayIds?.length || i.InternetGatewayIds.includes(g.id))
@@ -256,11 +275,19 @@ export class Ec2 {
     return { InternetGateways: p.items, NextToken: p.nextToken };
   }
 
-  detachInternetGateway(i: DetachInternetGatewayCommandInput, ctx: CallContext): Out<DetachInternetGatewayCommandOutput> {
+  detachInternetGateway(
+    i: DetachInternetGatewayCommandInput,
+    ctx: CallContext,
+  ): Out<DetachInternetGatewayCommandOutput> {
     const s = this.scope(ctx);
     const g = s.igws.get(i.InternetGatewayId ?? '');
-    if (!g) throw err('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${i.InternetGatewayId}' does not exist`);
-    if (!s.vpcs.has(i.VpcId ?? '')) throw err('InvalidVpcID.NotFound', `The vpc ID '${i.VpcId}' does not exist`);
+    if (!g)
+      throw err(
+        'InvalidInternetGatewayID.NotFound',
+        `The internetGateway ID '${i.InternetGatewayId}' does not exist`,
+      );
+    if (!s.vpcs.has(i.VpcId ?? ''))
+      throw err('InvalidVpcID.NotFound', `The vpc ID '${i.VpcId}' does not exist`);
     if (g.vpcId !== i.VpcId) {
       throw err('Gateway.NotAttached', `resource ${g.id} is not attached to network ${i.VpcId}`);
     }
@@ -268,12 +295,22 @@ export class Ec2 {
     return {};
   }
 
-  deleteInternetGateway(i: DeleteInternetGatewayCommandInput, ctx: CallContext): Out<DeleteInternetGatewayCommandOutput> {
+  deleteInternetGateway(
+    i: DeleteInternetGatewayCommandInput,
+    ctx: CallContext,
+  ): Out<DeleteInternetGatewayCommandOutput> {
     const s = this.scope(ctx);
     const g = s.igws.get(i.InternetGatewayId ?? '');
-    if (!g) throw err('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${i.InternetGatewayId}' does not exist`);
+    if (!g)
+      throw err(
+        'InvalidInternetGatewayID.NotFound',
+        `The internetGateway ID '${i.InternetGatewayId}' does not exist`,
+      );
     if (g.vpcId) {
-      throw err('DependencyViolation', `The internetGateway '${g.id}' has dependencies and cannot be deleted.`);
+      throw err(
+        'DependencyViolation',
+        `The internetGateway '${g.id}' has dependencies and cannot be deleted.`,
+      );
     }
     s.igws.delete(g.id);
     return {};
@@ -332,7 +369,8 @@ export class Ec2 {
     const vpc = s.vpcs.get(i.VpcId ?? '');
     if (!vpc) throw err('InvalidVpcID.NotFound', `The vpc ID '${i.VpcId}' does not exist`);
     const busy =
-      [...s.subnets.values()].some((x) => x.vpcId === vpc.id) || [...s.igws.values()].some((g) => g.vpcId === vpc.id);
+      [...s.subnets.values()].some((x) => x.vpcId === vpc.id) ||
+      [...s.igws.values()].some((g) => g.vpcId === vpc.id);
     if (busy) throw err('DependencyViolation', `The vpc '${vpc.id}' has dependencies and cannot be deleted.`);
     s.vpcs.delete(vpc.id);
     return {};

@@ -39,7 +39,11 @@ export interface FaultStats {
 }
 
 const DEFAULT_THROTTLE_ERRORS: Record<string, readonly string[]> = {
-  OrganizationsClient: ['TooManyRequestsException', 'TooManyRequestsException', 'ConcurrentModificationException'],
+  OrganizationsClient: [
+    'TooManyRequestsException',
+    'TooManyRequestsException',
+    'ConcurrentModificationException',
+  ],
   EC2Client: ['RequestLimitExceeded'],
 };
 

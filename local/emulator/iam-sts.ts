@@ -21,7 +21,17 @@ import type {
   GetCallerIdentityCommandInput,
   GetCallerIdentityCommandOutput,
 } from '@aws-sdk/client-sts';
-import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Principal, principalOf, Rng } from './common';
+import {
+  CallContext,
+  CommandTable,
+  Env,
+  errorsFor,
+  Out,
+  paginate,
+  Principal,
+  principalOf,
+  Rng,
+} from './common';
 
 const iamErr = errorsFor('IAMClient');
 const stsErr = errorsFor('STSClient');
@@ -50,7 +60,9 @@ export interface RoleRecord {
 export function trustAccountPolicy(accountId: string): string {
   return JSON.stringify({
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: 'sts:AssumeRole' }],
+    Statement: [
+      { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: 'sts:AssumeRole' },
+    ],
   });
 }
 
@@ -201,8 +213,10 @@ export class Iam {
         this.updateAssumeRolePolicy(i, c),
       ListAttachedRolePoliciesCommand: (i: ListAttachedRolePoliciesCommandInput, c: CallContext) =>
         this.listAttachedRolePolicies(i, c),
-      AttachRolePolicyCommand: (i: AttachRolePolicyCommandInput, c: CallContext) => this.attachRolePolicy(i, c),
-      DetachRolePolicyCommand: (i: DetachRolePolicyCommandInput, c: CallContext) => this.detachRolePolicy(i, c),
+      AttachRolePolicyCommand: (i: AttachRolePolicyCommandInput, c: CallContext) =>
+        this.attachRolePolicy(i, c),
+      DetachRolePolicyCommand: (i: DetachRolePolicyCommandInput, c: CallContext) =>
+        this.detachRolePolicy(i, c),
       DeleteRoleCommand: (i: DeleteRoleCommandInput, c: CallContext) => this.deleteRole(i, c),
     };
   }
@@ -251,7 +265,10 @@ export class Iam {
   createRole(i: CreateRoleCommandInput, ctx: CallContext): Out<CreateRoleCommandOutput> {
     const name = i.RoleName ?? '';
     if (!/^[\w+=,.@-]{1,64}$/.test(name)) {
-      throw iamErr('ValidationError', `1 validation error detected: Value '${name}' at 'roleName' failed to satisfy constraint`);
+      throw iamErr(
+        'ValidationError',
+        `1 validation error detected: Value '${name}' at 'roleName' failed to satisfy constraint`,
+      );
     }
     if (this.role(ctx.principal.accountId, name)) {
       throw iamErr('EntityAlreadyExistsException', `Role with name ${name} already exists.`);
@@ -293,8 +310,19 @@ export class Iam {
     const all = [...role.attached.entries()]
       .map(([PolicyArn, PolicyName]) => ({ PolicyArn, PolicyName }))
       .filter((p) => !i.PathPrefix || p.PolicyArn.includes(`:policy${i.PathPrefix}`));
-    const page = paginate(all, i.Marker, i.MaxItems, this.env.pageSize, (m) => iamErr('InvalidInputException', m), `attached:${role.arn}`);
-    return { AttachedPolicies: page.items, IsTruncated: page.nextToken !== undefined, Marker: page.nextToken };
+    const page = paginate(
+      all,
+      i.Marker,
+      i.MaxItems,
+      this.env.pageSize,
+      (m) => iamErr('InvalidInputException', m),
+      `attached:${role.arn}`,
+    );
+    return {
+      AttachedPolicies: page.items,
+      IsTruncated: page.nextToken !== undefined,
+      Marker: page.nextToken,
+    };
   }
 
   attachRolePolicy(i: AttachRolePolicyCommandInput, ctx: CallContext): Out<AttachRolePolicyCommandOutput> {
@@ -303,7 +331,8 @@ export class Iam {
     const m = /^arn:aws:iam::(aws|\d{12}):policy\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn);
     if (!m) throw iamErr('InvalidInputException', `ARN ${arn} is not valid.`);
     // Only AWS managed policies exist here; the emulated accounts have no customer managed policies.
-    if (m[1] !== 'aws') throw iamErr('NoSuchEntityException', `Policy ${arn} does not exist or is not attachable.`);
+    if (m[1] !== 'aws')
+      throw iamErr('NoSuchEntityException', `Policy ${arn} does not exist or is not attachable.`);
     role.attached.set(arn, m[2]);
     return {};
   }
@@ -353,14 +382,18 @@ export class Sts {
   commands(): CommandTable {
     return {
       AssumeRoleCommand: (i: AssumeRoleCommandInput, c: CallContext) => this.assumeRole(i, c),
-      GetCallerIdentityCommand: (i: GetCallerIdentityCommandInput, c: CallContext) => this.getCallerIdentity(i, c),
+      GetCallerIdentityCommand: (i: GetCallerIdentityCommandInput, c: CallContext) =>
+        this.getCallerIdentity(i, c),
     };
   }
 
   assumeRole(i: AssumeRoleCommandInput, ctx: CallContext): Out<AssumeRoleCommandOutput> {
     const session = i.RoleSessionName ?? '';
     if (!/^[\w+=,.@-]{2,64}$/.test(session)) {
-      throw stsErr('ValidationError', `1 validation error detected: Value '${session}' at 'roleSessionName' failed to satisfy constraint`);
+      throw stsErr(
+        'ValidationError',
+        `1 validation error detected: Value '${session}' at 'roleSessionName' failed to satisfy constraint`,
+      );
     }
     const m = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(i.RoleArn ?? '');
     if (!m) throw stsErr('ValidationError', `${i.RoleArn} is invalid`);
@@ -390,7 +423,10 @@ export class Sts {
     return {
       Credentials: {
         AccessKeyId: accessKeyId,
-        SecretAccessKey: this.rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+', 40),
+        SecretAccessKey: this.rng.chars(
+          'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+',
+          40,
+        ),
         SessionToken: `FwoGZXIvYXdzE${this.rng.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 120)}`,
         Expiration: new Date(expiresAt),
       },
@@ -399,7 +435,10 @@ export class Sts {
     };
   }
 
-  getCallerIdentity(_i: GetCallerIdentityCommandInput, ctx: CallContext): Out<GetCallerIdentityCommandOutput> {
+  getCallerIdentity(
+    _i: GetCallerIdentityCommandInput,
+    ctx: CallContext,
+  ): Out<GetCallerIdentityCommandOutput> {
     const role = this.iam.role(ctx.principal.accountId, ctx.principal.roleName);
     return {
       Account: ctx.principal.accountId,

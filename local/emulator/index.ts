@@ -1,6 +1,12 @@
 import type { ClientHook } from '../../lambda/shared/clients';
 import type { ScaledClock } from './clock';
-import { CodePipeline, CodePipelineOptions, ExecutionRecord, PipelineListener, PipelineRunner } from './codepipeline';
+import {
+  CodePipeline,
+  CodePipelineOptions,
+  ExecutionRecord,
+  PipelineListener,
+  PipelineRunner,
+} from './codepipeline';
 import {
   awsError,
   CallContext,
@@ -17,7 +23,14 @@ import {
 import { ControlTower } from './control-tower';
 import { DefaultVpcView, Ec2 } from './ec2';
 import { FaultInjector, FaultOptions, FaultStats } from './faults';
-import { ADMINISTRATOR_ACCESS, CONTROL_TOWER_EXECUTION_ROLE, Iam, RoleRecord, Sts, trustAccountPolicy } from './iam-sts';
+import {
+  ADMINISTRATOR_ACCESS,
+  CONTROL_TOWER_EXECUTION_ROLE,
+  Iam,
+  RoleRecord,
+  Sts,
+  trustAccountPolicy,
+} from './iam-sts';
 import { DEFAULT_ORGANIZATION, Organizations, OrganizationSpec, OuRecord } from './organizations';
 import { ControlTowerOperation, ControlTowerTimings, ServiceCatalog } from './service-catalog';
 import { PublishedMessage, Sns } from './sns';
@@ -119,7 +132,10 @@ interface ClientShape {
   };
   middlewareStack: {
     add(
-      middleware: (next: unknown, context: Record<string, unknown>) => (args: { input: unknown }) => Promise<unknown>,
+      middleware: (
+        next: unknown,
+        context: Record<string, unknown>,
+      ) => (args: { input: unknown }) => Promise<unknown>,
       options: { step: string; name: string; priority: string },
     ): void;
   };
@@ -212,17 +228,23 @@ export class LandingZone {
     const pending = [...spec.ous];
     while (pending.length) {
       const ready = pending.findIndex((o) => !o.parent || this.org.ousNamed(o.parent).length > 0);
-      if (ready < 0) throw new Error(`OU parents not found: ${pending.map((o) => `${o.name} -> ${o.parent}`).join(', ')}`);
+      if (ready < 0)
+        throw new Error(`OU parents not found: ${pending.map((o) => `${o.name} -> ${o.parent}`).join(', ')}`);
       this.org.createOu(pending.splice(ready, 1)[0]);
     }
     for (const a of spec.accounts ?? []) {
       const ou = this.org.requireOuByName(a.ou);
       const account = this.org.createAccount(a.name, a.email, ou.id, 'CREATED');
       for (const [k, v] of Object.entries(a.tags ?? {})) account.tags.set(k, v);
-      this.iam.putRole(account.id, CONTROL_TOWER_EXECUTION_ROLE, trustAccountPolicy(this.managementAccountId), {
-        propagated: true,
-        policies: [ADMINISTRATOR_ACCESS],
-      });
+      this.iam.putRole(
+        account.id,
+        CONTROL_TOWER_EXECUTION_ROLE,
+        trustAccountPolicy(this.managementAccountId),
+        {
+          propagated: true,
+          policies: [ADMINISTRATOR_ACCESS],
+        },
+      );
       this.ec2.createDefaultVpcs(account.id);
       if (a.provisioned) this.sc.seedProvisionedAccount(account, ou.name);
     }
@@ -281,13 +303,23 @@ export class LandingZone {
     const issued = creds ? this.sts.lookup(creds.accessKeyId) : undefined;
     if (!issued) return this.defaultPrincipal;
     if (this.enforceExpiry && issued.expiresAt <= this.clock.nowMs()) {
-      throw awsError(clientName, 'ExpiredTokenException', 'The security token included in the request is expired');
+      throw awsError(
+        clientName,
+        'ExpiredTokenException',
+        'The security token included in the request is expired',
+      );
     }
     return issued.principal;
   }
 
   /** Serves one command: faults first, then the time-driven state, then the service. */
-  async dispatch(clientName: string, commandName: string, input: unknown, principal: Principal, region: string): Promise<unknown> {
+  async dispatch(
+    clientName: string,
+    commandName: string,
+    input: unknown,
+    principal: Principal,
+    region: string,
+  ): Promise<unknown> {
     const key = `${serviceName(clientName)}.${operationName(commandName)}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     const registered = this.registered.get(clientName);
@@ -365,7 +397,10 @@ export class LandingZone {
     accountId: string,
     roleName: string,
     trustPolicy: string,
-    options: { propagated?: boolean; policies?: string[] } = { propagated: true, policies: [ADMINISTRATOR_ACCESS] },
+    options: { propagated?: boolean; policies?: string[] } = {
+      propagated: true,
+      policies: [ADMINISTRATOR_ACCESS],
+    },
   ): void {
     this.iam.putRole(accountId, roleName, trustPolicy, options);
   }
@@ -413,7 +448,14 @@ export class LandingZone {
     } catch {
       return undefined;
     }
-    return { id: ou.id, arn: ou.arn, name: ou.name, path: this.org.ouPath(ou.id), parentId: ou.parentId, registered: ou.registered };
+    return {
+      id: ou.id,
+      arn: ou.arn,
+      name: ou.name,
+      path: this.org.ouPath(ou.id),
+      parentId: ou.parentId,
+      registered: ou.registered,
+    };
   }
 
   get rootId(): string {

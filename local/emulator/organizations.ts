@@ -163,7 +163,12 @@ export class Organizations {
     return ou;
   }
 
-  createAccount(name: string, email: string, parentId: string, joinedMethod: 'CREATED' | 'INVITED'): AccountRecord {
+  createAccount(
+    name: string,
+    email: string,
+    parentId: string,
+    joinedMethod: 'CREATED' | 'INVITED',
+  ): AccountRecord {
     if (this.findAccountByEmail(email)) throw new Error(`An account with email ${email} already exists`);
     this.accountCounter += 1;
     const id = String(this.idBase + this.accountCounter);
@@ -288,8 +293,10 @@ export class Organizations {
   commands(): CommandTable {
     return {
       ListRootsCommand: (i: ListRootsCommandInput, c: CallContext) => this.listRoots(i, c),
-      ListOrganizationalUnitsForParentCommand: (i: ListOrganizationalUnitsForParentCommandInput, c: CallContext) =>
-        this.listOrganizationalUnitsForParent(i, c),
+      ListOrganizationalUnitsForParentCommand: (
+        i: ListOrganizationalUnitsForParentCommandInput,
+        c: CallContext,
+      ) => this.listOrganizationalUnitsForParent(i, c),
       DescribeOrganizationalUnitCommand: (i: DescribeOrganizationalUnitCommandInput, c: CallContext) =>
         this.describeOrganizationalUnit(i, c),
       ListAccountsCommand: (i: ListAccountsCommandInput, c: CallContext) => this.listAccounts(i, c),
@@ -329,7 +336,11 @@ export class Organizations {
     if (!/^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/.test(id)) {
       throw this.invalid(`You provided a value that does not match the required pattern: ParentId (${id}).`);
     }
-    if (!this.isParent(id)) throw err('ParentNotFoundException', 'We can\'t find a root or OU with the ParentId that you specified.');
+    if (!this.isParent(id))
+      throw err(
+        'ParentNotFoundException',
+        "We can't find a root or OU with the ParentId that you specified.",
+      );
     return id;
   }
 
@@ -344,7 +355,12 @@ export class Organizations {
 
   listRoots(i: ListRootsCommandInput, ctx: CallContext): Out<ListRootsCommandOutput> {
     this.requireManagement(ctx);
-    const p = this.page([{ Id: this.rootId, Arn: this.rootArn, Name: 'Root', PolicyTypes: [] }], i.NextToken, i.MaxResults, 'roots');
+    const p = this.page(
+      [{ Id: this.rootId, Arn: this.rootArn, Name: 'Root', PolicyTypes: [] }],
+      i.NextToken,
+      i.MaxResults,
+      'roots',
+    );
     return { Roots: p.items, NextToken: p.nextToken };
   }
 
@@ -366,10 +382,16 @@ export class Organizations {
     this.requireManagement(ctx);
     const id = i.OrganizationalUnitId;
     if (!id || !/^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/.test(id)) {
-      throw this.invalid(`You provided a value that does not match the required pattern: OrganizationalUnitId (${id}).`);
+      throw this.invalid(
+        `You provided a value that does not match the required pattern: OrganizationalUnitId (${id}).`,
+      );
     }
     const ou = this.ous.get(id);
-    if (!ou) throw err('OrganizationalUnitNotFoundException', "We can't find an OU with the OrganizationalUnitId that you specified.");
+    if (!ou)
+      throw err(
+        'OrganizationalUnitNotFoundException',
+        "We can't find an OU with the OrganizationalUnitId that you specified.",
+      );
     return { OrganizationalUnit: this.ouView(ou) };
   }
 
@@ -380,7 +402,10 @@ export class Organizations {
     return { Accounts: p.items, NextToken: p.nextToken };
   }
 
-  listAccountsForParent(i: ListAccountsForParentCommandInput, ctx: CallContext): Out<ListAccountsForParentCommandOutput> {
+  listAccountsForParent(
+    i: ListAccountsForParentCommandInput,
+    ctx: CallContext,
+  ): Out<ListAccountsForParentCommandOutput> {
     this.requireManagement(ctx);
     const parentId = this.requireParent(i.ParentId);
     const all = this.allAccounts()
@@ -401,10 +426,20 @@ export class Organizations {
     let parentId: string | undefined;
     if (/^\d{12}$/.test(id)) parentId = this.account(id)?.parentId;
     else if (id.startsWith('ou-')) parentId = this.ous.get(id)?.parentId;
-    else throw this.invalid(`You provided a value that does not match the required pattern: ChildId (${id}).`);
-    if (!parentId) throw err('ChildNotFoundException', "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.");
+    else
+      throw this.invalid(`You provided a value that does not match the required pattern: ChildId (${id}).`);
+    if (!parentId)
+      throw err(
+        'ChildNotFoundException',
+        "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.",
+      );
     const type = parentId === this.rootId ? 'ROOT' : 'ORGANIZATIONAL_UNIT';
-    const p = this.page([{ Id: parentId, Type: type as 'ROOT' | 'ORGANIZATIONAL_UNIT' }], i.NextToken, i.MaxResults, `parents:${id}`);
+    const p = this.page(
+      [{ Id: parentId, Type: type as 'ROOT' | 'ORGANIZATIONAL_UNIT' }],
+      i.NextToken,
+      i.MaxResults,
+      `parents:${id}`,
+    );
     return { Parents: p.items, NextToken: p.nextToken };
   }
 
@@ -419,12 +454,20 @@ export class Organizations {
     } else if (id === this.rootId) {
       return this.rootTags;
     } else {
-      throw this.invalid(`You provided a value that does not match the required pattern: ResourceId (${id}).`);
+      throw this.invalid(
+        `You provided a value that does not match the required pattern: ResourceId (${id}).`,
+      );
     }
-    throw err('TargetNotFoundException', "We can't find a root, OU, account, or policy with the TargetId that you specified.");
+    throw err(
+      'TargetNotFoundException',
+      "We can't find a root, OU, account, or policy with the TargetId that you specified.",
+    );
   }
 
-  listTagsForResource(i: ListTagsForResourceCommandInput, ctx: CallContext): Out<ListTagsForResourceCommandOutput> {
+  listTagsForResource(
+    i: ListTagsForResourceCommandInput,
+    ctx: CallContext,
+  ): Out<ListTagsForResourceCommandOutput> {
     this.requireManagement(ctx);
     const all = [...this.tagsOf(i.ResourceId).entries()].map(([Key, Value]) => ({ Key, Value }));
     const p = this.page(all, i.NextToken, undefined, `tags:${i.ResourceId}`);
@@ -447,7 +490,10 @@ export class Organizations {
     const merged = new Map(tags);
     for (const t of incoming) merged.set(t.Key!, t.Value!);
     if (merged.size > MAX_TAGS) {
-      throw err('ConstraintViolationException', `You have exceeded the maximum number of tags (${MAX_TAGS}) for this resource.`);
+      throw err(
+        'ConstraintViolationException',
+        `You have exceeded the maximum number of tags (${MAX_TAGS}) for this resource.`,
+      );
     }
     for (const t of incoming) tags.set(t.Key!, t.Value!);
     return {};
@@ -465,7 +511,10 @@ export class Organizations {
     this.requireManagement(ctx);
     const a = this.requireAccount(i.AccountId);
     if (a.id === this.env.managementAccountId) {
-      throw err('ConstraintViolationException', 'You cannot close the management account of the organization.');
+      throw err(
+        'ConstraintViolationException',
+        'You cannot close the management account of the organization.',
+      );
     }
     if (a.status !== 'ACTIVE') throw err('AccountAlreadyClosedException', 'The account is already closed.');
     a.status = 'PENDING_CLOSURE';
@@ -473,7 +522,10 @@ export class Organizations {
     return {};
   }
 
-  describeOrganization(_i: DescribeOrganizationCommandInput, ctx: CallContext): Out<DescribeOrganizationCommandOutput> {
+  describeOrganization(
+    _i: DescribeOrganizationCommandInput,
+    ctx: CallContext,
+  ): Out<DescribeOrganizationCommandOutput> {
     if (!this.accountsById.has(ctx.principal.accountId)) {
       throw err('AWSOrganizationsNotInUseException', 'Your account is not a member of an organization.');
     }
@@ -495,13 +547,22 @@ export class Organizations {
     this.requireManagement(ctx);
     const a = this.requireAccount(i.AccountId);
     if (!i.SourceParentId || !this.isParent(i.SourceParentId)) {
-      throw err('SourceParentNotFoundException', "We can't find a source root or OU with the ParentId that you specified.");
+      throw err(
+        'SourceParentNotFoundException',
+        "We can't find a source root or OU with the ParentId that you specified.",
+      );
     }
     if (!i.DestinationParentId || !this.isParent(i.DestinationParentId)) {
-      throw err('DestinationParentNotFoundException', "We can't find a destination root or OU with the ParentId that you specified.");
+      throw err(
+        'DestinationParentNotFoundException',
+        "We can't find a destination root or OU with the ParentId that you specified.",
+      );
     }
     if (a.parentId !== i.SourceParentId) {
-      throw err('AccountNotFoundException', "You specified an account that doesn't exist in the source parent.");
+      throw err(
+        'AccountNotFoundException',
+        "You specified an account that doesn't exist in the source parent.",
+      );
     }
     if (a.parentId === i.DestinationParentId) {
       throw err('DuplicateAccountException', 'That account is already present in the specified destination.');

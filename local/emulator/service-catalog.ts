@@ -265,16 +265,30 @@ export class ServiceCatalog {
       SSOUserLastName: 'User',
     };
     const userArn = `arn:aws:sts::${this.env.managementAccountId}:assumed-role/AWSControlTowerAdmin/console`;
-    const product = this.newProduct(id, account.name.replace(/[^A-Za-z0-9_-]+/g, '-'), recordId, 'seeded', parameters, {
-      userArn,
-      roleArn: `arn:aws:iam::${this.env.managementAccountId}:role/AWSControlTowerAdmin`,
-      session: 'console',
-    });
+    const product = this.newProduct(
+      id,
+      account.name.replace(/[^A-Za-z0-9_-]+/g, '-'),
+      recordId,
+      'seeded',
+      parameters,
+      {
+        userArn,
+        roleArn: `arn:aws:iam::${this.env.managementAccountId}:role/AWSControlTowerAdmin`,
+        session: 'console',
+      },
+    );
     product.createdAt = at;
     product.status = 'AVAILABLE';
     product.accountId = account.id;
     product.lastSuccessfulProvisioningRecordId = recordId;
-    const op: ControlTowerOperation = { recordId, type: 'PROVISION', email: account.email, start: at, end: at, outcome: 'SUCCEEDED' };
+    const op: ControlTowerOperation = {
+      recordId,
+      type: 'PROVISION',
+      email: account.email,
+      start: at,
+      end: at,
+      outcome: 'SUCCEEDED',
+    };
     this.records.set(recordId, {
       id: recordId,
       type: 'PROVISION_PRODUCT',
@@ -302,7 +316,8 @@ export class ServiceCatalog {
       ListProvisioningArtifactsCommand: (i: ListProvisioningArtifactsCommandInput, c: CallContext) =>
         this.listProvisioningArtifacts(i, c),
       ListLaunchPathsCommand: (i: ListLaunchPathsCommandInput, c: CallContext) => this.listLaunchPaths(i, c),
-      ProvisionProductCommand: (i: ProvisionProductCommandInput, c: CallContext) => this.provisionProduct(i, c),
+      ProvisionProductCommand: (i: ProvisionProductCommandInput, c: CallContext) =>
+        this.provisionProduct(i, c),
       UpdateProvisionedProductCommand: (i: UpdateProvisionedProductCommandInput, c: CallContext) =>
         this.updateProvisionedProduct(i, c),
       DescribeRecordCommand: (i: DescribeRecordCommandInput, c: CallContext) => this.describeRecord(i, c),
@@ -317,39 +332,48 @@ export class ServiceCatalog {
 
   private requireManagement(ctx: CallContext): void {
     if (ctx.principal.accountId !== this.env.managementAccountId) {
-      throw err('AccessDeniedException', `User: ${ctx.principal.arn} is not authorized to perform: servicecatalog:${ctx.commandName.replace(/Command$/, '')}`);
+      throw err(
+        'AccessDeniedException',
+        `User: ${ctx.principal.arn} is not authorized to perform: servicecatalog:${ctx.commandName.replace(/Command$/, '')}`,
+      );
     }
   }
 
   private invalid = (message: string): Error => err('InvalidParametersException', message);
 
   private page<T>(all: T[], token: string | undefined, size: number | undefined, scope: string) {
-    if (size !== undefined && (size < 0 || size > 100)) throw this.invalid('PageSize must be between 0 and 100.');
+    if (size !== undefined && (size < 0 || size > 100))
+      throw this.invalid('PageSize must be between 0 and 100.');
     return paginate(all, token, size, this.env.pageSize, this.invalid, scope);
   }
 
   private requireProduct(id: string | undefined, name: string | undefined): void {
     if (!id && !name) throw this.invalid('Either ProductId or ProductName must be provided.');
-    if (id !== undefined && id !== this.productId) throw err('ResourceNotFoundException', `Product ${id} not found.`);
+    if (id !== undefined && id !== this.productId)
+      throw err('ResourceNotFoundException', `Product ${id} not found.`);
     if (name !== undefined && name !== ACCOUNT_FACTORY_PRODUCT_NAME) {
       throw err('ResourceNotFoundException', `Product ${name} not found.`);
     }
   }
 
   private requireArtifact(id: string | undefined, name: string | undefined): string {
-    if (!id && !name) throw this.invalid('Either ProvisioningArtifactId or ProvisioningArtifactName must be provided.');
+    if (!id && !name)
+      throw this.invalid('Either ProvisioningArtifactId or ProvisioningArtifactName must be provided.');
     const artifacts = [
       { id: this.activeArtifactId, name: 'AWS Control Tower Account Factory 3.0', active: true },
       { id: this.deprecatedArtifactId, name: 'AWS Control Tower Account Factory 2.0', active: false },
     ];
-    const found = artifacts.find((a) => (id === undefined || a.id === id) && (name === undefined || a.name === name));
+    const found = artifacts.find(
+      (a) => (id === undefined || a.id === id) && (name === undefined || a.name === name),
+    );
     if (!found) throw err('ResourceNotFoundException', `ProvisioningArtifact ${id ?? name} not found.`);
     if (!found.active) throw this.invalid(`ProvisioningArtifact ${found.id} is not active.`);
     return found.id;
   }
 
   private requirePath(id: string | undefined, name: string | undefined): string {
-    if (id !== undefined && id !== this.pathId) throw err('ResourceNotFoundException', `Path ${id} not found.`);
+    if (id !== undefined && id !== this.pathId)
+      throw err('ResourceNotFoundException', `Path ${id} not found.`);
     if (name !== undefined && name !== 'AWS Control Tower Account Factory Portfolio') {
       throw err('ResourceNotFoundException', `Path ${name} not found.`);
     }
@@ -438,14 +462,17 @@ export class ServiceCatalog {
 
   private checkParameters(given: Map<string, string>): Parameters {
     const unknown = [...given.keys()].filter((k) => !(PARAMETERS as readonly string[]).includes(k));
-    if (unknown.length) throw this.invalid(`Parameters: [${unknown.join(', ')}] do not exist in the template`);
+    if (unknown.length)
+      throw this.invalid(`Parameters: [${unknown.join(', ')}] do not exist in the template`);
     const missing = PARAMETERS.filter((k) => !given.get(k)?.trim());
     if (missing.length) throw this.invalid(`Parameters: [${missing.join(', ')}] must have values`);
     const params = Object.fromEntries(PARAMETERS.map((k) => [k, given.get(k)!])) as Parameters;
     for (const key of ['AccountEmail', 'SSOUserEmail'] as const) {
       const v = params[key];
       if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) || v.length < 6 || v.length > 64) {
-        throw this.invalid(`Parameter '${key}' must match pattern [^\\s@]+@[^\\s@]+\\.[^\\s@]+ and be 6 to 64 characters long`);
+        throw this.invalid(
+          `Parameter '${key}' must match pattern [^\\s@]+@[^\\s@]+\\.[^\\s@]+ and be 6 to 64 characters long`,
+        );
       }
     }
     return params;
@@ -458,16 +485,20 @@ export class ServiceCatalog {
     let ou: OuRecord | undefined;
     if (m) {
       ou = this.parts.org.ou(m[2]);
-      if (!ou || ou.name !== name) return { failure: `AWS Control Tower cannot find the organizational unit ${value}.` };
+      if (!ou || ou.name !== name)
+        return { failure: `AWS Control Tower cannot find the organizational unit ${value}.` };
     } else {
       const matches = this.parts.org.ousNamed(name);
       if (matches.length > 1) {
-        return { failure: `More than one organizational unit is named ${name}: specify it as "${name} (ou-id)".` };
+        return {
+          failure: `More than one organizational unit is named ${name}: specify it as "${name} (ou-id)".`,
+        };
       }
       ou = matches[0];
       if (!ou) return { failure: `AWS Control Tower cannot find the organizational unit ${value}.` };
     }
-    if (!ou.registered) return { failure: `The organizational unit ${value} is not registered with AWS Control Tower.` };
+    if (!ou.registered)
+      return { failure: `The organizational unit ${value} is not registered with AWS Control Tower.` };
     return { ou };
   }
 
@@ -519,11 +550,19 @@ export class ServiceCatalog {
   ): RecordRecord {
     const now = this.env.clock.nowMs();
     const base = type === 'PROVISION_PRODUCT' ? this.timings.createSeconds : this.timings.updateSeconds;
-    const seconds = plannedFailure && plannedFailure.code !== 'AccountFactoryFailure' ? Math.min(QUICK_FAILURE_SECONDS, base) : base;
+    const seconds =
+      plannedFailure && plannedFailure.code !== 'AccountFactoryFailure'
+        ? Math.min(QUICK_FAILURE_SECONDS, base)
+        : base;
     const id = `rec-${this.rng.lowerAlnum(13)}`;
     const operation: ControlTowerOperation = {
       recordId: id,
-      type: type === 'PROVISION_PRODUCT' ? 'PROVISION' : type === 'UPDATE_PROVISIONED_PRODUCT' ? 'UPDATE' : 'TERMINATE',
+      type:
+        type === 'PROVISION_PRODUCT'
+          ? 'PROVISION'
+          : type === 'UPDATE_PROVISIONED_PRODUCT'
+            ? 'UPDATE'
+            : 'TERMINATE',
       email: parameters.AccountEmail,
       start: now,
       end: now + this.duration(seconds),
@@ -558,15 +597,24 @@ export class ServiceCatalog {
   }
 
   /** Failures Control Tower reports for these parameters (checked when the operation starts). */
-  private plannedFailure(params: Parameters, product: ProductRecord | undefined): { code: string; description: string } | undefined {
+  private plannedFailure(
+    params: Parameters,
+    product: ProductRecord | undefined,
+  ): { code: string; description: string } | undefined {
     const { ou, failure } = this.resolveOu(params.ManagedOrganizationalUnit);
     if (!ou) return { code: 'InvalidParameter', description: failure! };
     const email = params.AccountEmail.toLowerCase();
     const busy = [...this.records.values()].some(
-      (r) => r.outcome === 'PENDING' && r.parameters.AccountEmail.toLowerCase() === email && r.provisionedProductId !== product?.id,
+      (r) =>
+        r.outcome === 'PENDING' &&
+        r.parameters.AccountEmail.toLowerCase() === email &&
+        r.provisionedProductId !== product?.id,
     );
     if (busy) {
-      return { code: 'InvalidParameter', description: `Another operation is in progress for the account with email ${params.AccountEmail}.` };
+      return {
+        code: 'InvalidParameter',
+        description: `Another operation is in progress for the account with email ${params.AccountEmail}.`,
+      };
     }
     const existing = this.parts.org.findAccountByEmail(params.AccountEmail);
     if (existing && existing.id !== product?.accountId) {
@@ -578,7 +626,10 @@ export class ServiceCatalog {
       }
       const enrolled = [...this.products.values()].some((p) => !p.terminated && p.accountId === existing.id);
       if (enrolled) {
-        return { code: 'InvalidParameter', description: `Account ${existing.id} is already enrolled in AWS Control Tower.` };
+        return {
+          code: 'InvalidParameter',
+          description: `Account ${existing.id} is already enrolled in AWS Control Tower.`,
+        };
       }
     }
     if (this.parts.faults.failsProvisioning(params.AccountEmail)) {
@@ -618,12 +669,20 @@ export class ServiceCatalog {
     product.tags = (i.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }));
     const email = params.AccountEmail.toLowerCase();
     this.provisionRequests.set(email, (this.provisionRequests.get(email) ?? 0) + 1);
-    const record = this.startRecord('PROVISION_PRODUCT', product, params, token, plannedFailure, product.tags);
+    const record = this.startRecord(
+      'PROVISION_PRODUCT',
+      product,
+      params,
+      token,
+      plannedFailure,
+      product.tags,
+    );
     return { RecordDetail: this.recordView(record) };
   }
 
   private requireProvisioned(id: string | undefined, name: string | undefined): ProductRecord {
-    if (!id && !name) throw this.invalid('Either ProvisionedProductId or ProvisionedProductName must be provided.');
+    if (!id && !name)
+      throw this.invalid('Either ProvisionedProductId or ProvisionedProductName must be provided.');
     const product = [...this.products.values()].find(
       (p) => !p.terminated && (id === undefined || p.id === id) && (name === undefined || p.name === name),
     );
@@ -641,7 +700,8 @@ export class ServiceCatalog {
       if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
     }
     const product = this.requireProvisioned(i.ProvisionedProductId, i.ProvisionedProductName);
-    if (i.ProductId !== undefined || i.ProductName !== undefined) this.requireProduct(i.ProductId, i.ProductName);
+    if (i.ProductId !== undefined || i.ProductName !== undefined)
+      this.requireProduct(i.ProductId, i.ProductName);
     if (i.ProvisioningArtifactId !== undefined || i.ProvisioningArtifactName !== undefined) {
       this.requireArtifact(i.ProvisioningArtifactId, i.ProvisioningArtifactName);
     }
@@ -658,7 +718,10 @@ export class ServiceCatalog {
     const params = this.checkParameters(given);
     this.refuseWhenBusy();
     let plannedFailure = this.plannedFailure(params, product);
-    if (product.accountId && params.AccountEmail.toLowerCase() !== product.parameters.AccountEmail.toLowerCase()) {
+    if (
+      product.accountId &&
+      params.AccountEmail.toLowerCase() !== product.parameters.AccountEmail.toLowerCase()
+    ) {
       plannedFailure = {
         code: 'InvalidParameter',
         description: 'AccountEmail cannot be changed for an account that AWS Control Tower manages.',
@@ -667,7 +730,14 @@ export class ServiceCatalog {
     const tags = (i.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }));
     if (i.Tags) product.tags = tags;
     const token = i.UpdateToken ?? this.rng.uuid();
-    const record = this.startRecord('UPDATE_PROVISIONED_PRODUCT', product, params, token, plannedFailure, tags);
+    const record = this.startRecord(
+      'UPDATE_PROVISIONED_PRODUCT',
+      product,
+      params,
+      token,
+      plannedFailure,
+      tags,
+    );
     return { RecordDetail: this.recordView(record) };
   }
 
@@ -684,7 +754,14 @@ export class ServiceCatalog {
     if (product.status === 'UNDER_CHANGE') throw this.invalid(CONTROL_TOWER_BUSY_MESSAGE);
     this.refuseWhenBusy();
     const token = i.TerminateToken ?? this.rng.uuid();
-    const record = this.startRecord('TERMINATE_PROVISIONED_PRODUCT', product, product.parameters, token, undefined, []);
+    const record = this.startRecord(
+      'TERMINATE_PROVISIONED_PRODUCT',
+      product,
+      product.parameters,
+      token,
+      undefined,
+      [],
+    );
     return { RecordDetail: this.recordView(record) };
   }
 
@@ -733,7 +810,11 @@ export class ServiceCatalog {
     const all = [...this.products.values()]
       .filter((p) => !p.terminated)
       // Without AccessLevelFilter Account, Service Catalog returns only what the caller provisioned.
-      .filter((p) => level === 'Account' || (level === 'Role' ? p.roleArn === ctx.principal.roleArn : p.userArn === ctx.principal.arn))
+      .filter(
+        (p) =>
+          level === 'Account' ||
+          (level === 'Role' ? p.roleArn === ctx.principal.roleArn : p.userArn === ctx.principal.arn),
+      )
       .filter((p) => queries.every((q) => this.productMatches(p, q)))
       .sort((a, b) => a.createdAt - b.createdAt)
       .map((p) => this.attributeView(p));
@@ -785,21 +866,32 @@ export class ServiceCatalog {
       if (existing) {
         // Enrollment: the account exists already (it must have the Control Tower execution role).
         if (existing.name !== params.AccountName) {
-          fail('InvalidParameter', `The email address ${params.AccountEmail} is already used by account ${existing.id} with a different name.`);
+          fail(
+            'InvalidParameter',
+            `The email address ${params.AccountEmail} is already used by account ${existing.id} with a different name.`,
+          );
           return;
         }
         if (!this.parts.iam.role(existing.id, CONTROL_TOWER_EXECUTION_ROLE)) {
-          fail('InvalidParameter', `Account ${existing.id} has no ${CONTROL_TOWER_EXECUTION_ROLE} role: it cannot be enrolled.`);
+          fail(
+            'InvalidParameter',
+            `Account ${existing.id} has no ${CONTROL_TOWER_EXECUTION_ROLE} role: it cannot be enrolled.`,
+          );
           return;
         }
         account = existing;
         this.parts.org.moveAccountTo(account.id, ou.id);
       } else {
         account = this.parts.org.createAccount(params.AccountName, params.AccountEmail, ou.id, 'CREATED');
-        this.parts.iam.putRole(account.id, CONTROL_TOWER_EXECUTION_ROLE, trustAccountPolicy(this.env.managementAccountId), {
-          propagated: true,
-          policies: [ADMINISTRATOR_ACCESS],
-        });
+        this.parts.iam.putRole(
+          account.id,
+          CONTROL_TOWER_EXECUTION_ROLE,
+          trustAccountPolicy(this.env.managementAccountId),
+          {
+            propagated: true,
+            policies: [ADMINISTRATOR_ACCESS],
+          },
+        );
         this.parts.ec2.createDefaultVpcs(account.id);
         const email = params.AccountEmail.toLowerCase();
         this.created.set(email, (this.created.get(email) ?? 0) + 1);
@@ -821,7 +913,11 @@ export class ServiceCatalog {
     return [
       { OutputKey: 'AccountId', OutputValue: account.id, Description: 'The ID of the account' },
       { OutputKey: 'AccountEmail', OutputValue: account.email, Description: 'The email of the account' },
-      { OutputKey: 'SSOUserEmail', OutputValue: params.SSOUserEmail, Description: 'The email of the SSO user' },
+      {
+        OutputKey: 'SSOUserEmail',
+        OutputValue: params.SSOUserEmail,
+        Description: 'The email of the SSO user',
+      },
       { OutputKey: 'SSOUserPortal', OutputValue: this.ssoPortal, Description: 'The SSO user portal' },
     ];
   }

@@ -28,7 +28,9 @@ export class Sns {
   }
 
   messages(topicArn?: string): PublishedMessage[] {
-    return this.published.filter((m) => topicArn === undefined || m.topicArn === topicArn).map((m) => ({ ...m }));
+    return this.published
+      .filter((m) => topicArn === undefined || m.topicArn === topicArn)
+      .map((m) => ({ ...m }));
   }
 
   commands(): CommandTable {
@@ -37,14 +39,28 @@ export class Sns {
 
   publish(i: PublishCommandInput, ctx: CallContext): Out<PublishCommandOutput> {
     const topicArn = i.TopicArn ?? i.TargetArn;
-    if (!topicArn) throw err('InvalidParameterException', 'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter');
+    if (!topicArn)
+      throw err(
+        'InvalidParameterException',
+        'Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter',
+      );
     const m = /^arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}(\.fifo)?)$/.exec(topicArn);
-    if (!m) throw err('InvalidParameterException', `Invalid parameter: TopicArn Reason: ${topicArn} is not a valid topic ARN`);
+    if (!m)
+      throw err(
+        'InvalidParameterException',
+        `Invalid parameter: TopicArn Reason: ${topicArn} is not a valid topic ARN`,
+      );
     if (m[1] !== ctx.region) {
-      throw err('InvalidParameterException', `Invalid parameter: TopicArn Reason: A ARN must be in the client's region (${ctx.region})`);
+      throw err(
+        'InvalidParameterException',
+        `Invalid parameter: TopicArn Reason: A ARN must be in the client's region (${ctx.region})`,
+      );
     }
     if (m[2] !== ctx.principal.accountId) {
-      throw err('AuthorizationErrorException', `User: ${ctx.principal.arn} is not authorized to perform: SNS:Publish on resource: ${topicArn}`);
+      throw err(
+        'AuthorizationErrorException',
+        `User: ${ctx.principal.arn} is not authorized to perform: SNS:Publish on resource: ${topicArn}`,
+      );
     }
     if (i.Message === undefined || i.Message === '') {
       throw err('InvalidParameterException', 'Invalid parameter: Message Reason: Empty message');
@@ -59,7 +75,8 @@ export class Sns {
       }
     }
     if (i.MessageStructure !== undefined) {
-      if (i.MessageStructure !== 'json') throw err('InvalidParameterException', 'Invalid parameter: MessageStructure');
+      if (i.MessageStructure !== 'json')
+        throw err('InvalidParameterException', 'Invalid parameter: MessageStructure');
       let parsed: unknown;
       try {
         parsed = JSON.parse(i.Message);
@@ -67,19 +84,35 @@ export class Sns {
         parsed = undefined;
       }
       if (!parsed || typeof (parsed as { default?: unknown }).default !== 'string') {
-        throw err('InvalidParameterException', 'Invalid parameter: Message Structure - No default entry in JSON message body');
+        throw err(
+          'InvalidParameterException',
+          'Invalid parameter: Message Structure - No default entry in JSON message body',
+        );
       }
     }
     for (const [name, value] of Object.entries(i.MessageAttributes ?? {})) {
       if (!value.DataType || !/^(String|Number|Binary)(\..+)?$/.test(value.DataType)) {
-        throw err('InvalidParameterValueException', `The message attribute '${name}' has an invalid message attribute type`);
+        throw err(
+          'InvalidParameterValueException',
+          `The message attribute '${name}' has an invalid message attribute type`,
+        );
       }
       const isBinary = value.DataType.startsWith('Binary');
-      if (isBinary ? value.BinaryValue === undefined : value.StringValue === undefined || value.StringValue === '') {
-        throw err('InvalidParameterValueException', `The message attribute '${name}' must contain non-empty message attribute value`);
+      if (
+        isBinary
+          ? value.BinaryValue === undefined
+          : value.StringValue === undefined || value.StringValue === ''
+      ) {
+        throw err(
+          'InvalidParameterValueException',
+          `The message attribute '${name}' must contain non-empty message attribute value`,
+        );
       }
       if (value.DataType.startsWith('Number') && !Number.isFinite(Number(value.StringValue))) {
-        throw err('InvalidParameterValueException', `The message attribute '${name}' has an invalid number value`);
+        throw err(
+          'InvalidParameterValueException',
+          `The message attribute '${name}' has an invalid number value`,
+        );
       }
     }
     const messageId = this.rng.uuid();

@@ -64,11 +64,13 @@ export class Support {
   createCase(i: CreateCaseCommandInput, ctx: CallContext): Out<CreateCaseCommandOutput> {
     this.requirePlan(ctx);
     if (!i.subject?.trim()) throw supportErr('ValidationException', 'subject must not be empty');
-    if (!i.communicationBody?.trim()) throw supportErr('ValidationException', 'communicationBody must not be empty');
+    if (!i.communicationBody?.trim())
+      throw supportErr('ValidationException', 'communicationBody must not be empty');
     if (i.severityCode && !['low', 'normal', 'high', 'urgent', 'critical'].includes(i.severityCode)) {
       throw supportErr('ValidationException', `Invalid severityCode ${i.severityCode}`);
     }
-    if ((i.ccEmailAddresses?.length ?? 0) > 10) throw supportErr('ValidationException', 'At most 10 ccEmailAddresses');
+    if ((i.ccEmailAddresses?.length ?? 0) > 10)
+      throw supportErr('ValidationException', 'At most 10 ccEmailAddresses');
     const now = this.env.clock.now();
     const caseId = `case-${ctx.principal.accountId}-${now.getUTCFullYear()}-${this.rng.hex(16)}`;
     const timeCreated = now.toISOString();
@@ -86,7 +88,15 @@ export class Support {
       ccEmailAddresses: i.ccEmailAddresses ?? [],
       language: i.language ?? 'en',
       recentCommunications: {
-        communications: [{ caseId, body: i.communicationBody, submittedBy: ctx.principal.arn, timeCreated, attachmentSet: [] }],
+        communications: [
+          {
+            caseId,
+            body: i.communicationBody,
+            submittedBy: ctx.principal.arn,
+            timeCreated,
+            attachmentSet: [],
+          },
+        ],
       },
     });
     return { caseId };
@@ -94,7 +104,8 @@ export class Support {
 
   describeCases(i: DescribeCasesCommandInput, ctx: CallContext): Out<DescribeCasesCommandOutput> {
     this.requirePlan(ctx);
-    if ((i.caseIdList?.length ?? 0) > 100) throw supportErr('ValidationException', 'caseIdList has more than 100 entries');
+    if ((i.caseIdList?.length ?? 0) > 100)
+      throw supportErr('ValidationException', 'caseIdList has more than 100 entries');
     for (const id of i.caseIdList ?? []) {
       if (!this.cases.some((c) => c.caseId === id && c.accountId === ctx.principal.accountId)) {
         throw supportErr('CaseIdNotFound', `Case ${id} not found`);
@@ -114,7 +125,14 @@ export class Support {
         ...c,
         recentCommunications: i.includeCommunications === false ? undefined : c.recentCommunications,
       }));
-    const p = paginate(all, i.nextToken, i.maxResults, Math.max(this.env.pageSize, 10), (m) => supportErr('ValidationException', m), 'cases');
+    const p = paginate(
+      all,
+      i.nextToken,
+      i.maxResults,
+      Math.max(this.env.pageSize, 10),
+      (m) => supportErr('ValidationException', m),
+      'cases',
+    );
     return { cases: p.items, nextToken: p.nextToken };
   }
 }
@@ -138,7 +156,8 @@ export class CloudTrail {
     private readonly env: Env,
     names: readonly string[] = [],
   ) {
-    for (const name of [CONTROL_TOWER_TRAIL, ...names]) this.addTrail(env.managementAccountId, 'us-east-1', name);
+    for (const name of [CONTROL_TOWER_TRAIL, ...names])
+      this.addTrail(env.managementAccountId, 'us-east-1', name);
   }
 
   addTrail(accountId: string, region: string, name: string): void {
@@ -147,7 +166,14 @@ export class CloudTrail {
       arn: `arn:aws:cloudtrail:${region}:${accountId}:trail/${name}`,
       accountId,
       region,
-      eventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [], ExcludeManagementEventSources: [] }],
+      eventSelectors: [
+        {
+          ReadWriteType: 'All',
+          IncludeManagementEvents: true,
+          DataResources: [],
+          ExcludeManagementEventSources: [],
+        },
+      ],
     });
   }
 
@@ -158,8 +184,10 @@ export class CloudTrail {
 
   commands(): CommandTable {
     return {
-      GetEventSelectorsCommand: (i: GetEventSelectorsCommandInput, c: CallContext) => this.getEventSelectors(i, c),
-      PutEventSelectorsCommand: (i: PutEventSelectorsCommandInput, c: CallContext) => this.putEventSelectors(i, c),
+      GetEventSelectorsCommand: (i: GetEventSelectorsCommandInput, c: CallContext) =>
+        this.getEventSelectors(i, c),
+      PutEventSelectorsCommand: (i: PutEventSelectorsCommandInput, c: CallContext) =>
+        this.putEventSelectors(i, c),
     };
   }
 
@@ -173,7 +201,10 @@ export class CloudTrail {
     const name = m ? m[3] : value;
     const t = this.trails.get(`${accountId}/${name}`);
     if (!t || t.accountId !== ctx.principal.accountId) {
-      throw trailErr('TrailNotFoundException', `Unknown trail: ${value} for the user: ${ctx.principal.accountId}`);
+      throw trailErr(
+        'TrailNotFoundException',
+        `Unknown trail: ${value} for the user: ${ctx.principal.accountId}`,
+      );
     }
     return t;
   }
@@ -190,22 +221,35 @@ export class CloudTrail {
   putEventSelectors(i: PutEventSelectorsCommandInput, ctx: CallContext): Out<PutEventSelectorsCommandOutput> {
     const t = this.requireTrail(i.TrailName, ctx);
     if (t.region !== ctx.region) {
-      throw trailErr('InvalidHomeRegionException', `This operation must be called from the trail's home region (${t.region}).`);
+      throw trailErr(
+        'InvalidHomeRegionException',
+        `This operation must be called from the trail's home region (${t.region}).`,
+      );
     }
     const hasBasic = i.EventSelectors !== undefined;
     const hasAdvanced = i.AdvancedEventSelectors !== undefined;
     if (hasBasic === hasAdvanced) {
-      throw trailErr('InvalidParameterCombinationException', 'Specify either EventSelectors or AdvancedEventSelectors, not both.');
+      throw trailErr(
+        'InvalidParameterCombinationException',
+        'Specify either EventSelectors or AdvancedEventSelectors, not both.',
+      );
     }
     if (hasBasic) {
       const selectors = i.EventSelectors!;
-      if (selectors.length > 5) throw trailErr('InvalidEventSelectorsException', 'A trail can have at most 5 event selectors.');
-      const values = selectors.flatMap((s) => s.DataResources ?? []).reduce((n, d) => n + (d.Values?.length ?? 0), 0);
-      if (values > 250) throw trailErr('InvalidEventSelectorsException', 'A trail can have at most 250 data resources.');
+      if (selectors.length > 5)
+        throw trailErr('InvalidEventSelectorsException', 'A trail can have at most 5 event selectors.');
+      const values = selectors
+        .flatMap((s) => s.DataResources ?? [])
+        .reduce((n, d) => n + (d.Values?.length ?? 0), 0);
+      if (values > 250)
+        throw trailErr('InvalidEventSelectorsException', 'A trail can have at most 250 data resources.');
       for (const s of selectors) {
         for (const d of s.DataResources ?? []) {
           if (!d.Type || !d.Values?.length) {
-            throw trailErr('InvalidEventSelectorsException', 'Each data resource needs a Type and at least one value.');
+            throw trailErr(
+              'InvalidEventSelectorsException',
+              'Each data resource needs a Type and at least one value.',
+            );
           }
         }
       }
@@ -213,15 +257,23 @@ export class CloudTrail {
       t.advancedEventSelectors = undefined;
     } else {
       const selectors = i.AdvancedEventSelectors!;
-      if (selectors.length > 500) throw trailErr('InvalidEventSelectorsException', 'Too many advanced event selectors.');
+      if (selectors.length > 500)
+        throw trailErr('InvalidEventSelectorsException', 'Too many advanced event selectors.');
       for (const s of selectors) {
         if (!s.FieldSelectors?.length) {
-          throw trailErr('InvalidEventSelectorsException', 'Each advanced event selector needs field selectors.');
+          throw trailErr(
+            'InvalidEventSelectorsException',
+            'Each advanced event selector needs field selectors.',
+          );
         }
       }
       t.advancedEventSelectors = structuredClone(selectors);
       t.eventSelectors = undefined;
     }
-    return { TrailARN: t.arn, EventSelectors: t.eventSelectors, AdvancedEventSelectors: t.advancedEventSelectors };
+    return {
+      TrailARN: t.arn,
+      EventSelectors: t.eventSelectors,
+      AdvancedEventSelectors: t.advancedEventSelectors,
+    };
   }
 }
