@@ -24,6 +24,7 @@ const ImageSchema = z.object({
   id: z.string().min(1),
   version: z.number().int().nonnegative(),
   request: z.unknown().optional(),
+  updatedAt: z.string().optional(),
 });
 type Image = z.infer<typeof ImageSchema>;
 
@@ -71,6 +72,7 @@ export function workflowInputOf(record: DynamoDBRecord): WorkflowInput | null {
     eventName,
     request: next?.request ?? null,
     previous: previous?.request ?? null,
+    writtenAt: current.updatedAt,
   };
 }
 
@@ -95,7 +97,7 @@ async function processRecord(
   if (!input) {
     return { outcome: 'skipped', executionName: null, sequenceNumber, requestId: null };
   }
-  const name = executionName(input.requestId, input.version, input.eventName);
+  const name = executionName(input.requestId, input.version, input.eventName, input.writtenAt);
   const base = { executionName: name, sequenceNumber, requestId: input.requestId };
   try {
     await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));

@@ -37,6 +37,8 @@ export interface WorkflowInput {
   request: unknown | null;
   /** The old image's request (null on INSERT). */
   previous: unknown | null;
+  /** When the item was written (its updatedAt): part of the execution name. */
+  writtenAt?: string;
 }
 
 export interface OrganizationalUnitRef {

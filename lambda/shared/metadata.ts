@@ -155,13 +155,15 @@ export async function putMetadata(table: MetadataTable, write: MetadataWrite): P
     return `#${k} = :${k}`;
   });
   attributeValues[':version'] = write.requestVersion;
+  attributeValues[':removed'] = 'REMOVED' satisfies AccountStatus;
   try {
     const out = await table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,
         Key: { accountId: write.accountId },
         UpdateExpression: `SET ${sets.join(', ')}, #createdAt = if_not_exists(#createdAt, :createdAt) REMOVE #removedAt, #lastError`,
-        ConditionExpression: NOT_NEWER,
+        // A request removed and written again starts its versions over at 1: a REMOVED item never blocks it.
+        ConditionExpression: `${NOT_NEWER} OR #status = :removed`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: attributeValues,
         ReturnValues: 'ALL_NEW',

@@ -179,12 +179,15 @@ function shortHash(value: string, length = 10): string {
 /**
  * Step Functions execution name for one version of one request: deterministic, so a
  * duplicate stream record starts nothing twice (ExecutionAlreadyExists).
- * At most 80 characters of [A-Za-z0-9-_].
+ * `writtenAt` (the item's updatedAt) tells apart two lives of one request: a request
+ * removed and written again starts over at version 1, and must not be taken for a
+ * duplicate of the first life's version 1. At most 80 characters of [A-Za-z0-9-_].
  */
-export function executionName(requestId: string, version: number, eventName: string): string {
+export function executionName(requestId: string, version: number, eventName: string, writtenAt?: string): string {
   const slug = requestId.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
   const kind = eventName === 'REMOVE' ? 'remove' : 'v';
-  return `${slug}-${shortHash(requestId, 8)}-${kind}${version}`;
+  const life = writtenAt ? `-${shortHash(writtenAt, 6)}` : '';
+  return `${slug}-${shortHash(requestId, 8)}-${kind}${version}${life}`;
 }
 
 /**

@@ -6,6 +6,7 @@ import { handler, processRecords } from '../../lambda/request-trigger';
 import { executionName } from '../../lambda/shared/schema';
 
 const sfnMock = mockClient(SFNClient);
+const WRITTEN_AT = '2024-01-01T00:00:00.000Z';
 const sfn = new SFNClient({ region: 'us-east-1' });
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:provisioning';
 
@@ -19,7 +20,7 @@ const item = (id: string, version: number, accountName = 'Dev') => ({
   id,
   version,
   request: request(accountName),
-  updatedAt: '2024-01-01T00:00:00.000Z',
+  updatedAt: WRITTEN_AT,
 });
 
 let seq = 100;
@@ -56,14 +57,25 @@ test('INSERT starts one execution named after the request id and version, with t
   expect(results.map((r) => r.outcome)).toEqual(['started']);
   const [call] = startCalls();
   expect(call.stateMachineArn).toBe(STATE_MACHINE_ARN);
-  expect(call.name).toBe(executionName('dev@example.com', 1, 'INSERT'));
+  expect(call.name).toBe(executionName('dev@example.com', 1, 'INSERT', WRITTEN_AT));
   expect(JSON.parse(call.input!)).toEqual({
     requestId: 'dev@example.com',
     version: 1,
     eventName: 'INSERT',
     request: request('Dev'),
     previous: null,
+    writtenAt: WRITTEN_AT,
   });
+});
+
+test('a request removed and written again is not taken for a duplicate of its first life', async () => {
+  await processRecords(sfn, STATE_MACHINE_ARN, [
+    record('INSERT', { newItem: item('dev@example.com', 1) }),
+    record('INSERT', { newItem: { ...item('dev@example.com', 1), updatedAt: '2024-02-01T00:00:00.000Z' } }),
+  ]);
+
+  const [first, second] = startCalls();
+  expect(first.name).not.toBe(second.name);
 });
 
 test('MODIFY with a new version passes the new and the previous request', async () => {
@@ -81,7 +93,7 @@ test('MODIFY with a new version passes the new and the previous request', async 
     request: request('Dev Two'),
     previous: request('Dev'),
   });
-  expect(startCalls()[0].name).toBe(executionName('dev@example.com', 2, 'MODIFY'));
+  expect(startCalls()[0].name).toBe(executionName('dev@example.com', 2, 'MODIFY', WRITTEN_AT));
 });
 
 test('MODIFY that keeps the version starts nothing', async () => {
@@ -100,7 +112,7 @@ test('REMOVE starts a removal execution for the old version, with a null request
   await processRecords(sfn, STATE_MACHINE_ARN, [record('REMOVE', { oldItem: item('dev@example.com', 4) })]);
 
   const [call] = startCalls();
-  expect(call.name).toBe(executionName('dev@example.com', 4, 'REMOVE'));
+  expect(call.name).toBe(executionName('dev@example.com', 4, 'REMOVE', WRITTEN_AT));
   expect(JSON.parse(call.input!)).toMatchObject({
     eventName: 'REMOVE',
     version: 4,
@@ -128,7 +140,7 @@ test('failures are reported by sequence number; later versions of the same reque
   });
   const otherRequest = record('INSERT', { newItem: item('b@example.com', 1) });
   sfnMock
-    .on(StartExecutionCommand, { name: executionName('a@example.com', 1, 'INSERT') })
+    .on(StartExecutionCommand, { name: executionName('a@example.com', 1, 'INSERT', WRITTEN_AT) })
     .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
 
   const response = await handler({ Records: [failing, laterSameRequest, otherRequest] });
@@ -138,8 +150,8 @@ test('failures are reported by sequence number; later versions of the same reque
     { itemIdentifier: laterSameRequest.dynamodb!.SequenceNumber },
   ]);
   expect(startCalls().map((c) => c.name)).toEqual([
-    executionName('a@example.com', 1, 'INSERT'),
-    executionName('b@example.com', 1, 'INSERT'),
+    executionName('a@example.com', 1, 'INSERT', WRITTEN_AT),
+    executionName('b@example.com', 1, 'INSERT', WRITTEN_AT),
   ]);
 });
 
