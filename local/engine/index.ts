@@ -1,0 +1,244 @@
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import dynalite from 'dynalite';
+import { createClient, installClientHook } from '../../lambda/shared/clients';
+import { setClock } from '../../lambda/shared/clock';
+import { ENV } from '../../lambda/shared/env';
+import { ScaledClock } from '../emulator/clock';
+import { LandingZone, type LandingZoneOptions } from '../emulator';
+import '../polyfill';
+import { EventBus, type BusEvent } from './event-bus';
+import { LambdaRuntime, type LambdaFaults } from './lambda-runtime';
+import { RequestStream, type StreamFaults } from './request-stream';
+import { LocalStepFunctions, StepFunctionsError, type LocalExecution } from './step-functions';
+import { resolveTemplate, type CfnTemplate, type ResolvedTemplate } from './template';
+
+export { LOCAL_ACCOUNT, LOCAL_REGION } from './template';
+export type { LocalExecution } from './step-functions';
+
+/**
+ * The account factory, deployed on this machine: the synthesized template's state
+ * machines on the local engine, its functions in-process, its tables in dynalite, its
+ * rules on a local event bus, and the landing zone emulated beneath the SDK clients.
+ */
+export interface LocalFactoryOptions {
+  /** The synthesized template (see synthTemplate). */
+  readonly template: CfnTemplate;
+  /** Emulated milliseconds per real millisecond. @default 1000 */
+  readonly scale?: number;
+  /** Landing zone options (organization, Control Tower timings, faults). */
+  readonly landingZone?: Partial<Omit<LandingZoneOptions, 'clock'>>;
+  /** Run the scheduled rules (the semaphore reaper) on the scaled clock. @default true */
+  readonly schedules?: boolean;
+  readonly lambdaFaults?: LambdaFaults;
+  readonly streamFaults?: StreamFaults;
+  /** Drop EventBridge's execution status events (delivery is best effort in AWS). @default false */
+  readonly dropExecutionEvents?: boolean;
+}
+
+export class LocalFactory {
+  static async start(options: LocalFactoryOptions): Promise<LocalFactory> {
+    const resolved = resolveTemplate(options.template);
+    const server = dynalite({ createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as AddressInfo).port;
+    const clock = new ScaledClock({ scale: options.scale ?? 1000 });
+    const landingZone = new LandingZone({ ...(options.landingZone ?? {}), clock } as LandingZoneOptions);
+    const factory = new LocalFactory(resolved, server, port, clock, landingZone, options);
+    await factory.createTables();
+    return factory;
+  }
+
+  readonly lambda: LambdaRuntime;
+  readonly stepFunctions: LocalStepFunctions;
+  readonly bus: EventBus;
+  readonly requests: RequestStream;
+  readonly ddb: DynamoDBClient;
+  /** The provisioning state machine's ARN. */
+  readonly stateMachineArn: string;
+
+  private constructor(
+    readonly template: ResolvedTemplate,
+    private readonly server: ReturnType<typeof dynalite>,
+    port: number,
+    readonly clock: ScaledClock,
+    readonly landingZone: LandingZone,
+    options: LocalFactoryOptions,
+  ) {
+    const lzHook = landingZone.hook();
+    const endpoint = `http://127.0.0.1:${port}`;
+    installClientHook({
+      config: (name) =>
+        name === 'DynamoDBClient'
+          ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+          : lzHook.config?.(name),
+      attach: (client, name) => lzHook.attach?.(client, name),
+    });
+    setClock(clock);
+    this.ddb = createClient(DynamoDBClient);
+
+    this.lambda = new LambdaRuntime(template.functions);
+    if (options.lambdaFaults) this.lambda.setFaults(options.lambdaFaults);
+    this.bus = new EventBus(template.rules, (arn, event) => this.deliverToTarget(arn, event), clock);
+    this.stepFunctions = new LocalStepFunctions({ clock, lambda: this.lambda, onStatusChange: (e) => this.bus.put(e) });
+    this.stepFunctions.dropStatusEvents = options.dropExecutionEvents ?? false;
+    this.registerStateMachines();
+    landingZone.registerService('SFNClient', (command: string, input: any) => this.serveStepFunctions(command, input));
+
+    const requestsStreamMapping = template.eventSourceMappings.find((m) => m.eventSourceArn.includes(':table/'));
+    if (!requestsStreamMapping) throw new Error('The template has no stream trigger on a table');
+    const trigger = this.lambda.resolve(requestsStreamMapping.functionName);
+    const table = template.tables.find((t) => requestsStreamMapping.eventSourceArn.startsWith(`${t.arn}/stream/`));
+    if (!table) throw new Error(`The stream ${requestsStreamMapping.eventSourceArn} is not a table stream of the template`);
+    const sns = createClient(SNSClient);
+    this.requests = new RequestStream({
+      ddb: this.ddb,
+      tableName: table.name,
+      tableArn: table.arn,
+      lambda: this.lambda,
+      triggerFunction: trigger.name,
+      clock,
+      onFailure: requestsStreamMapping.onFailureDestination
+        ? async (record, reason) => {
+            await sns.send(
+              new PublishCommand({
+                TopicArn: requestsStreamMapping.onFailureDestination,
+                Subject: 'Account factory: a request stream record could not be processed',
+                Message: JSON.stringify({ reason, record }),
+              }),
+            );
+          }
+        : undefined,
+    });
+    if (options.streamFaults) this.requests.faults = options.streamFaults;
+    const stateMachine = trigger.environment[ENV.STATE_MACHINE_ARN];
+    if (!stateMachine) throw new Error(`The request trigger has no ${ENV.STATE_MACHINE_ARN}`);
+    this.stateMachineArn = stateMachine;
+    if (options.schedules ?? true) this.bus.startSchedules();
+  }
+
+  /** Registers every state machine; one that starts another is registered after it. */
+  private registerStateMachines(): void {
+    const pending = [...this.template.stateMachines];
+    let lastError: Error | undefined;
+    while (pending.length) {
+      const before = pending.length;
+      for (const sm of [...pending]) {
+        try {
+          this.stepFunctions.register(sm);
+          pending.splice(pending.indexOf(sm), 1);
+        } catch (err) {
+          lastError = err as Error;
+        }
+      }
+      if (pending.length === before) throw lastError;
+    }
+  }
+
+  private async createTables(): Promise<void> {
+    for (const t of this.template.tables) {
+      await this.ddb.send(
+        new CreateTableCommand({
+          TableName: t.name,
+          KeySchema: t.keySchema as any,
+          AttributeDefinitions: t.attributeDefinitions as any,
+          BillingMode: 'PAY_PER_REQUEST',
+          GlobalSecondaryIndexes: t.globalSecondaryIndexes?.map((g) => ({
+            IndexName: g.IndexName,
+            KeySchema: g.KeySchema,
+            Projection: g.Projection,
+          })),
+        }),
+      );
+    }
+  }
+
+  private async deliverToTarget(arn: string, event: BusEvent): Promise<unknown> {
+    if (arn.includes(':function:')) return this.lambda.invoke(arn, event);
+    if (arn.includes(':stateMachine:')) return this.stepFunctions.start(arn, event);
+    throw new Error(`Event target ${arn} is not emulated`);
+  }
+
+  /** The Step Functions API the handlers call (StartExecution, SendTaskSuccess, ...). */
+  private async serveStepFunctions(command: string, input: any): Promise<unknown> {
+    const sfn = this.stepFunctions;
+    switch (command) {
+      case 'StartExecutionCommand': {
+        const e = sfn.start(input.stateMachineArn, JSON.parse(input.input ?? '{}'), input.name);
+        return { executionArn: e.executionArn, startDate: e.startDate };
+      }
+      case 'DescribeExecutionCommand': {
+        const e = sfn.describe(input.executionArn);
+        return {
+          executionArn: e.executionArn,
+          stateMachineArn: e.stateMachineArn,
+          name: e.name,
+          status: e.status,
+          startDate: e.startDate,
+          stopDate: e.stopDate,
+          input: JSON.stringify(e.input),
+          output: e.output === undefined ? undefined : JSON.stringify(e.output),
+          error: e.error,
+          cause: e.cause,
+        };
+      }
+      case 'SendTaskSuccessCommand':
+        sfn.sendTaskSuccess(input.taskToken, input.output);
+        return {};
+      case 'SendTaskFailureCommand':
+        sfn.sendTaskFailure(input.taskToken, input.error, input.cause);
+        return {};
+      case 'StopExecutionCommand':
+        sfn.stop(input.executionArn);
+        return { stopDate: this.clock.now() };
+      case 'ListExecutionsCommand':
+        return {
+          executions: sfn
+            .list(input.stateMachineArn)
+            .filter((e) => !input.statusFilter || e.status === input.statusFilter)
+            .map((e) => ({ executionArn: e.executionArn, name: e.name, status: e.status, startDate: e.startDate })),
+        };
+      default:
+        throw new StepFunctionsError('UnsupportedOperation', `Step Functions ${command} is not emulated`);
+    }
+  }
+
+  /** Writes an account request (create or edit), as deploying an AccountRequest does. */
+  submit(request: unknown, source?: string): Promise<{ id: string; version: number }> {
+    return this.requests.put(request, source);
+  }
+
+  /** Deletes an account request, as removing an AccountRequest does. */
+  remove(id: string): Promise<void> {
+    return this.requests.remove(id);
+  }
+
+  /** Provisioning executions, oldest first. */
+  executions(): LocalExecution[] {
+    return this.stepFunctions.list(this.stateMachineArn).sort((a, b) => a.startDate.getTime() - b.startDate.getTime());
+  }
+
+  /** Resolves when no execution runs and every event has been delivered. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.stepFunctions.idle();
+      await this.bus.drain();
+      await new Promise((r) => setImmediate(r));
+      if (this.stepFunctions.list().every((e) => e.status !== 'RUNNING')) return;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.bus.stop();
+    for (const e of this.stepFunctions.list()) {
+      if (e.status === 'RUNNING') this.stepFunctions.stop(e.executionArn);
+    }
+    await this.bus.drain();
+    this.clock.dispose();
+    installClientHook(undefined);
+    setClock(undefined);
+    this.ddb.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,390 @@
+import { randomUUID } from 'node:crypto';
+import { ExecutionAbortedError, StateMachine } from 'aws-local-stepfunctions';
+import type { LambdaRuntime } from './lambda-runtime';
+import { isSupportedSdkResource, SdkTasks } from './sdk-tasks';
+import type { LocalStateMachine } from './template';
+
+/**
+ * Step Functions on this machine: each execution runs the synthesized definition on
+ * aws-local-stepfunctions. This module supplies what that engine leaves out: every Task
+ * state's resource (Lambda in-process, `.waitForTaskToken` callbacks, `startExecution.sync:2`,
+ * SDK integrations), the execution registry behind StartExecution / DescribeExecution /
+ * SendTaskSuccess / StopExecution, the `$$` context object, and the scaled clock.
+ */
+
+export interface EngineClock {
+  now(): Date;
+  /** Real milliseconds for an emulated duration. */
+  toRealMs(emulatedMs: number): number;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface LocalExecution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  input: unknown;
+  status: ExecutionStatus;
+  startDate: Date;
+  stopDate?: Date;
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  /** The state the execution is in now (for progress displays). */
+  currentState?: string;
+  /** StateEntered events: what Step Functions bills as state transitions. */
+  transitions: number;
+  /** Transitions per state name. */
+  transitionsByState: Record<string, number>;
+  /** When each state was last entered (emulated time). */
+  enteredAt: Record<string, Date>;
+}
+
+export interface ExecutionStatusEvent {
+  source: 'aws.states';
+  'detail-type': 'Step Functions Execution Status Change';
+  detail: {
+    executionArn: string;
+    stateMachineArn: string;
+    name: string;
+    status: ExecutionStatus;
+    startDate: number;
+    stopDate: number | null;
+    input: string;
+    output: string | null;
+  };
+}
+
+export class StepFunctionsError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+interface PendingToken {
+  executionArn: string;
+  resolve(output: unknown): void;
+  reject(err: Error): void;
+}
+
+interface Running {
+  execution: LocalExecution;
+  abort(): void;
+  done: Promise<void>;
+}
+
+export interface StepFunctionsOptions {
+  clock: EngineClock;
+  lambda: LambdaRuntime;
+  /** Called on every execution status change (EventBridge's "Execution Status Change"). */
+  onStatusChange?: (event: ExecutionStatusEvent) => void;
+}
+
+/** Every Task state, at any depth (Parallel branches, Map item processors). */
+export function taskStates(definition: any): { name: string; state: any }[] {
+  const out: { name: string; state: any }[] = [];
+  const walk = (def: any) => {
+    for (const [name, state] of Object.entries<any>(def?.States ?? {})) {
+      if (state.Type === 'Task') out.push({ name, state });
+      for (const b of state.Branches ?? []) walk(b);
+      if (state.Iterator) walk(state.Iterator);
+      if (state.ItemProcessor) walk(state.ItemProcessor);
+    }
+  };
+  walk(definition);
+  return out;
+}
+
+function allStates(definition: any): { name: string; state: any }[] {
+  const out: { name: string; state: any }[] = [];
+  const walk = (def: any) => {
+    for (const [name, state] of Object.entries<any>(def?.States ?? {})) {
+      out.push({ name, state });
+      for (const b of state.Branches ?? []) walk(b);
+      if (state.Iterator) walk(state.Iterator);
+      if (state.ItemProcessor) walk(state.ItemProcessor);
+    }
+  };
+  walk(definition);
+  return out;
+}
+
+const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9-_]+)(:[A-Za-z0-9$_-]+)?$/;
+
+export class LocalStepFunctions {
+  private readonly machines = new Map<string, { sm: LocalStateMachine; engine: StateMachine; overrides: any }>();
+  private readonly executions = new Map<string, LocalExecution>();
+  private readonly running = new Map<string, Running>();
+  private readonly tokens = new Map<string, PendingToken>();
+  private readonly sdk = new SdkTasks();
+  private idleWaiters: (() => void)[] = [];
+  /** Drop EventBridge status events (EventBridge delivery is best effort). */
+  dropStatusEvents = false;
+
+  constructor(private readonly options: StepFunctionsOptions) {}
+
+  /**
+   * Registers a state machine. Refuses one with a Task state that has no local
+   * handler: the engine would otherwise call real AWS.
+   */
+  register(sm: LocalStateMachine): void {
+    const missing = taskStates(sm.definition).filter(({ state }) => !this.canServe(state.Resource, state.Parameters));
+    if (missing.length) {
+      throw new Error(
+        `State machine ${sm.name} has Task states the local engine cannot serve (it would call AWS): ${missing
+          .map((m) => `${m.name} (${m.state.Resource})`)
+          .join(', ')}`,
+      );
+    }
+    const { clock } = this.options;
+    const waitTimeOverrides: Record<string, number> = {};
+    const retryIntervalOverrides: Record<string, number[]> = {};
+    for (const { name, state } of allStates(sm.definition)) {
+      if (state.Type === 'Wait') {
+        if (typeof state.Seconds !== 'number') {
+          throw new Error(`Wait state ${name} has no fixed Seconds: the local engine scales fixed waits only`);
+        }
+        waitTimeOverrides[name] = clock.toRealMs(state.Seconds * 1000);
+      }
+      if (Array.isArray(state.Retry)) {
+        retryIntervalOverrides[name] = state.Retry.map((r: any) => clock.toRealMs((r.IntervalSeconds ?? 1) * 1000));
+      }
+    }
+    const engine = new StateMachine(sm.definition, { validationOptions: { checkPaths: true, checkArn: false } });
+    this.machines.set(sm.arn, { sm, engine, overrides: { waitTimeOverrides, retryIntervalOverrides } });
+  }
+
+  private canServe(resource: string, parameters: any): boolean {
+    if (LAMBDA_ARN.test(resource)) return this.options.lambda.has(resource);
+    if (resource === 'arn:aws:states:::lambda:invoke' || resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      const fn = parameters?.FunctionName;
+      return typeof fn === 'string' && this.options.lambda.has(fn);
+    }
+    if (/^arn:aws:states:::states:startExecution(\.sync(:2)?)?$/.test(resource)) {
+      const target = parameters?.StateMachineArn;
+      return typeof target === 'string' && (this.machines.has(target) || target === '__self__');
+    }
+    return isSupportedSdkResource(resource);
+  }
+
+  list(stateMachineArn?: string): LocalExecution[] {
+    return [...this.executions.values()].filter((e) => !stateMachineArn || e.stateMachineArn === stateMachineArn);
+  }
+
+  describe(executionArn: string): LocalExecution {
+    const e = this.executions.get(executionArn);
+    if (!e) throw new StepFunctionsError('ExecutionDoesNotExist', `Execution does not exist: ${executionArn}`);
+    return e;
+  }
+
+  /** StartExecution: a name already used with the same input returns that execution; with another input, ExecutionAlreadyExists. */
+  start(stateMachineArn: string, input: unknown, name: string = randomUUID()): LocalExecution {
+    const machine = this.machines.get(stateMachineArn);
+    if (!machine) throw new StepFunctionsError('StateMachineDoesNotExist', `State machine does not exist: ${stateMachineArn}`);
+    if (!/^[A-Za-z0-9-_]{1,80}$/.test(name)) throw new StepFunctionsError('InvalidName', `Invalid execution name: ${name}`);
+    const executionArn = stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      if (JSON.stringify(existing.input) === JSON.stringify(input) && existing.status === 'RUNNING') return existing;
+      throw new StepFunctionsError('ExecutionAlreadyExists', `Execution already exists: ${executionArn}`);
+    }
+    const execution: LocalExecution = {
+      executionArn,
+      stateMachineArn,
+      name,
+      input,
+      status: 'RUNNING',
+      startDate: this.options.clock.now(),
+      transitions: 0,
+      transitionsByState: {},
+      enteredAt: {},
+    };
+    this.executions.set(executionArn, execution);
+    const context = {
+      Execution: { Id: executionArn, Name: name, StartTime: execution.startDate.toISOString(), Input: input as any },
+      StateMachine: { Id: stateMachineArn, Name: machine.sm.name },
+      // One callback task at a time per execution: the token names the execution.
+      Task: { Token: `local-token:${executionArn}` },
+    };
+    const handlers = Object.fromEntries(
+      taskStates(machine.sm.definition).map(({ name: stateName, state }) => [
+        stateName,
+        (taskInput: any) => this.runTask(execution, state, taskInput),
+      ]),
+    );
+    const run = machine.engine.run(input as any, {
+      overrides: { ...machine.overrides, taskResourceLocalHandlers: handlers },
+      context,
+    });
+    void this.follow(execution, run.eventLogs);
+    const done = run.result.then(
+      (output) => this.finish(execution, 'SUCCEEDED', { output }),
+      (err) => {
+        if (err instanceof ExecutionAbortedError) return this.finish(execution, 'ABORTED', {});
+        const inner = (err as { cause?: Error }).cause ?? (err as Error);
+        const status = (err as Error).name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
+        return this.finish(execution, status, { error: inner.name, cause: inner.message });
+      },
+    );
+    this.running.set(executionArn, { execution, abort: run.abort, done });
+    this.emit(execution);
+    return execution;
+  }
+
+  private async follow(execution: LocalExecution, events: AsyncGenerator<any>): Promise<void> {
+    try {
+      for await (const ev of events) {
+        if (ev.type === 'StateEntered' && ev.state?.name) {
+          execution.currentState = ev.state.name;
+          execution.transitions++;
+          execution.transitionsByState[ev.state.name] = (execution.transitionsByState[ev.state.name] ?? 0) + 1;
+          execution.enteredAt[ev.state.name] = this.options.clock.now();
+        }
+      }
+    } catch {
+      // The log ends with the execution; an aborted execution ends it with an error.
+    }
+  }
+
+  private finish(
+    execution: LocalExecution,
+    status: ExecutionStatus,
+    result: { output?: unknown; error?: string; cause?: string },
+  ): void {
+    if (execution.status !== 'RUNNING') return;
+    execution.status = status;
+    execution.stopDate = this.options.clock.now();
+    execution.output = result.output;
+    execution.error = result.error;
+    execution.cause = result.cause;
+    execution.currentState = undefined;
+    this.running.delete(execution.executionArn);
+    for (const [token, pending] of this.tokens) {
+      if (pending.executionArn === execution.executionArn) this.tokens.delete(token);
+    }
+    this.emit(execution);
+    if (this.running.size === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private emit(execution: LocalExecution): void {
+    if (!this.options.onStatusChange) return;
+    if (this.dropStatusEvents && execution.status !== 'RUNNING') return;
+    this.options.onStatusChange({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: {
+        executionArn: execution.executionArn,
+        stateMachineArn: execution.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startDate.getTime(),
+        stopDate: execution.stopDate?.getTime() ?? null,
+        input: JSON.stringify(execution.input),
+        output: execution.output === undefined ? null : JSON.stringify(execution.output),
+      },
+    });
+  }
+
+  /** StopExecution: the execution ends ABORTED wherever it is. */
+  stop(executionArn: string): void {
+    const r = this.running.get(executionArn);
+    if (!r) throw new StepFunctionsError('ExecutionDoesNotExist', `Execution is not running: ${executionArn}`);
+    r.abort();
+  }
+
+  sendTaskSuccess(token: string, output: string): void {
+    const pending = this.takeToken(token);
+    pending.resolve(JSON.parse(output));
+  }
+
+  sendTaskFailure(token: string, error = 'TaskFailed', cause = ''): void {
+    const pending = this.takeToken(token);
+    pending.reject(new StepFunctionsError(error, cause));
+  }
+
+  private takeToken(token: string): PendingToken {
+    const pending = this.tokens.get(token);
+    if (!pending) {
+      const arn = token.startsWith('local-token:') ? token.slice('local-token:'.length) : '';
+      const e = this.executions.get(arn);
+      if (!e) throw new StepFunctionsError('InvalidToken', 'Invalid task token');
+      throw new StepFunctionsError('TaskTimedOut', 'Task timed out or its execution is closed');
+    }
+    this.tokens.delete(token);
+    return pending;
+  }
+
+  /** Resolves when no execution is running. */
+  idle(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves when the execution has ended. */
+  async wait(executionArn: string): Promise<LocalExecution> {
+    const r = this.running.get(executionArn);
+    if (r) await r.done;
+    return this.describe(executionArn);
+  }
+
+  private async runTask(execution: LocalExecution, state: any, input: any): Promise<unknown> {
+    const resource: string = state.Resource;
+    const { lambda, clock } = this.options;
+    if (LAMBDA_ARN.test(resource)) return lambda.invoke(resource, input);
+    if (resource === 'arn:aws:states:::lambda:invoke') {
+      const payload = await lambda.invoke(input.FunctionName, input.Payload);
+      return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
+    }
+    if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+      const token = `local-token:${execution.executionArn}`;
+      const callback = new Promise<unknown>((resolve, reject) => {
+        this.tokens.set(token, { executionArn: execution.executionArn, resolve, reject });
+      });
+      await lambda.invoke(input.FunctionName, input.Payload);
+      if (typeof state.TimeoutSeconds !== 'number') return callback;
+      // The task's timeout on the scaled clock (the engine's own timer counts real seconds).
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          if (this.tokens.get(token)) this.tokens.delete(token);
+          reject(new StepFunctionsError('States.Timeout', 'Task timed out'));
+        }, clock.toRealMs(state.TimeoutSeconds * 1000));
+      });
+      try {
+        return await Promise.race([callback, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    const startMatch = /^arn:aws:states:::states:startExecution(\.sync(:2)?)?$/.exec(resource);
+    if (startMatch) {
+      const childInput = typeof input.Input === 'string' ? JSON.parse(input.Input) : input.Input;
+      const child = this.start(input.StateMachineArn, childInput ?? {}, input.Name);
+      if (!startMatch[1]) return { ExecutionArn: child.executionArn, StartDate: child.startDate.toISOString() };
+      const ended = await this.wait(child.executionArn);
+      if (ended.status !== 'SUCCEEDED') {
+        throw new StepFunctionsError(
+          'States.TaskFailed',
+          JSON.stringify({ ExecutionArn: ended.executionArn, Status: ended.status, Error: ended.error, Cause: ended.cause }),
+        );
+      }
+      return {
+        ExecutionArn: ended.executionArn,
+        StateMachineArn: ended.stateMachineArn,
+        Name: ended.name,
+        Status: ended.status,
+        StartDate: ended.startDate.toISOString(),
+        StopDate: ended.stopDate?.toISOString(),
+        Input: ended.input,
+        Output: startMatch[2] ? ended.output : JSON.stringify(ended.output),
+      };
+    }
+    return this.sdk.call(resource, input);
+  }
+}
