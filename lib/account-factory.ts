@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, CfnElement, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,7 +22,7 @@ import {
   roleInAnyAccount,
   TopicOnFailure,
 } from './private/grants';
-import { acknowledge } from './private/nag';
+import { acknowledge, nagResource } from './private/nag';
 import { StepFunction } from './private/step-function';
 import { AccountSetup } from './workflow/account-setup';
 import { ControlTowerOperation } from './workflow/control-tower-operation';
@@ -339,8 +339,8 @@ export class AccountFactory extends Construct {
       }),
     );
     acknowledge(pipelineRole, 'AwsSolutions-IAM5', 'The pipelines read and write objects of their own buckets', [
-      `Resource::<${logicalId(customizationsBucket)}.Arn>/*`,
-      `Resource::<${logicalId(artifactsBucket)}.Arn>/*`,
+      `Resource::${nagResource(this, customizationsBucket.arnForObjects('*'))}`,
+      `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
     ]);
     this.pipelineRole = pipelineRole;
     const pipelineArnPattern = stack.formatArn({
@@ -464,7 +464,7 @@ export class AccountFactory extends Construct {
       tracingEnabled: true,
     });
     this.semaphore.guard(this.stateMachine);
-    this.acknowledgeWorkflowRole(steps, props.provisioningCustomizations);
+    this.acknowledgeWorkflowRole(steps, props.provisioningCustomizations, pipelineArnPattern);
 
     // ---- Request trigger -------------------------------------------------------
     const trigger = new StepFunction(this, 'RequestTrigger', {
@@ -584,11 +584,24 @@ export class AccountFactory extends Construct {
     }
     grantBucketReadWrite(artifactsBucket, role);
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [executionRoleArns] }));
+    const stack = Stack.of(this);
     acknowledge(role, 'AwsSolutions-IAM5', 'CodeBuild writes its own log streams and reports; builds read and write pipeline artifacts; customizations run in any vended account through its execution role', [
-      `Resource::<${logicalId(artifactsBucket)}.Arn>/*`,
-      `Resource::arn:<AWS::Partition>:iam::*:role/${config.executionRoleName}`,
-      `Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/<${logicalId(project)}>:*`,
-      `Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/<${logicalId(project)}>-*`,
+      `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
+      `Resource::${nagResource(this, executionRoleArns)}`,
+      // The Project's own grants: its default log group and its report groups.
+      `Resource::${nagResource(
+        this,
+        `${stack.formatArn({
+          service: 'logs',
+          resource: 'log-group',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          resourceName: `/aws/codebuild/${project.projectName}`,
+        })}:*`,
+      )}`,
+      `Resource::${nagResource(
+        this,
+        stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${project.projectName}-*` }),
+      )}`,
     ]);
     return project;
   }
@@ -651,8 +664,8 @@ export class AccountFactory extends Construct {
       'AwsSolutions-IAM5',
       'Creates the execution role in each vended account (any account ID) through the Control Tower execution role, then checks it can be assumed',
       [
-        `Resource::arn:<AWS::Partition>:iam::*:role/${config.controlTowerExecutionRoleName}`,
-        `Resource::arn:<AWS::Partition>:iam::*:role/${config.executionRoleName}`,
+        `Resource::${nagResource(this, ctx.controlTowerExecutionRoleArns)}`,
+        `Resource::${nagResource(this, ctx.executionRoleArns)}`,
       ],
     );
 
@@ -670,7 +683,7 @@ export class AccountFactory extends Construct {
         new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [ctx.executionRoleArns] }),
       );
       acknowledge(features.role, 'AwsSolutions-IAM5', 'Deletes default VPCs in each vended account (any account ID) through its execution role', [
-        `Resource::arn:<AWS::Partition>:iam::*:role/${config.executionRoleName}`,
+        `Resource::${nagResource(this, ctx.executionRoleArns)}`,
       ]);
     }
     if (config.features.enterpriseSupport) {
@@ -711,7 +724,7 @@ export class AccountFactory extends Construct {
       }),
     );
     acknowledge(pipeline.role, 'AwsSolutions-IAM5', 'One pipeline per account, named <prefix>-<account id>', [
-      `Resource::${pipelineFinding(config.pipelinePrefix)}`,
+      `Resource::${nagResource(this, ctx.pipelineArnPattern)}`,
     ]);
 
     const remove = steps[HANDLER.REMOVE_FROM_MANAGEMENT];
@@ -722,7 +735,7 @@ export class AccountFactory extends Construct {
       }),
     );
     acknowledge(remove.role, 'AwsSolutions-IAM5', 'One pipeline per account, named <prefix>-<account id>', [
-      `Resource::${pipelineFinding(config.pipelinePrefix)}`,
+      `Resource::${nagResource(this, ctx.pipelineArnPattern)}`,
     ]);
     grantTableReadWrite(this.metadataTable, remove.role);
 
@@ -734,7 +747,7 @@ export class AccountFactory extends Construct {
     // Table grants include the GSI (`<table>/index/*`).
     for (const step of [validate, steps[HANDLER.FETCH_ACCOUNT_ID], steps[HANDLER.STORE_METADATA], tag, remove, notify]) {
       acknowledge(step.role, 'AwsSolutions-IAM5', 'Queries the metadata table by email (its GSI)', [
-        `Resource::<${logicalId(this.metadataTable)}.Arn>/index/*`,
+        `Resource::${nagResource(this, `${this.metadataTable.tableArn}/index/*`)}`,
       ]);
     }
   }
@@ -742,7 +755,9 @@ export class AccountFactory extends Construct {
   private acknowledgeWorkflowRole(
     steps: Record<WorkflowHandler, StepFunction>,
     provisioningCustomizations: sfn.IStateMachine | undefined,
+    pipelineArnPattern: string,
   ): void {
+    const stack = Stack.of(this);
     const role = this.stateMachine.role;
     const functions = [
       ...Object.values(steps).map((s) => s.function),
@@ -753,7 +768,7 @@ export class AccountFactory extends Construct {
       role,
       'AwsSolutions-IAM5',
       'Lambda tasks invoke any version of their function (`<arn>:*`), as the Step Functions integration grants',
-      functions.map((f) => `Resource::<${logicalId(f)}.Arn>:*`),
+      functions.map((f) => `Resource::${nagResource(this, `${f.functionArn}:*`)}`),
     );
     acknowledge(
       role,
@@ -762,7 +777,7 @@ export class AccountFactory extends Construct {
       ['Resource::*'],
     );
     acknowledge(role, 'AwsSolutions-IAM5', 'Starts the pipeline of each account, named <prefix>-<account id>', [
-      `Resource::${pipelineFinding(this.customizationsPipelineNamePrefix)}`,
+      `Resource::${nagResource(this, pipelineArnPattern)}`,
     ]);
     if (provisioningCustomizations) {
       acknowledge(
@@ -770,28 +785,27 @@ export class AccountFactory extends Construct {
         'AwsSolutions-IAM5',
         'startExecution.sync describes and stops the executions it starts, and manages the managed EventBridge rule of the integration',
         [
-          `Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
-          `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${renderedMachineName(provisioningCustomizations)}*`,
+          `Resource::${nagResource(
+            this,
+            stack.formatArn({
+              service: 'events',
+              resource: 'rule',
+              resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+            }),
+          )}`,
+          `Resource::${nagResource(
+            this,
+            stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              resourceName: `${stack.splitArn(provisioningCustomizations.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}*`,
+            }),
+          )}`,
         ],
       );
     }
   }
-}
-
-/** The state machine name as cdk-nag renders it in a finding (a literal, or the intrinsic that extracts it). */
-function renderedMachineName(machine: sfn.IStateMachine): string {
-  const stack = Stack.of(machine);
-  const resolved = stack.resolve(stack.splitArn(machine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName);
-  return typeof resolved === 'string' ? resolved : JSON.stringify(resolved);
-}
-
-function pipelineFinding(prefix: string): string {
-  return `arn:<AWS::Partition>:codepipeline:<AWS::Region>:<AWS::AccountId>:${prefix}-*`;
-}
-
-function logicalId(construct: Construct): string {
-  const resource = construct instanceof CfnElement ? construct : (construct.node.defaultChild as CfnElement);
-  return Stack.of(construct).getLogicalId(resource);
 }
 
 interface ResolvedProps {

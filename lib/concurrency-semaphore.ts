@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import type { AcquireSlotInput, ReleaseSlotInput } from '../lambda/shared/contracts';
 import { ENV } from '../lambda/shared/env';
 import { grantTableReadWrite } from './private/grants';
-import { acknowledge } from './private/nag';
+import { acknowledge, nagResource } from './private/nag';
 import { StepFunction } from './private/step-function';
 import { HANDLER } from './workflow/step-names';
 
@@ -252,32 +252,21 @@ export class ConcurrencySemaphore extends Construct {
     for (const f of this.stepFunctions) taskTokenPolicy.attachToRole(f.role);
 
     const machineName = stack.splitArn(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    const executionsArn = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${machineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const describePolicy = new iam.Policy(this, `DescribeExecutions${suffix}`, {
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['states:DescribeExecution'],
-          resources: [
-            stack.formatArn({
-              service: 'states',
-              resource: 'execution',
-              resourceName: `${machineName}:*`,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ],
-        }),
-      ],
+      statements: [new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] })],
     });
     describePolicy.attachToRole(this.stepFunctions[2].role);
-    const resolved = stack.resolve(machineName);
     acknowledge(
       describePolicy,
       'AwsSolutions-IAM5',
       'The cleanup describes the executions of the guarded state machine: their names are not known in advance',
-      [
-        `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${
-          typeof resolved === 'string' ? resolved : JSON.stringify(resolved)
-        }:*`,
-      ],
+      [`Resource::${nagResource(this, executionsArn)}`],
     );
 
     const rule = new events.Rule(this, `ExecutionEnded${suffix}`, {

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledge } from '../../lib/private/nag';
+import { acknowledge, nagResource } from '../../lib/private/nag';
 import { StepFunction } from '../../lib/private/step-function';
 import { THROTTLING_RETRY } from '../../lib/workflow/step-task';
 
@@ -54,14 +54,10 @@ export class ExampleProvisioningCustomizations extends Construct {
       encryptionKey: props.encryptionKey,
       environment: { AUDIT_TRUSTED_ACCOUNT: props.auditTrustedAccount ?? Aws.ACCOUNT_ID },
     });
-    step.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['sts:AssumeRole'],
-        resources: [`arn:${Stack.of(this).partition}:iam::*:role/${executionRoleName}`],
-      }),
-    );
+    const executionRoles = `arn:${Stack.of(this).partition}:iam::*:role/${executionRoleName}`;
+    step.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [executionRoles] }));
     acknowledge(step.role, 'AwsSolutions-IAM5', 'Acts in each vended account (any account ID) through its execution role', [
-      `Resource::arn:<AWS::Partition>:iam::*:role/${executionRoleName}`,
+      `Resource::${nagResource(this, executionRoles)}`,
     ]);
     this.function = step.function;
 
@@ -89,7 +85,7 @@ export class ExampleProvisioningCustomizations extends Construct {
       this.stateMachine.role,
       'AwsSolutions-IAM5',
       'Invokes any version of its function; X-Ray and vended-log delivery have no resource-level permissions',
-      [`Resource::<${Stack.of(this).getLogicalId(step.function.node.defaultChild as never)}.Arn>:*`, 'Resource::*'],
+      [`Resource::${nagResource(this, `${step.function.functionArn}:*`)}`, 'Resource::*'],
     );
   }
 }
