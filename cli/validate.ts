@@ -110,7 +110,12 @@ function duplicates(
  * for an OU of that name and not find it.
  */
 export function organizationalUnitProblem(value: string): string | undefined {
-  if (parseOrganizationalUnit(value).id) return undefined;
+  const parsed = parseOrganizationalUnit(value);
+  if (parsed.id) {
+    return parsed.name.trim() === parsed.name
+      ? undefined
+      : `write "${parsed.name.trim()} (${parsed.id})" (one space, then the OU id in parentheses)`;
+  }
   if (OU_ID.test(value.toLowerCase())) {
     return `an OU id alone is not accepted: write "Name (${value.toLowerCase()})" or the OU name`;
   }
