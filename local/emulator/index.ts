@@ -124,6 +124,25 @@ export const DEFAULT_CREDENTIALS = Object.freeze({
 const DEFAULT_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
 const DEFAULT_PASS_THROUGH = ['DynamoDBClient', 'DynamoDBStreamsClient'];
 
+/**
+ * Step Functions' AWS SDK integrations (`arn:aws:states:::aws-sdk:<service>:<action>`):
+ * the client that serves each service, the PascalCase prefix of its error names, and
+ * whether the SDK names its members in camelCase.
+ */
+const SDK_INTEGRATIONS: Record<string, { client: string; prefix: string; camelCase?: boolean }> = {
+  servicecatalog: { client: 'ServiceCatalogClient', prefix: 'ServiceCatalog' },
+  organizations: { client: 'OrganizationsClient', prefix: 'Organizations' },
+  controltower: { client: 'ControlTowerClient', prefix: 'ControlTower', camelCase: true },
+  sts: { client: 'STSClient', prefix: 'Sts' },
+  iam: { client: 'IAMClient', prefix: 'Iam' },
+  ec2: { client: 'EC2Client', prefix: 'Ec2' },
+  codepipeline: { client: 'CodePipelineClient', prefix: 'CodePipeline', camelCase: true },
+  sns: { client: 'SNSClient', prefix: 'Sns' },
+  support: { client: 'SupportClient', prefix: 'Support', camelCase: true },
+  cloudtrail: { client: 'CloudTrailClient', prefix: 'CloudTrail' },
+  sfn: { client: 'SFNClient', prefix: 'Sfn', camelCase: true },
+};
+
 /* The SDK client is reached through its runtime shape: its config providers and middleware stack. */
 interface ClientShape {
   config: {
@@ -310,6 +329,42 @@ export class LandingZone {
       );
     }
     return issued.principal;
+  }
+
+  /**
+   * Serves a Step Functions AWS SDK integration task (`aws-sdk:<service>:<action>`) the
+   * way Step Functions calls it: PascalCase parameters and result keys (converted at the
+   * top level for services whose SDK uses camelCase), errors named
+   * `<Service>.<Name>Exception` (e.g. `ServiceCatalog.InvalidParametersException`).
+   */
+  async callAwsService(
+    service: string,
+    action: string,
+    parameters: Record<string, unknown> = {},
+    principal: Principal = this.defaultPrincipal,
+    region = 'us-east-1',
+  ): Promise<Record<string, unknown>> {
+    const integration = SDK_INTEGRATIONS[service.toLowerCase()];
+    if (!integration) throw new Error(`The emulated landing zone has no AWS SDK integration for ${service}`);
+    const command = `${action.charAt(0).toUpperCase()}${action.slice(1)}Command`;
+    const input = integration.camelCase
+      ? renameKeys(parameters, (k) => k.charAt(0).toLowerCase() + k.slice(1))
+      : parameters;
+    try {
+      const output = (await this.dispatch(integration.client, command, input, principal, region)) as Record<
+        string,
+        unknown
+      >;
+      return integration.camelCase
+        ? renameKeys(output, (k) => k.charAt(0).toUpperCase() + k.slice(1))
+        : output;
+    } catch (e) {
+      const original = e as Error;
+      const name = original.name.endsWith('Exception') ? original.name : `${original.name}Exception`;
+      const wrapped = new Error(original.message, { cause: original });
+      wrapped.name = `${integration.prefix}.${name}`;
+      throw wrapped;
+    }
   }
 
   /** Serves one command: faults first, then the time-driven state, then the service. */
@@ -553,6 +608,13 @@ export class LandingZone {
       calls: Object.values(this.callCounts).reduce((a, b) => a + b, 0),
     };
   }
+}
+
+function renameKeys(
+  value: Record<string, unknown>,
+  rename: (key: string) => string,
+): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value ?? {}).map(([k, v]) => [rename(k), v]));
 }
 
 /** A deep copy of plain data (Dates and byte arrays kept). */

@@ -154,3 +154,25 @@ describe('the client hook', () => {
     expect(e.message).toContain('SFN.StartExecution');
   });
 });
+
+describe('Step Functions AWS SDK integrations', () => {
+  test('callAwsService serves aws-sdk tasks with PascalCase keys and Service.NameException errors', async () => {
+    const { lz } = landingZone();
+    const products = await lz.callAwsService('servicecatalog', 'searchProducts', {});
+    expect((products.ProductViewSummaries as { Name: string }[])[0].Name).toBe(
+      'AWS Control Tower Account Factory',
+    );
+
+    const missing = await rejection(
+      lz.callAwsService('servicecatalog', 'describeRecord', { Id: 'rec-nope' }),
+    );
+    expect(missing.name).toBe('ServiceCatalog.ResourceNotFoundException');
+
+    const notFound = await rejection(lz.callAwsService('codepipeline', 'getPipeline', { Name: 'nope' }));
+    expect(notFound.name).toBe('CodePipeline.PipelineNotFoundException');
+    const busy = await rejection(
+      lz.callAwsService('ec2', 'deleteVpc', { VpcId: lz.defaultVpcs('111111111111')[0].vpcId }),
+    );
+    expect(busy.name).toBe('Ec2.DependencyViolationException');
+  });
+});

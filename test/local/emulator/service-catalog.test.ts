@@ -14,7 +14,7 @@ import {
   UpdateProvisionedProductCommand,
 } from '@aws-sdk/client-service-catalog';
 import { createClient } from '../../../lambda/shared/clients';
-import { CONTROL_TOWER_BUSY_MESSAGE } from '../../../local/emulator';
+import { CONTROL_TOWER_BUSY_MESSAGE, ScaledClock } from '../../../local/emulator';
 import { accountFactory, landingZone, MINUTE, parameters, provision, rejection, uninstall } from './fixture';
 
 afterEach(uninstall);
@@ -341,6 +341,18 @@ describe('Account Factory through Service Catalog', () => {
     expect(lz.peakConcurrentOperations).toBe(3);
     const ops = lz.controlTowerOperations;
     expect(ops.map((o) => (o.end - o.start) / 1000)).toEqual([100, 100, 100, 100]);
+  });
+
+  test('on a scaled clock, records complete as emulated time passes, with no clock stepping', async () => {
+    const clock = new ScaledClock({ scale: 20_000 });
+    const { lz } = landingZone({ clock });
+    const sc = createClient(ServiceCatalogClient);
+    const ids = await accountFactory(sc);
+    const started = await provision(sc, ids, { name: 'Fast', email: 'fast@example.com', ou: 'Sandbox' });
+    await clock.sleep(30 * MINUTE); // ~90 ms of real time
+    const done = await sc.send(new DescribeRecordCommand({ Id: started.RecordDetail!.RecordId }));
+    expect(done.RecordDetail!.Status).toBe('SUCCEEDED');
+    expect(lz.account('fast@example.com')!.ouName).toBe('Sandbox');
   });
 
   test('external operations occupy Control Tower slots for their duration', async () => {
