@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { AccountRequestSchema, MAX_CUSTOM_FIELDS, MAX_CUSTOM_FIELDS_BYTES, MAX_TAGS } from '../lambda/shared/schema';
+import {
+  AccountRequestSchema,
+  MAX_CUSTOM_FIELDS,
+  MAX_CUSTOM_FIELDS_BYTES,
+  MAX_TAGS,
+} from '../lambda/shared/schema';
 
 /**
  * The JSON Schema of an account request file, generated from the zod schema
@@ -26,14 +31,16 @@ const DESCRIPTION = [
 ].join(' ');
 
 const FIELD_DESCRIPTIONS: Record<string, string> = {
-  accountEmail: "The new account's root email (ASCII, at most 64 characters); identifies the request and cannot change.",
+  accountEmail:
+    "The new account's root email (ASCII, at most 64 characters); identifies the request and cannot change.",
   accountName: 'The account name: printable ASCII other than < and >, at most 50 characters.',
   organizationalUnit: 'The OU: "Name", or "Name (ou-xxxx-xxxxxxxx)" when several OUs share the name.',
   sso: 'The IAM Identity Center user given access to the account.',
   tags: `Tags on the account (at most ${MAX_TAGS}; keys must not start with "aws:").`,
   customFields: `Free-form string values passed to the customizations (at most ${MAX_CUSTOM_FIELDS}, ${MAX_CUSTOM_FIELDS_BYTES} bytes in all).`,
   customizationsName: 'The name of the account customizations to run.',
-  closeOnRemoval: 'Close the account when its request is removed (otherwise removal only ends its management).',
+  closeOnRemoval:
+    'Close the account when its request is removed (otherwise removal only ends its management).',
 };
 
 type JsonObject = Record<string, any>;

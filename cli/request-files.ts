@@ -49,7 +49,9 @@ export function collectRequestFiles(paths: readonly string[]): string[] {
         .map((e) => e.name)
         .sort();
       if (names.length === 0) {
-        throw new UsageError(`${p}: no request files (${REQUEST_FILE_EXTENSIONS.join(', ')}) in this directory`);
+        throw new UsageError(
+          `${p}: no request files (${REQUEST_FILE_EXTENSIONS.join(', ')}) in this directory`,
+        );
       }
       names.forEach((n) => add(path.join(p, n)));
     } else if (stat.isFile()) {
@@ -89,7 +91,8 @@ export function parseJson(source: string): ReadResult {
     return { ok: true, data: JSON.parse(text) };
   } catch (err) {
     const located = locateJsonError(text);
-    if (located) return { ok: false, format: 'JSON', reason: located.reason, ...lineAndColumn(text, located.offset) };
+    if (located)
+      return { ok: false, format: 'JSON', reason: located.reason, ...lineAndColumn(text, located.offset) };
     return { ok: false, format: 'JSON', reason: firstLine((err as Error).message) };
   }
 }

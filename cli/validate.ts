@@ -64,8 +64,18 @@ export function validateFiles(paths: readonly string[]): ValidateOutcome {
   }
 
   problems.push(
-    ...duplicates(parsed, (r) => requestIdOf(r), 'accountEmail', (v) => `${v} is also requested by`),
-    ...duplicates(parsed, (r) => r.accountName, 'accountName', (v) => `'${v}' is also the account name in`),
+    ...duplicates(
+      parsed,
+      (r) => requestIdOf(r),
+      'accountEmail',
+      (v) => `${v} is also requested by`,
+    ),
+    ...duplicates(
+      parsed,
+      (r) => r.accountName,
+      'accountName',
+      (v) => `'${v}' is also the account name in`,
+    ),
   );
 
   const bad = new Set(problems.map((p) => p.file));

@@ -35,7 +35,10 @@ function writeDir(name: string, requests: Record<string, unknown>): string {
   return writeRaw(
     name,
     Object.fromEntries(
-      Object.entries(requests).map(([file, r]) => [file, file.endsWith('.json') ? JSON.stringify(r) : toYaml(r)]),
+      Object.entries(requests).map(([file, r]) => [
+        file,
+        file.endsWith('.json') ? JSON.stringify(r) : toYaml(r),
+      ]),
     ),
   );
 }
@@ -123,7 +126,12 @@ describe('problems', () => {
     const dir = writeRaw('docs', { 'two.yaml': `${toYaml(validRequest())}---\n${toYaml(validRequest())}` });
 
     expect(validateFiles([dir]).problems).toEqual([
-      expect.objectContaining({ field: '(syntax)', reason: expect.stringMatching(/^invalid YAML at line \d+, column 1: Source contains multiple documents/) }),
+      expect.objectContaining({
+        field: '(syntax)',
+        reason: expect.stringMatching(
+          /^invalid YAML at line \d+, column 1: Source contains multiple documents/,
+        ),
+      }),
     ]);
   });
 });
@@ -144,7 +152,9 @@ describe('duplicates across files', () => {
 
   test('files in different directories collide too', () => {
     const a = writeDir('a', { 'x.json': validRequest({ accountName: 'x-1' }) });
-    const b = writeDir('b', { 'y.yml': validRequest({ accountEmail: 'DEV@example.com', accountName: 'x-2' }) });
+    const b = writeDir('b', {
+      'y.yml': validRequest({ accountEmail: 'DEV@example.com', accountName: 'x-2' }),
+    });
 
     const outcome = validateFiles([a, b]);
 
@@ -190,24 +200,29 @@ describe('duplicates across files', () => {
 describe('the malformed-request corpus, as files', () => {
   const corpus = malformedRequests();
 
-  test.each(['json', 'yaml'])('every corpus request written as %s is invalid, with problems on its field only', (ext) => {
-    const dir = writeDir(
-      ext,
-      Object.fromEntries(corpus.map((e, i) => [`request-${String(i).padStart(3, '0')}.${ext}`, e.request])),
-    );
+  test.each(['json', 'yaml'])(
+    'every corpus request written as %s is invalid, with problems on its field only',
+    (ext) => {
+      const dir = writeDir(
+        ext,
+        Object.fromEntries(corpus.map((e, i) => [`request-${String(i).padStart(3, '0')}.${ext}`, e.request])),
+      );
 
-    const outcome = validateFiles([dir]);
+      const outcome = validateFiles([dir]);
 
-    expect(outcome.results).toHaveLength(corpus.length);
-    const wrong = corpus.flatMap((entry, i) => {
-      const file = path.join(dir, `request-${String(i).padStart(3, '0')}.${ext}`);
-      const problems = problemsOf(outcome, file);
-      const offField = problems.filter((p) => p.field !== entry.field && !p.field.startsWith(`${entry.field}.`));
-      return problems.length === 0 || offField.length ? [{ name: entry.name, problems }] : [];
-    });
-    expect(wrong).toEqual([]);
-    expect(summary(outcome)).toBe(`${corpus.length} files, 0 valid, ${corpus.length} invalid`);
-  });
+      expect(outcome.results).toHaveLength(corpus.length);
+      const wrong = corpus.flatMap((entry, i) => {
+        const file = path.join(dir, `request-${String(i).padStart(3, '0')}.${ext}`);
+        const problems = problemsOf(outcome, file);
+        const offField = problems.filter(
+          (p) => p.field !== entry.field && !p.field.startsWith(`${entry.field}.`),
+        );
+        return problems.length === 0 || offField.length ? [{ name: entry.name, problems }] : [];
+      });
+      expect(wrong).toEqual([]);
+      expect(summary(outcome)).toBe(`${corpus.length} files, 0 valid, ${corpus.length} invalid`);
+    },
+  );
 
   test.each(organizationalUnitLookalikes())('OU look-alike $name is invalid', ({ request }) => {
     const dir = writeDir('ou', { 'r.yaml': request });
@@ -233,7 +248,9 @@ describe('bad usage throws UsageError', () => {
 
   test('a path that does not exist', () => {
     const missing = path.join(tmp, 'missing.json');
-    expect(() => validateFiles([missing])).toThrow(new UsageError(`${missing}: cannot read (no such file or directory)`));
+    expect(() => validateFiles([missing])).toThrow(
+      new UsageError(`${missing}: cannot read (no such file or directory)`),
+    );
   });
 
   test('a file that is not a request file', () => {

@@ -83,7 +83,8 @@ function expectNoWrites(): void {
 }
 
 /** The error names the field: an issue on the field itself or on one inside it. */
-const namesField = (issueField: string, field: string) => issueField === field || issueField.startsWith(`${field}.`);
+const namesField = (issueField: string, field: string) =>
+  issueField === field || issueField.startsWith(`${field}.`);
 
 beforeEach(() => {
   for (const m of [orgMock, ctMock, ddbMock, scMock, stsMock]) m.reset();
@@ -126,7 +127,9 @@ test('the requests the corpus starts from are valid, and the step accepts them w
 
   expect(result.operation).toBe('CREATE');
   // The mocks answer the step, and the read filter sees its calls.
-  expect(sentCommands().organizations).toEqual(expect.arrayContaining(['ListRootsCommand', 'ListAccountsCommand']));
+  expect(sentCommands().organizations).toEqual(
+    expect.arrayContaining(['ListRootsCommand', 'ListAccountsCommand']),
+  );
   expectNoWrites();
 });
 
@@ -163,7 +166,9 @@ describe('OU look-alikes pass the schema, and the step does not find their OU', 
   test.each(organizationalUnitLookalikes())('$name', async ({ request }: MalformedRequest) => {
     expect(parseAccountRequest(request).ok).toBe(true);
 
-    await expect(validateRequest(clients, payload(request))).rejects.toBeInstanceOf(OrganizationalUnitNotFound);
+    await expect(validateRequest(clients, payload(request))).rejects.toBeInstanceOf(
+      OrganizationalUnitNotFound,
+    );
     expectNoWrites();
   });
 });
