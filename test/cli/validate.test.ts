@@ -59,6 +59,13 @@ describe('valid files', () => {
     expect(summary(outcome)).toBe('3 files, 3 valid, 0 invalid');
   });
 
+  test('the example requests shipped with the project are valid', () => {
+    const outcome = validateFiles([path.join(__dirname, '..', '..', 'examples', 'account-requests')]);
+
+    expect(outcome.problems).toEqual([]);
+    expect(outcome.results.length).toBeGreaterThan(0);
+  });
+
   test('each result carries the validated request, normalized and with defaults', () => {
     const outcome = validateFiles([fixture('valid', 'workloads-bob.json')]);
 
