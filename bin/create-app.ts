@@ -81,7 +81,8 @@ export function createApp(options: CreateAppOptions = {}): AccountFactoryApp {
 function stringContext(app: App, key: string): string | undefined {
   const value = app.node.tryGetContext(key);
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string')
+    throw new Error(`Context ${key} must be a string, got ${JSON.stringify(value)}`);
   return value;
 }
 

@@ -154,7 +154,10 @@ const MANAGEMENT_HANDLERS: readonly HandlerName[] = [
 ];
 
 /** The step handlers the state machine invokes (the semaphore brings its own). */
-type WorkflowHandler = Exclude<HandlerName, 'request-trigger' | 'acquire-slot' | 'release-slot' | 'semaphore-cleanup'>;
+type WorkflowHandler = Exclude<
+  HandlerName,
+  'request-trigger' | 'acquire-slot' | 'release-slot' | 'semaphore-cleanup'
+>;
 
 const SERVICE_CATALOG_ACTIONS = [
   'servicecatalog:SearchProducts',
@@ -279,10 +282,18 @@ export class AccountFactory extends Construct {
     const topicKey = key ?? kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns');
     this.successTopic =
       props.successTopic ??
-      new sns.Topic(this, 'SuccessTopic', { displayName: 'Account factory: accounts ready', masterKey: topicKey, enforceSSL: true });
+      new sns.Topic(this, 'SuccessTopic', {
+        displayName: 'Account factory: accounts ready',
+        masterKey: topicKey,
+        enforceSSL: true,
+      });
     this.failureTopic =
       props.failureTopic ??
-      new sns.Topic(this, 'FailureTopic', { displayName: 'Account factory: failed requests', masterKey: topicKey, enforceSSL: true });
+      new sns.Topic(this, 'FailureTopic', {
+        displayName: 'Account factory: failed requests',
+        masterKey: topicKey,
+        enforceSSL: true,
+      });
 
     // ---- Customizations --------------------------------------------------------
     const bucketEncryption = key
@@ -296,7 +307,11 @@ export class AccountFactory extends Construct {
       versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    acknowledge(accessLogsBucket, 'AwsSolutions-S1', 'This is the access log bucket: it does not log to itself');
+    acknowledge(
+      accessLogsBucket,
+      'AwsSolutions-S1',
+      'This is the access log bucket: it does not log to itself',
+    );
     const customizationsBucket = new s3.Bucket(this, 'CustomizationsSource', {
       ...bucketEncryption,
       versioned: true,
@@ -338,10 +353,15 @@ export class AccountFactory extends Construct {
         resources: [project.projectArn],
       }),
     );
-    acknowledge(pipelineRole, 'AwsSolutions-IAM5', 'The pipelines read and write objects of their own buckets', [
-      `Resource::${nagResource(this, customizationsBucket.arnForObjects('*'))}`,
-      `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
-    ]);
+    acknowledge(
+      pipelineRole,
+      'AwsSolutions-IAM5',
+      'The pipelines read and write objects of their own buckets',
+      [
+        `Resource::${nagResource(this, customizationsBucket.arnForObjects('*'))}`,
+        `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
+      ],
+    );
     this.pipelineRole = pipelineRole;
     const pipelineArnPattern = stack.formatArn({
       service: 'codepipeline',
@@ -377,25 +397,50 @@ export class AccountFactory extends Construct {
     const fnProps = { logRetention: props.logRetention, encryptionKey: key };
     const make = (name: HandlerName, description: string, timeout?: Duration): StepFunction => {
       const env = { ...environment };
-      if (managementRole && MANAGEMENT_HANDLERS.includes(name)) env[ENV.MANAGEMENT_ROLE_ARN] = managementRole.roleArn;
-      return new StepFunction(this, pascal(name), { ...fnProps, handler: name, description, timeout, environment: env });
+      if (managementRole && MANAGEMENT_HANDLERS.includes(name))
+        env[ENV.MANAGEMENT_ROLE_ARN] = managementRole.roleArn;
+      return new StepFunction(this, pascal(name), {
+        ...fnProps,
+        handler: name,
+        description,
+        timeout,
+        environment: env,
+      });
     };
     const steps = {
-      [HANDLER.VALIDATE_REQUEST]: make(HANDLER.VALIDATE_REQUEST, 'Validates an account request and decides the operation'),
-      [HANDLER.PROVISION_ACCOUNT]: make(HANDLER.PROVISION_ACCOUNT, 'Starts the Control Tower Account Factory operation'),
-      [HANDLER.CHECK_PROVISIONING]: make(HANDLER.CHECK_PROVISIONING, 'Reads the Control Tower operation record'),
+      [HANDLER.VALIDATE_REQUEST]: make(
+        HANDLER.VALIDATE_REQUEST,
+        'Validates an account request and decides the operation',
+      ),
+      [HANDLER.PROVISION_ACCOUNT]: make(
+        HANDLER.PROVISION_ACCOUNT,
+        'Starts the Control Tower Account Factory operation',
+      ),
+      [HANDLER.CHECK_PROVISIONING]: make(
+        HANDLER.CHECK_PROVISIONING,
+        'Reads the Control Tower operation record',
+      ),
       [HANDLER.FETCH_ACCOUNT_ID]: make(HANDLER.FETCH_ACCOUNT_ID, 'Finds the account ID of the request'),
       [HANDLER.STORE_METADATA]: make(HANDLER.STORE_METADATA, 'Stores the account metadata'),
-      [HANDLER.CREATE_EXECUTION_ROLE]: make(HANDLER.CREATE_EXECUTION_ROLE, 'Creates the execution role in the account'),
+      [HANDLER.CREATE_EXECUTION_ROLE]: make(
+        HANDLER.CREATE_EXECUTION_ROLE,
+        'Creates the execution role in the account',
+      ),
       [HANDLER.TAG_ACCOUNT]: make(HANDLER.TAG_ACCOUNT, 'Tags the account'),
       [HANDLER.APPLY_FEATURE_OPTIONS]: make(
         HANDLER.APPLY_FEATURE_OPTIONS,
         'Applies the opt-in feature options to the account',
         Duration.minutes(10),
       ),
-      [HANDLER.CREATE_ACCOUNT_PIPELINE]: make(HANDLER.CREATE_ACCOUNT_PIPELINE, "Creates the account's customizations pipeline"),
+      [HANDLER.CREATE_ACCOUNT_PIPELINE]: make(
+        HANDLER.CREATE_ACCOUNT_PIPELINE,
+        "Creates the account's customizations pipeline",
+      ),
       [HANDLER.NOTIFY]: make(HANDLER.NOTIFY, 'Publishes the outcome of a request'),
-      [HANDLER.REMOVE_FROM_MANAGEMENT]: make(HANDLER.REMOVE_FROM_MANAGEMENT, 'Ends the management of an account'),
+      [HANDLER.REMOVE_FROM_MANAGEMENT]: make(
+        HANDLER.REMOVE_FROM_MANAGEMENT,
+        'Ends the management of an account',
+      ),
     } satisfies Record<WorkflowHandler, StepFunction>;
 
     this.grantStepPermissions(steps, {
@@ -412,7 +457,10 @@ export class AccountFactory extends Construct {
       semaphore: this.semaphore,
     });
     const onFailure = failure.startState;
-    const success = new NotifySuccess(this, 'NotifySuccess', { notifyFunction: steps[HANDLER.NOTIFY].function, onFailure });
+    const success = new NotifySuccess(this, 'NotifySuccess', {
+      notifyFunction: steps[HANDLER.NOTIFY].function,
+      onFailure,
+    });
     const customizations = new Customizations(this, 'Customizations', {
       provisioningCustomizations: props.provisioningCustomizations,
       createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,
@@ -456,7 +504,8 @@ export class AccountFactory extends Construct {
     });
     this.stateMachineLogGroup = workflowLogs;
     this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
-      comment: 'Provisions, updates, imports, customizes or removes one account, for one version of its request',
+      comment:
+        'Provisions, updates, imports, customizes or removes one account, for one version of its request',
       definitionBody: sfn.DefinitionBody.fromChainable(validate),
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
@@ -539,7 +588,8 @@ export class AccountFactory extends Construct {
       description: "Runs an account's customizations through its execution role",
     });
     const project = new codebuild.PipelineProject(this, 'CustomizationsProject', {
-      description: "Runs an account's customizations (run.sh of the selected folder) through its execution role",
+      description:
+        "Runs an account's customizations (run.sh of the selected folder) through its execution role",
       role,
       environment: {
         buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
@@ -583,26 +633,37 @@ export class AccountFactory extends Construct {
       grantKey(key, role, ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']);
     }
     grantBucketReadWrite(artifactsBucket, role);
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [executionRoleArns] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [executionRoleArns] }),
+    );
     const stack = Stack.of(this);
-    acknowledge(role, 'AwsSolutions-IAM5', 'CodeBuild writes its own log streams and reports; builds read and write pipeline artifacts; customizations run in any vended account through its execution role', [
-      `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
-      `Resource::${nagResource(this, executionRoleArns)}`,
-      // The Project's own grants: its default log group and its report groups.
-      `Resource::${nagResource(
-        this,
-        `${stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          resourceName: `/aws/codebuild/${project.projectName}`,
-        })}:*`,
-      )}`,
-      `Resource::${nagResource(
-        this,
-        stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${project.projectName}-*` }),
-      )}`,
-    ]);
+    acknowledge(
+      role,
+      'AwsSolutions-IAM5',
+      'CodeBuild writes its own log streams and reports; builds read and write pipeline artifacts; customizations run in any vended account through its execution role',
+      [
+        `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
+        `Resource::${nagResource(this, executionRoleArns)}`,
+        // The Project's own grants: its default log group and its report groups.
+        `Resource::${nagResource(
+          this,
+          `${stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            resourceName: `/aws/codebuild/${project.projectName}`,
+          })}:*`,
+        )}`,
+        `Resource::${nagResource(
+          this,
+          stack.formatArn({
+            service: 'codebuild',
+            resource: 'report-group',
+            resourceName: `${project.projectName}-*`,
+          }),
+        )}`,
+      ],
+    );
     return project;
   }
 
@@ -620,7 +681,9 @@ export class AccountFactory extends Construct {
     // Management-account APIs: directly, or through the management role.
     const management = (step: StepFunction, actions: string[], reason: string) => {
       if (managementRole) {
-        step.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [managementRole.roleArn] }));
+        step.role.addToPrincipalPolicy(
+          new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [managementRole.roleArn] }),
+        );
       } else {
         step.allowOnAnyResource(actions, reason);
       }
@@ -642,7 +705,11 @@ export class AccountFactory extends Construct {
     grantTableRead(this.metadataTable, validate.role);
 
     for (const name of [HANDLER.PROVISION_ACCOUNT, HANDLER.CHECK_PROVISIONING] as const) {
-      management(steps[name], SERVICE_CATALOG_ACTIONS, 'Control Tower Account Factory product and records, found by name at run time');
+      management(
+        steps[name],
+        SERVICE_CATALOG_ACTIONS,
+        'Control Tower Account Factory product and records, found by name at run time',
+      );
     }
     management(
       steps[HANDLER.FETCH_ACCOUNT_ID],
@@ -682,12 +749,19 @@ export class AccountFactory extends Construct {
       features.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [ctx.executionRoleArns] }),
       );
-      acknowledge(features.role, 'AwsSolutions-IAM5', 'Deletes default VPCs in each vended account (any account ID) through its execution role', [
-        `Resource::${nagResource(this, ctx.executionRoleArns)}`,
-      ]);
+      acknowledge(
+        features.role,
+        'AwsSolutions-IAM5',
+        'Deletes default VPCs in each vended account (any account ID) through its execution role',
+        [`Resource::${nagResource(this, ctx.executionRoleArns)}`],
+      );
     }
     if (config.features.enterpriseSupport) {
-      management(features, ['support:DescribeCases', 'support:CreateCase'], 'AWS Support has no resource-level permissions');
+      management(
+        features,
+        ['support:DescribeCases', 'support:CreateCase'],
+        'AWS Support has no resource-level permissions',
+      );
     }
     if (config.features.cloudTrailTrail) {
       const trail = config.features.cloudTrailTrail;
@@ -745,7 +819,14 @@ export class AccountFactory extends Construct {
     grantTableReadWrite(this.metadataTable, notify.role);
 
     // Table grants include the GSI (`<table>/index/*`).
-    for (const step of [validate, steps[HANDLER.FETCH_ACCOUNT_ID], steps[HANDLER.STORE_METADATA], tag, remove, notify]) {
+    for (const step of [
+      validate,
+      steps[HANDLER.FETCH_ACCOUNT_ID],
+      steps[HANDLER.STORE_METADATA],
+      tag,
+      remove,
+      notify,
+    ]) {
       acknowledge(step.role, 'AwsSolutions-IAM5', 'Queries the metadata table by email (its GSI)', [
         `Resource::${nagResource(this, `${this.metadataTable.tableArn}/index/*`)}`,
       ]);
@@ -776,9 +857,12 @@ export class AccountFactory extends Construct {
       'X-Ray and CloudWatch Logs vended-log delivery have no resource-level permissions',
       ['Resource::*'],
     );
-    acknowledge(role, 'AwsSolutions-IAM5', 'Starts the pipeline of each account, named <prefix>-<account id>', [
-      `Resource::${nagResource(this, pipelineArnPattern)}`,
-    ]);
+    acknowledge(
+      role,
+      'AwsSolutions-IAM5',
+      'Starts the pipeline of each account, named <prefix>-<account id>',
+      [`Resource::${nagResource(this, pipelineArnPattern)}`],
+    );
     if (provisioningCustomizations) {
       acknowledge(
         role,
@@ -835,9 +919,12 @@ function resolveProps(props: AccountFactoryProps): ResolvedProps {
     ['controlTowerExecutionRoleName', controlTowerExecutionRoleName],
     ['executionRoleName', executionRoleName],
   ] as const) {
-    if (Token.isUnresolved(value)) throw new Error(`AccountFactory ${prop} must be a literal role name, not a token`);
+    if (Token.isUnresolved(value))
+      throw new Error(`AccountFactory ${prop} must be a literal role name, not a token`);
     if (!ROLE_NAME.test(value)) {
-      throw new Error(`AccountFactory ${prop} "${value}" is not an IAM role name (1-64 of letters, digits and +=,.@_-)`);
+      throw new Error(
+        `AccountFactory ${prop} "${value}" is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
+      );
     }
   }
   if (controlTowerExecutionRoleName.toLowerCase() === executionRoleName.toLowerCase()) {
@@ -847,13 +934,18 @@ function resolveProps(props: AccountFactoryProps): ResolvedProps {
   }
 
   const pollInterval = props.controlTowerPollInterval ?? Duration.seconds(60);
-  if (pollInterval.isUnresolved()) throw new Error('AccountFactory controlTowerPollInterval must be a literal duration');
+  if (pollInterval.isUnresolved())
+    throw new Error('AccountFactory controlTowerPollInterval must be a literal duration');
   const pollSeconds = pollInterval.toSeconds();
   if (pollSeconds < 10) {
-    throw new Error(`AccountFactory controlTowerPollInterval must be at least 10 seconds, got ${pollInterval.toHumanString()}`);
+    throw new Error(
+      `AccountFactory controlTowerPollInterval must be at least 10 seconds, got ${pollInterval.toHumanString()}`,
+    );
   }
   if (pollSeconds > 3600) {
-    throw new Error(`AccountFactory controlTowerPollInterval must be at most 1 hour, got ${pollInterval.toHumanString()}`);
+    throw new Error(
+      `AccountFactory controlTowerPollInterval must be at most 1 hour, got ${pollInterval.toHumanString()}`,
+    );
   }
 
   const pipelinePrefix = props.customizationsPipelineNamePrefix ?? 'account-customizations';
@@ -865,7 +957,9 @@ function resolveProps(props: AccountFactoryProps): ResolvedProps {
 
   const customizationsObjectKey = props.customizationsObjectKey ?? 'customizations.zip';
   if (customizationsObjectKey.trim() === '' || customizationsObjectKey.startsWith('/')) {
-    throw new Error(`AccountFactory customizationsObjectKey "${customizationsObjectKey}" must be a non-empty key without a leading /`);
+    throw new Error(
+      `AccountFactory customizationsObjectKey "${customizationsObjectKey}" must be a non-empty key without a leading /`,
+    );
   }
 
   const trail = props.featureOptions?.cloudTrailDataEvents?.trailName;
@@ -897,7 +991,14 @@ function allowLogsToUseKey(key: kms.IKey): void {
   key.addToResourcePolicy(
     new iam.PolicyStatement({
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+      actions: [
+        'kms:Encrypt',
+        'kms:Decrypt',
+        'kms:ReEncryptFrom',
+        'kms:ReEncryptTo',
+        'kms:GenerateDataKey',
+        'kms:DescribeKey',
+      ],
       resources: ['*'],
       conditions: {
         ArnLike: {

@@ -112,10 +112,18 @@ export class AccountRequest extends Construct {
     };
 
     const statements = [
-      new iam.PolicyStatement({ actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [table.tableArn] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [table.tableArn],
+      }),
     ];
     if (table.encryptionKey) {
-      statements.push(new iam.PolicyStatement({ actions: KEY_ENCRYPT_DECRYPT_ACTIONS, resources: [table.encryptionKey.keyArn] }));
+      statements.push(
+        new iam.PolicyStatement({
+          actions: KEY_ENCRYPT_DECRYPT_ACTIONS,
+          resources: [table.encryptionKey.keyArn],
+        }),
+      );
     }
     this.resource = new cr.AwsCustomResource(this, 'Item', {
       resourceType: 'Custom::AccountRequest',
@@ -165,7 +173,9 @@ export class AccountRequest extends Construct {
 
 /** The AwsCustomResource provider is one function per stack, created by CDK. */
 function acknowledgeProvider(stack: Stack): void {
-  const singleton = stack.node.tryFindChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+  const singleton = stack.node.tryFindChild(
+    `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+  );
   if (!singleton) return;
   acknowledge(
     singleton,
@@ -173,5 +183,9 @@ function acknowledgeProvider(stack: Stack): void {
     'The CDK AwsCustomResource provider logs with the AWS-managed basic execution policy (CloudWatch Logs only)',
     ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
   );
-  acknowledge(singleton, 'AwsSolutions-L1', "The CDK AwsCustomResource provider's runtime is chosen by aws-cdk-lib");
+  acknowledge(
+    singleton,
+    'AwsSolutions-L1',
+    "The CDK AwsCustomResource provider's runtime is chosen by aws-cdk-lib",
+  );
 }

@@ -112,15 +112,21 @@ export class ConcurrencySemaphore extends Construct {
     validateLimit(limit, 'ConcurrencySemaphore limit');
     const lockName = props.lockName ?? 'control-tower';
     if (!Token.isUnresolved(lockName) && !/^[A-Za-z0-9_.:-]{1,128}$/.test(lockName)) {
-      throw new Error(`ConcurrencySemaphore lockName must be 1-128 characters of A-Z a-z 0-9 _ . : -, got "${lockName}"`);
+      throw new Error(
+        `ConcurrencySemaphore lockName must be 1-128 characters of A-Z a-z 0-9 _ . : -, got "${lockName}"`,
+      );
     }
     const slotWaitTimeout = props.slotWaitTimeout ?? Duration.minutes(15);
     if (slotWaitTimeout.toSeconds() < 60) {
-      throw new Error(`ConcurrencySemaphore slotWaitTimeout must be at least 1 minute, got ${slotWaitTimeout.toHumanString()}`);
+      throw new Error(
+        `ConcurrencySemaphore slotWaitTimeout must be at least 1 minute, got ${slotWaitTimeout.toHumanString()}`,
+      );
     }
     const reaperSchedule = props.reaperSchedule ?? Duration.minutes(5);
     if (reaperSchedule.toSeconds() < 60) {
-      throw new Error(`ConcurrencySemaphore reaperSchedule must be at least 1 minute, got ${reaperSchedule.toHumanString()}`);
+      throw new Error(
+        `ConcurrencySemaphore reaperSchedule must be at least 1 minute, got ${reaperSchedule.toHumanString()}`,
+      );
     }
     this.limit = limit;
     this.lockName = lockName;
@@ -207,7 +213,11 @@ export class ConcurrencySemaphore extends Construct {
    * back to itself, so a lost wake-up costs at most `slotWaitTimeout`. Add the
    * caller's own Retry and Catch after this one.
    */
-  public acquireWithRetryLoop(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+  public acquireWithRetryLoop(
+    scope: Construct,
+    id: string,
+    options: AcquireOptions = {},
+  ): tasks.LambdaInvoke {
     const task = this.acquire(scope, id, options);
     task.addCatch(task, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
     return task;
@@ -251,7 +261,10 @@ export class ConcurrencySemaphore extends Construct {
     });
     for (const f of this.stepFunctions) taskTokenPolicy.attachToRole(f.role);
 
-    const machineName = stack.splitArn(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    const machineName = stack.splitArn(
+      stateMachine.stateMachineArn,
+      ArnFormat.COLON_RESOURCE_NAME,
+    ).resourceName;
     const executionsArn = stack.formatArn({
       service: 'states',
       resource: 'execution',
@@ -259,7 +272,9 @@ export class ConcurrencySemaphore extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     const describePolicy = new iam.Policy(this, `DescribeExecutions${suffix}`, {
-      statements: [new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] })],
+      statements: [
+        new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] }),
+      ],
     });
     describePolicy.attachToRole(this.stepFunctions[2].role);
     acknowledge(

@@ -42,7 +42,9 @@ export function loadRequestFiles(dir: string): RequestFile[] {
     try {
       data = parseFile(path.join(dir, file));
     } catch (err) {
-      problems.push(`${file}: not valid ${isJson(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+      problems.push(
+        `${file}: not valid ${isJson(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`,
+      );
       continue;
     }
     const parsed = parseAccountRequest(data);

@@ -48,7 +48,13 @@ export async function ensureAuditRole(iam: IAMClient, trustedAccountId: string):
   if (!roleArn) {
     const trust = {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${trustedAccountId}:root` }, Action: 'sts:AssumeRole' }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${trustedAccountId}:root` },
+          Action: 'sts:AssumeRole',
+        },
+      ],
     };
     const out = await iam.send(
       new CreateRoleCommand({
@@ -70,7 +76,9 @@ export async function handler(event: unknown): Promise<AuditRoleResult> {
   const { account, executionRoleArn } = parseInput(InputSchema, event, 'Provisioning customizations');
   const roleName = executionRoleArn.split('/').pop() as string;
   const trustedAccountId = process.env.AUDIT_TRUSTED_ACCOUNT || account.accountId;
-  const iam = await clientsInAccount(sts, account.accountId, roleName, (config) => createClient(IAMClient, config));
+  const iam = await clientsInAccount(sts, account.accountId, roleName, (config) =>
+    createClient(IAMClient, config),
+  );
   const result = await ensureAuditRole(iam, trustedAccountId);
   logger.info('audit role ready', { accountId: account.accountId, ...result });
   return result;

@@ -55,10 +55,15 @@ export class ExampleProvisioningCustomizations extends Construct {
       environment: { AUDIT_TRUSTED_ACCOUNT: props.auditTrustedAccount ?? Aws.ACCOUNT_ID },
     });
     const executionRoles = `arn:${Stack.of(this).partition}:iam::*:role/${executionRoleName}`;
-    step.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [executionRoles] }));
-    acknowledge(step.role, 'AwsSolutions-IAM5', 'Acts in each vended account (any account ID) through its execution role', [
-      `Resource::${nagResource(this, executionRoles)}`,
-    ]);
+    step.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [executionRoles] }),
+    );
+    acknowledge(
+      step.role,
+      'AwsSolutions-IAM5',
+      'Acts in each vended account (any account ID) through its execution role',
+      [`Resource::${nagResource(this, executionRoles)}`],
+    );
     this.function = step.function;
 
     const createRole = new tasks.LambdaInvoke(this, 'Create audit role', {

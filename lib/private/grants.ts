@@ -15,9 +15,19 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 /** KMS actions for a principal that only reads data encrypted with the key. */
 export const KEY_DECRYPT_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
 /** KMS actions for a principal that writes data encrypted with the key. */
-export const KEY_ENCRYPT_DECRYPT_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'];
+export const KEY_ENCRYPT_DECRYPT_ACTIONS = [
+  'kms:Decrypt',
+  'kms:DescribeKey',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+];
 
-const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const TABLE_WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
 
 export function grantKey(key: kms.IKey | undefined, grantee: iam.IGrantable, actions: string[]): void {
   if (key) key.grant(grantee, ...actions);

@@ -44,7 +44,10 @@ export class AccountSetup extends sfn.StateMachineFragment {
       backoffRate: 2,
       maxAttempts: 8,
     });
-    const tag = stepTask(this, STEP.TAG_ACCOUNT, { lambdaFunction: props.tagAccountFunction, resultPath: '$.tags' });
+    const tag = stepTask(this, STEP.TAG_ACCOUNT, {
+      lambdaFunction: props.tagAccountFunction,
+      resultPath: '$.tags',
+    });
     const features = stepTask(this, STEP.APPLY_FEATURE_OPTIONS, {
       lambdaFunction: props.applyFeatureOptionsFunction,
       resultPath: '$.featureOptions',

@@ -38,7 +38,8 @@ export class ControlTowerOperation extends sfn.StateMachineFragment {
     const provision = stepTask(this, STEP.PROVISION_ACCOUNT, {
       lambdaFunction: props.provisionFunction,
       resultPath: '$.provisioning',
-      comment: 'Starts the Control Tower Account Factory operation (idempotent: token derived from the request)',
+      comment:
+        'Starts the Control Tower Account Factory operation (idempotent: token derived from the request)',
     });
     provision.addRetry({
       errors: [ControlTowerBusy.errorName],

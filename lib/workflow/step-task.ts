@@ -61,7 +61,10 @@ export function stepTask(scope: Construct, stateName: string, props: StepTaskPro
 }
 
 /** Sends every error of `state` to `handler`, with the error at `$.error`. */
-export function catchInto<T extends sfn.TaskStateBase | sfn.Parallel | sfn.Map>(state: T, handler: sfn.IChainable): T {
+export function catchInto<T extends sfn.TaskStateBase | sfn.Parallel | sfn.Map>(
+  state: T,
+  handler: sfn.IChainable,
+): T {
   state.addCatch(handler, { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH });
   return state;
 }

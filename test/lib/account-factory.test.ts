@@ -28,7 +28,11 @@ describe('AccountFactory resources', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'accountId', KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
-        { IndexName: 'email', KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } },
+        {
+          IndexName: 'email',
+          KeySchema: [{ AttributeName: 'email', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+        },
       ],
     });
     const tables = template.findResources('AWS::DynamoDB::Table');
@@ -49,7 +53,9 @@ describe('AccountFactory resources', () => {
       DeletionPolicy: 'Retain',
     });
     template.hasResource('AWS::DynamoDB::Table', {
-      Properties: Match.objectLike({ KeySchema: Match.arrayWith([{ AttributeName: 'pk', KeyType: 'HASH' }]) }),
+      Properties: Match.objectLike({
+        KeySchema: Match.arrayWith([{ AttributeName: 'pk', KeyType: 'HASH' }]),
+      }),
       DeletionPolicy: 'Delete',
     });
   });
@@ -135,7 +141,9 @@ describe('AccountFactory resources', () => {
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      DestinationConfig: { OnFailure: { Destination: { Ref: Match.stringLikeRegexp('^FactoryFailureTopic') } } },
+      DestinationConfig: {
+        OnFailure: { Destination: { Ref: Match.stringLikeRegexp('^FactoryFailureTopic') } },
+      },
     });
   });
 
@@ -147,7 +155,13 @@ describe('AccountFactory resources', () => {
       LoggingConfiguration: {
         Level: 'ALL',
         IncludeExecutionData: true,
-        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FactoryWorkflowLogs'), 'Arn'] } } }],
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FactoryWorkflowLogs'), 'Arn'] },
+            },
+          },
+        ],
       },
     });
   });
@@ -173,7 +187,10 @@ describe('AccountFactory resources', () => {
     for (const policy of Object.values(template.findResources('AWS::S3::BucketPolicy')) as any[]) {
       expect(policy.Properties.PolicyDocument.Statement).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          expect.objectContaining({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
         ]),
       );
     }
@@ -185,7 +202,9 @@ describe('AccountFactory resources', () => {
     expect(project.Properties.Environment.EnvironmentVariables).toEqual(
       expect.arrayContaining([{ Name: 'EXECUTION_ROLE_NAME', Type: 'PLAINTEXT', Value: 'AWSAFTExecution' }]),
     );
-    expect(project.Properties.LogsConfig.CloudWatchLogs.GroupName).toEqual({ Ref: expect.stringMatching(/^FactoryCustomizationsLogs/) });
+    expect(project.Properties.LogsConfig.CloudWatchLogs.GroupName).toEqual({
+      Ref: expect.stringMatching(/^FactoryCustomizationsLogs/),
+    });
   });
 
   test('the pipeline role trusts CodePipeline only', () => {
@@ -202,7 +221,8 @@ describe('AccountFactory props', () => {
   test('maxConcurrentAccountOperations is the semaphore limit in the state machine', () => {
     const { template } = build({ maxConcurrentAccountOperations: 3 });
     const definition = JSON.stringify(
-      (Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any).Properties.DefinitionString,
+      (Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0] as any).Properties
+        .DefinitionString,
     );
     expect(definition).toContain('\\"limit\\":3');
     expect(definition).not.toContain('\\"limit\\":5');
@@ -217,7 +237,11 @@ describe('AccountFactory props', () => {
 
   test('feature options turn on their flags and their permissions', () => {
     const { template } = build({
-      featureOptions: { deleteDefaultVpcs: true, enterpriseSupport: true, cloudTrailDataEvents: { trailName: 'org-trail' } },
+      featureOptions: {
+        deleteDefaultVpcs: true,
+        enterpriseSupport: true,
+        cloudTrailDataEvents: { trailName: 'org-trail' },
+      },
     });
     const vars = functionOf(template, 'apply-feature-options').props.Environment.Variables;
     expect(vars).toMatchObject({
@@ -250,7 +274,11 @@ describe('AccountFactory props', () => {
     const template = Template.fromStack(stack);
     const keyArn = { 'Fn::GetAtt': ['Key961B73FD', 'Arn'] };
     for (const table of Object.values(template.findResources('AWS::DynamoDB::Table')) as any[]) {
-      expect(table.Properties.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: keyArn });
+      expect(table.Properties.SSESpecification).toEqual({
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: keyArn,
+      });
     }
     for (const topic of Object.values(template.findResources('AWS::SNS::Topic')) as any[]) {
       expect(topic.Properties.KmsMasterKeyId).toEqual(keyArn);
@@ -259,7 +287,9 @@ describe('AccountFactory props', () => {
       LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'customizations-source/' }),
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
-          Match.objectLike({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn } }),
+          Match.objectLike({
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn },
+          }),
         ],
       },
     });
@@ -287,7 +317,10 @@ describe('AccountFactory props', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SNS::Topic', 2);
     const notify = statementsOfFunction(template, 'notify').filter((s) => s.Action.includes('sns:Publish'));
-    expect(notify.flatMap((s) => s.Resource)).toEqual([stack.resolve(success.topicArn), stack.resolve(failure.topicArn)]);
+    expect(notify.flatMap((s) => s.Resource)).toEqual([
+      stack.resolve(success.topicArn),
+      stack.resolve(failure.topicArn),
+    ]);
   });
 
   test('names and poll interval', () => {
@@ -306,7 +339,9 @@ describe('AccountFactory props', () => {
       EXECUTION_ROLE_NAME: 'FactoryExec',
       PIPELINE_NAME_PREFIX: 'acct',
     });
-    const assume = statementsOfFunction(template, 'create-execution-role').find((s) => s.Action.includes('sts:AssumeRole'));
+    const assume = statementsOfFunction(template, 'create-execution-role').find((s) =>
+      s.Action.includes('sts:AssumeRole'),
+    );
     expect(JSON.stringify(assume?.Resource)).toContain(':iam::*:role/CTExec');
     expect(JSON.stringify(assume?.Resource)).toContain(':iam::*:role/FactoryExec');
     const pipeline = statementsOfFunction(template, 'create-account-pipeline').find((s) =>
@@ -323,36 +358,74 @@ describe('AccountFactory props', () => {
   test('a management role: management-account functions assume it (and only them), with MANAGEMENT_ROLE_ARN', () => {
     const { stack } = newStack();
     const role = iam.Role.fromRoleArn(stack, 'Mgmt', 'arn:aws:iam::222222222222:role/factory-management');
-    new AccountFactory(stack, 'Factory', { controlTowerManagementRole: role, featureOptions: { enterpriseSupport: true } });
+    new AccountFactory(stack, 'Factory', {
+      controlTowerManagementRole: role,
+      featureOptions: { enterpriseSupport: true },
+    });
     const template = Template.fromStack(stack);
-    const management = ['validate-request', 'provision-account', 'check-provisioning', 'fetch-account-id', 'tag-account', 'apply-feature-options'];
+    const management = [
+      'validate-request',
+      'provision-account',
+      'check-provisioning',
+      'fetch-account-id',
+      'tag-account',
+      'apply-feature-options',
+    ];
     for (const handler of ALL_HANDLERS) {
       const vars = functionOf(template, handler).props.Environment.Variables;
       const actions = actionsOf(statementsOfFunction(template, handler));
       if (management.includes(handler)) {
         expect(vars.MANAGEMENT_ROLE_ARN).toBe('arn:aws:iam::222222222222:role/factory-management');
-        const assume = statementsOfFunction(template, handler).find((s) => s.Action.includes('sts:AssumeRole'));
+        const assume = statementsOfFunction(template, handler).find((s) =>
+          s.Action.includes('sts:AssumeRole'),
+        );
         expect(assume?.Resource).toEqual(['arn:aws:iam::222222222222:role/factory-management']);
       } else {
         expect(vars.MANAGEMENT_ROLE_ARN).toBeUndefined();
       }
       // No direct Organizations / Service Catalog / Control Tower / Support call anywhere.
-      expect(actions.filter((a) => /^(organizations|servicecatalog|controltower|support):/.test(a))).toEqual([]);
+      expect(actions.filter((a) => /^(organizations|servicecatalog|controltower|support):/.test(a))).toEqual(
+        [],
+      );
     }
   });
 
   test.each<[string, AccountFactoryProps, RegExp]>([
-    ['a bad role name', { executionRoleName: 'bad role' }, /executionRoleName "bad role" is not an IAM role name/],
-    ['a too long role name', { controlTowerExecutionRoleName: 'x'.repeat(65) }, /controlTowerExecutionRoleName .* is not an IAM role name/],
+    [
+      'a bad role name',
+      { executionRoleName: 'bad role' },
+      /executionRoleName "bad role" is not an IAM role name/,
+    ],
+    [
+      'a too long role name',
+      { controlTowerExecutionRoleName: 'x'.repeat(65) },
+      /controlTowerExecutionRoleName .* is not an IAM role name/,
+    ],
     [
       'equal role names',
       { executionRoleName: 'AWSControlTowerExecution' },
       /executionRoleName must differ from controlTowerExecutionRoleName/,
     ],
-    ['a poll interval under 10 s', { controlTowerPollInterval: Duration.seconds(5) }, /controlTowerPollInterval must be at least 10 seconds/],
-    ['a poll interval over an hour', { controlTowerPollInterval: Duration.hours(2) }, /controlTowerPollInterval must be at most 1 hour/],
-    ['a bad pipeline prefix', { customizationsPipelineNamePrefix: 'no spaces' }, /customizationsPipelineNamePrefix "no spaces"/],
-    ['an empty product name', { accountFactoryProductName: ' ' }, /accountFactoryProductName must not be empty/],
+    [
+      'a poll interval under 10 s',
+      { controlTowerPollInterval: Duration.seconds(5) },
+      /controlTowerPollInterval must be at least 10 seconds/,
+    ],
+    [
+      'a poll interval over an hour',
+      { controlTowerPollInterval: Duration.hours(2) },
+      /controlTowerPollInterval must be at most 1 hour/,
+    ],
+    [
+      'a bad pipeline prefix',
+      { customizationsPipelineNamePrefix: 'no spaces' },
+      /customizationsPipelineNamePrefix "no spaces"/,
+    ],
+    [
+      'an empty product name',
+      { accountFactoryProductName: ' ' },
+      /accountFactoryProductName must not be empty/,
+    ],
     [
       'a bad trail name',
       { featureOptions: { cloudTrailDataEvents: { trailName: 'x' } } },

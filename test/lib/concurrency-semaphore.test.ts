@@ -34,7 +34,11 @@ describe('ConcurrencySemaphore', () => {
     expect(acquire.TimeoutSeconds).toBe(15 * 60);
     // The safety net: a timeout registers again, keeping the queue place.
     expect(acquire.Catch).toEqual([{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: 'Acquire' }]);
-    expect(asl.States.Release.Parameters.Payload).toEqual({ lockName: 'builds', limit: 3, 'holder.$': '$$.Execution.Id' });
+    expect(asl.States.Release.Parameters.Payload).toEqual({
+      lockName: 'builds',
+      limit: 3,
+      'holder.$': '$$.Execution.Id',
+    });
   });
 
   test('slotWaitTimeout sets the acquire timeout', () => {
@@ -82,9 +86,14 @@ describe('ConcurrencySemaphore', () => {
       EventPattern: {
         source: ['aws.states'],
         'detail-type': ['Step Functions Execution Status Change'],
-        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: Match.stringLikeRegexp('^Machine') }] },
+        detail: {
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+          stateMachineArn: [{ Ref: Match.stringLikeRegexp('^Machine') }],
+        },
       },
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionOf(template, 'semaphore-cleanup').id, 'Arn'] } })],
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionOf(template, 'semaphore-cleanup').id, 'Arn'] } }),
+      ],
     });
   });
 
@@ -92,7 +101,9 @@ describe('ConcurrencySemaphore', () => {
     const { template } = guardedMachine({ reaperSchedule: Duration.minutes(10) });
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(10 minutes)',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionOf(template, 'semaphore-cleanup').id, 'Arn'] } })],
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [functionOf(template, 'semaphore-cleanup').id, 'Arn'] } }),
+      ],
     });
     const { template: defaults } = guardedMachine();
     defaults.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
@@ -105,7 +116,9 @@ describe('ConcurrencySemaphore', () => {
       const tokens = statements.find((s) => s.Action.includes('states:SendTaskSuccess'));
       expect(tokens?.Resource.map(render)).toEqual([expect.stringMatching(/^<Machine[0-9A-F]+>$/)]);
       const writes = statements.find((s) => s.Action.includes('dynamodb:UpdateItem'));
-      expect(writes?.Resource.map(render)).toEqual([expect.stringMatching(/^<SemaphoreTable[0-9A-F]+\.Arn>$/)]);
+      expect(writes?.Resource.map(render)).toEqual([
+        expect.stringMatching(/^<SemaphoreTable[0-9A-F]+\.Arn>$/),
+      ]);
     }
     const describe = statementsOfFunction(template, 'semaphore-cleanup').find((s) =>
       s.Action.includes('states:DescribeExecution'),
@@ -119,7 +132,9 @@ describe('ConcurrencySemaphore', () => {
 
   test.each([0, -1, 2.5, 101, Number.NaN])('rejects limit %p', (limit) => {
     const { stack } = newStack();
-    expect(() => new ConcurrencySemaphore(stack, 'S', { limit })).toThrow(/limit must be an integer from 1 to 100/);
+    expect(() => new ConcurrencySemaphore(stack, 'S', { limit })).toThrow(
+      /limit must be an integer from 1 to 100/,
+    );
   });
 
   test('accepts the limits 1 and 100', () => {

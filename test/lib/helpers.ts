@@ -21,7 +21,8 @@ export type Json = any;
 export function definitionOf(template: Template, logicalIdPrefix?: string): Json {
   const machines = template.findResources('AWS::StepFunctions::StateMachine');
   const ids = Object.keys(machines).filter((id) => !logicalIdPrefix || id.startsWith(logicalIdPrefix));
-  if (ids.length !== 1) throw new Error(`expected one state machine, found ${Object.keys(machines).join(', ')}`);
+  if (ids.length !== 1)
+    throw new Error(`expected one state machine, found ${Object.keys(machines).join(', ')}`);
   const definition = machines[ids[0]].Properties.DefinitionString;
   if (typeof definition === 'string') return JSON.parse(definition);
   const parts: unknown[] = definition['Fn::Join'][1];
@@ -51,7 +52,8 @@ export function identityStatements(template: Template): Statement[] {
       });
     }
   };
-  for (const [id, r] of Object.entries(template.findResources('AWS::IAM::Policy'))) add(id, (r as Json).Properties.PolicyDocument);
+  for (const [id, r] of Object.entries(template.findResources('AWS::IAM::Policy')))
+    add(id, (r as Json).Properties.PolicyDocument);
   for (const [id, r] of Object.entries(template.findResources('AWS::IAM::Role'))) {
     for (const p of (r as Json).Properties.Policies ?? []) add(id, p.PolicyDocument);
   }
@@ -70,7 +72,9 @@ export function render(value: Json): string {
 /** The function whose CfnFunction carries this handler metadata. */
 export function functionOf(template: Template, handler: string): { id: string; props: Json } {
   const fns = template.findResources('AWS::Lambda::Function');
-  const found = Object.entries(fns).filter(([, r]) => (r as Json).Metadata?.['cdk-account-factory:handler'] === handler);
+  const found = Object.entries(fns).filter(
+    ([, r]) => (r as Json).Metadata?.['cdk-account-factory:handler'] === handler,
+  );
   if (found.length !== 1) throw new Error(`expected one function for ${handler}, found ${found.length}`);
   return { id: found[0][0], props: (found[0][1] as Json).Properties };
 }

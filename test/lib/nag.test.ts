@@ -35,7 +35,8 @@ function acknowledgements(stack: Stack): { path: string; id: string; reason: str
   return out;
 }
 
-const requests = () => loadRequestFiles('examples/account-requests').map((r) => ({ request: r.request, source: r.source }));
+const requests = () =>
+  loadRequestFiles('examples/account-requests').map((r) => ({ request: r.request, source: r.source }));
 
 describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
   test('default settings, the example requests and customizations: no unacknowledged finding', () => {
@@ -44,7 +45,8 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
         (app) =>
           new AccountFactoryStack(app, 'Factory', {
             accountRequests: requests(),
-            provisioningCustomizations: (scope) => new ExampleProvisioningCustomizations(scope, 'Custom').stateMachine,
+            provisioningCustomizations: (scope) =>
+              new ExampleProvisioningCustomizations(scope, 'Custom').stateMachine,
           }),
       ),
     ).not.toThrow();
@@ -65,11 +67,16 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
             'Management',
             'arn:aws:iam::222222222222:role/account-factory-management',
           ),
-          featureOptions: { deleteDefaultVpcs: true, enterpriseSupport: true, cloudTrailDataEvents: { trailName: 'org-trail' } },
+          featureOptions: {
+            deleteDefaultVpcs: true,
+            enterpriseSupport: true,
+            cloudTrailDataEvents: { trailName: 'org-trail' },
+          },
           controlTowerPollInterval: Duration.seconds(30),
           customizationsPipelineNamePrefix: 'custom-prefix',
         });
-        for (const [i, r] of requests().entries()) new AccountRequest(stack, `Request${i}`, { ...r.request, factory });
+        for (const [i, r] of requests().entries())
+          new AccountRequest(stack, `Request${i}`, { ...r.request, factory });
         return stack;
       }),
     ).not.toThrow();
@@ -80,7 +87,11 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
       synthWithNag((app) => {
         const stack = new Stack(app, 'Factory');
         new AccountFactory(stack, 'AccountFactory', {
-          featureOptions: { deleteDefaultVpcs: true, enterpriseSupport: true, cloudTrailDataEvents: { trailName: 'org-trail' } },
+          featureOptions: {
+            deleteDefaultVpcs: true,
+            enterpriseSupport: true,
+            cloudTrailDataEvents: { trailName: 'org-trail' },
+          },
         });
         return stack;
       }),
@@ -92,8 +103,12 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
       synthWithNag((app) => {
         const stack = new AccountFactoryStack(app, 'Factory');
         // A role with a wildcard resource nobody acknowledged.
-        const role = new iam.Role(stack, 'Extra', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
-        role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] }));
+        const role = new iam.Role(stack, 'Extra', {
+          assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        });
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bucket/*'] }),
+        );
         return stack;
       }),
     ).toThrow(/AwsSolutions-IAM5/);
@@ -104,7 +119,8 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
       (app) =>
         new AccountFactoryStack(app, 'Factory', {
           accountRequests: requests(),
-          provisioningCustomizations: (scope) => new ExampleProvisioningCustomizations(scope, 'Custom').stateMachine,
+          provisioningCustomizations: (scope) =>
+            new ExampleProvisioningCustomizations(scope, 'Custom').stateMachine,
         }),
     );
     const acks = acknowledgements(stack);
@@ -117,7 +133,13 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
     }
     // Only the findings the design accepts are acknowledged.
     const rules = new Set(acks.map((a) => a.id.replace(/\[.*$/, '')));
-    expect([...rules].sort()).toEqual(['AwsSolutions-CB4', 'AwsSolutions-IAM4', 'AwsSolutions-IAM5', 'AwsSolutions-L1', 'AwsSolutions-S1']);
+    expect([...rules].sort()).toEqual([
+      'AwsSolutions-CB4',
+      'AwsSolutions-IAM4',
+      'AwsSolutions-IAM5',
+      'AwsSolutions-L1',
+      'AwsSolutions-S1',
+    ]);
     // `Resource::*` acknowledgements name the actions they are for (iam.test.ts checks the policies hold no others).
     const star = acks.filter((a) => a.id === 'AwsSolutions-IAM5[Resource::*]');
     expect(star.length).toBeGreaterThan(0);
@@ -128,7 +150,9 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
     expect(() =>
       synthWithNag((app) => {
         const stack = new AccountFactoryStack(app, 'Factory');
-        new sfn.StateMachine(stack, 'Bare', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'P')) });
+        new sfn.StateMachine(stack, 'Bare', {
+          definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'P')),
+        });
         return stack;
       }),
     ).toThrow(/AwsSolutions-SF1|AwsSolutions-SF2/);

@@ -73,7 +73,9 @@ describe('provisioning workflow (ASL)', () => {
         expect.objectContaining({ ErrorEquals: expect.arrayContaining(['Lambda.ServiceException']) }),
       ]),
     );
-    expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STEP.RELEASE_SLOT_AFTER_FAILURE }]);
+    expect(state.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STEP.RELEASE_SLOT_AFTER_FAILURE },
+    ]);
   });
 
   test('routing by operation', () => {
@@ -81,7 +83,10 @@ describe('provisioning workflow (ASL)', () => {
     expect(choice.Type).toBe('Choice');
     expect(choice.Choices).toEqual([
       {
-        Or: ['CREATE', 'UPDATE', 'IMPORT'].map((op) => ({ Variable: '$.validation.operation', StringEquals: op })),
+        Or: ['CREATE', 'UPDATE', 'IMPORT'].map((op) => ({
+          Variable: '$.validation.operation',
+          StringEquals: op,
+        })),
         Next: STEP.ACQUIRE_SLOT,
       },
       { Variable: '$.validation.operation', StringEquals: 'REMOVE', Next: STEP.REMOVE_FROM_MANAGEMENT },
@@ -108,22 +113,40 @@ describe('provisioning workflow (ASL)', () => {
     expect(states[STEP.ACQUIRE_SLOT].Catch[1].Next).toBe(STEP.RELEASE_SLOT_AFTER_FAILURE);
     expect(states[STEP.PROVISION_ACCOUNT].Retry).toEqual(
       expect.arrayContaining([
-        { ErrorEquals: ['ControlTowerBusy'], IntervalSeconds: 60, BackoffRate: 1.5, MaxAttempts: 30, MaxDelaySeconds: 600 },
+        {
+          ErrorEquals: ['ControlTowerBusy'],
+          IntervalSeconds: 60,
+          BackoffRate: 1.5,
+          MaxAttempts: 30,
+          MaxDelaySeconds: 600,
+        },
       ]),
     );
     expect(states[STEP.PROVISION_ACCOUNT].Next).toBe(STEP.WAIT_FOR_CONTROL_TOWER);
-    expect(states[STEP.WAIT_FOR_CONTROL_TOWER]).toEqual({ Type: 'Wait', Seconds: 60, Next: STEP.CHECK_PROVISIONING });
+    expect(states[STEP.WAIT_FOR_CONTROL_TOWER]).toEqual({
+      Type: 'Wait',
+      Seconds: 60,
+      Next: STEP.CHECK_PROVISIONING,
+    });
     expect(states[STEP.CHECK_PROVISIONING].Next).toBe(STEP.PROVISIONING_FINISHED);
     expect(states[STEP.PROVISIONING_FINISHED]).toEqual({
       Type: 'Choice',
       Choices: [
         { Variable: '$.provisioningStatus.status', StringEquals: 'SUCCEEDED', Next: STEP.RELEASE_SLOT },
-        { Variable: '$.provisioningStatus.status', StringEquals: 'FAILED', Next: STEP.CONTROL_TOWER_OPERATION_FAILED },
+        {
+          Variable: '$.provisioningStatus.status',
+          StringEquals: 'FAILED',
+          Next: STEP.CONTROL_TOWER_OPERATION_FAILED,
+        },
       ],
       Default: STEP.WAIT_FOR_CONTROL_TOWER,
     });
     expect(states[STEP.RELEASE_SLOT].Next).toBe(STEP.FETCH_ACCOUNT_ID);
-    expect(states[STEP.RELEASE_SLOT].Parameters.Payload).toEqual({ lockName: 'control-tower', limit: 5, 'holder.$': '$$.Execution.Id' });
+    expect(states[STEP.RELEASE_SLOT].Parameters.Payload).toEqual({
+      lockName: 'control-tower',
+      limit: 5,
+      'holder.$': '$$.Execution.Id',
+    });
     expect(states[STEP.CONTROL_TOWER_OPERATION_FAILED]).toEqual({
       Type: 'Pass',
       Parameters: { Error: 'ControlTowerOperationFailed', 'Cause.$': '$.provisioningStatus.errors' },
@@ -148,7 +171,9 @@ describe('provisioning workflow (ASL)', () => {
     for (let i = 0; i < order.length - 1; i++) expect(states[order[i]].Next).toBe(order[i + 1]);
     expect(states[STEP.ACCOUNT_READY].Type).toBe('Succeed');
     expect(states[STEP.CREATE_EXECUTION_ROLE].Retry).toEqual(
-      expect.arrayContaining([{ ErrorEquals: ['ExecutionRoleNotReady'], IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 8 }]),
+      expect.arrayContaining([
+        { ErrorEquals: ['ExecutionRoleNotReady'], IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 8 },
+      ]),
     );
   });
 
@@ -177,7 +202,9 @@ describe('provisioning workflow (ASL)', () => {
     });
     expect(custom.ResultSelector).toEqual({ 'executionArn.$': '$.ExecutionArn', 'output.$': '$.Output' });
     expect(custom.ResultPath).toBe('$.provisioningCustomizations');
-    expect(custom.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STEP.RELEASE_SLOT_AFTER_FAILURE }]);
+    expect(custom.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STEP.RELEASE_SLOT_AFTER_FAILURE },
+    ]);
   });
 
   test('run account customizations: StartPipelineExecution straight from the state machine', () => {
@@ -197,11 +224,15 @@ describe('provisioning workflow (ASL)', () => {
   test('failure chain: release (its errors caught) -> notify FAILED (its errors caught) -> Fail with the caught error', () => {
     const release = states[STEP.RELEASE_SLOT_AFTER_FAILURE];
     expect(release.Next).toBe(STEP.NOTIFY_FAILURE);
-    expect(release.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseError', Next: STEP.NOTIFY_FAILURE }]);
+    expect(release.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.releaseError', Next: STEP.NOTIFY_FAILURE },
+    ]);
     const notify = states[STEP.NOTIFY_FAILURE];
     expect(notify.Parameters).toEqual({ ...STEP_PAYLOAD, outcome: 'FAILED' });
     expect(notify.Next).toBe(STEP.REQUEST_FAILED);
-    expect(notify.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.notificationError', Next: STEP.REQUEST_FAILED }]);
+    expect(notify.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.notificationError', Next: STEP.REQUEST_FAILED },
+    ]);
     expect(states[STEP.REQUEST_FAILED]).toEqual({
       Type: 'Fail',
       Comment: 'Fails the execution with the error that stopped it',
