@@ -704,13 +704,16 @@ export class AccountFactory extends Construct {
     );
     grantTableRead(this.metadataTable, validate.role);
 
-    for (const name of [HANDLER.PROVISION_ACCOUNT, HANDLER.CHECK_PROVISIONING] as const) {
-      management(
-        steps[name],
-        SERVICE_CATALOG_ACTIONS,
-        'Control Tower Account Factory product and records, found by name at run time',
-      );
-    }
+    management(
+      steps[HANDLER.PROVISION_ACCOUNT],
+      SERVICE_CATALOG_ACTIONS,
+      'the Control Tower Account Factory product, its versions, launch paths and provisioned products are found by name at run time',
+    );
+    management(
+      steps[HANDLER.CHECK_PROVISIONING],
+      ['servicecatalog:DescribeRecord', 'servicecatalog:SearchProvisionedProducts'],
+      'reads the records of the operations it started, whose IDs are known at run time only',
+    );
     management(
       steps[HANDLER.FETCH_ACCOUNT_ID],
       ['organizations:ListAccounts', 'organizations:DescribeAccount'],
