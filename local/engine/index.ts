@@ -79,6 +79,7 @@ export class LocalFactory {
     this.ddb = createClient(DynamoDBClient);
 
     this.lambda = new LambdaRuntime(template.functions);
+    this.lambda.preload();
     if (options.lambdaFaults) this.lambda.setFaults(options.lambdaFaults);
     this.bus = new EventBus(template.rules, (arn, event) => this.deliverToTarget(arn, event), clock);
     this.stepFunctions = new LocalStepFunctions({ clock, lambda: this.lambda, onStatusChange: (e) => this.bus.put(e) });

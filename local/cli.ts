@@ -1,0 +1,130 @@
+import * as path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { loadRequestFiles } from '../lib/request-files';
+import { synthTemplate } from './engine/synth';
+import { formatLine, type RequestLine } from './progress';
+import { generateRequests } from './requests';
+import { runScenario, type ScenarioRequest, type ScenarioSummary } from './scenario';
+
+/**
+ * `npm start`: the whole pipeline on this machine. Synthesizes the app, deploys it onto
+ * the local engine, provisions the example requests (plus generated ones) through the
+ * very state machine `cdk synth` produces, shows each request's progress, and ends with
+ * a summary measured in the emulated organization.
+ */
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
+  return n;
+};
+const positiveNumber = (v: string) => {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+};
+const rate = (v: string) => {
+  const n = Number(v);
+  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('expected a rate from 0 to below 1');
+  return n;
+};
+
+const program = new Command('npm start --')
+  .description('Run the account factory locally: the synthesized workflow against an emulated landing zone')
+  .option('--requests <dir>', 'folder of account request files (JSON / YAML)', 'examples/account-requests')
+  .option('--generate <n>', 'also provision N generated requests', positiveInt, 0)
+  .option('--create-minutes <m>', 'emulated minutes Control Tower takes to create an account', positiveNumber, 25)
+  .option('--jitter <j>', 'spread of Control Tower durations (0..1)', rate, 0)
+  .option('--scale <x>', 'emulated milliseconds per real millisecond (higher is faster, until this machine cannot keep up)', positiveNumber, 200)
+  .option('--fail <emails>', 'comma-separated account emails whose Control Tower operation fails')
+  .option('--throttle <rate>', 'fraction of AWS calls throttled (TooManyRequestsException)', rate, 0)
+  .option('--crash <handler>', 'crash this step handler once, after it ran (e.g. tag-account)')
+  .option('--abort <n>', 'abort N executions while they hold a Control Tower slot', positiveInt, 0)
+  .option('--no-customizations', 'synthesize without the example provisioning customizations')
+  .option('--seed <n>', 'seed of the emulated landing zone', positiveInt, 1)
+  .option('--json', 'print the summary as JSON')
+  .option('--verbose', 'show the handlers\' logs');
+
+function loadRequests(dir: string, generate: number): ScenarioRequest[] {
+  const fromFiles = loadRequestFiles(path.resolve(dir)).map((f) => ({ request: f.request, label: path.basename(f.source.replace(/^file:/, '')) }));
+  const generated = generateRequests(generate).map((r) => ({ request: r, label: r.accountName }));
+  return [...fromFiles, ...generated];
+}
+
+function minutes(seconds: number): string {
+  return `${(seconds / 60).toFixed(1)} min`;
+}
+
+export function formatSummary(s: ScenarioSummary): string {
+  const ratio = s.boundSeconds > 0 ? (s.makespanSeconds / s.boundSeconds).toFixed(2) : 'n/a';
+  return [
+    'Summary (durations in emulated time)',
+    `  requests                      ${s.requests}: ${s.succeeded} succeeded, ${s.failed} failed, ${s.aborted} aborted`,
+    `  accounts created              ${s.accountsCreated}${s.duplicateAccounts.length ? ` (DUPLICATES: ${s.duplicateAccounts.join(', ')})` : ', none twice'}`,
+    `  notifications                 ${s.notifications.success} success, ${s.notifications.failure} failure`,
+    `  failed without a notification ${s.failedWithoutNotification.length}`,
+    `  Control Tower operations      ${s.controlTowerOperations}, peak ${s.peakConcurrentControlTowerOperations} at once (limit ${s.semaphoreLimit})`,
+    `  customization pipelines       ${s.customizationPipelinesStarted} started`,
+    `  makespan                      ${minutes(s.makespanSeconds)} vs bound ceil(N/${s.semaphoreLimit}) x ${minutes(s.createSeconds)} = ${minutes(s.boundSeconds)} (ratio ${ratio})`,
+    `  state transitions             ${s.stateTransitions}`,
+    `  wall time                     ${(s.wallMs / 1000).toFixed(1)} s`,
+  ].join('\n');
+}
+
+class ProgressView {
+  private printed = 0;
+  private readonly last = new Map<string, string>();
+  constructor(private readonly tty: boolean) {}
+
+  render(lines: RequestLine[]): void {
+    const width = Math.max(10, ...lines.map((l) => l.label.length));
+    if (this.tty) {
+      if (this.printed) process.stdout.write(`\x1b[${this.printed}A`);
+      for (const l of lines) process.stdout.write(`\x1b[2K${formatLine(l, width)}\n`);
+      this.printed = lines.length;
+      return;
+    }
+    // Not a terminal (CI, a pipe): a line each time a request changes phase.
+    for (const l of lines) {
+      if (this.last.get(l.requestId) === l.phase) continue;
+      this.last.set(l.requestId, l.phase);
+      process.stdout.write(`${formatLine(l, width)}\n`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const opts = program.opts();
+  if (!opts.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  const requests = loadRequests(opts.requests, opts.generate);
+  if (!requests.length) throw new Error(`No requests: ${opts.requests} holds no request files and --generate is 0`);
+  const template = synthTemplate({ exampleCustomizations: opts.customizations });
+  const view = new ProgressView(Boolean(process.stdout.isTTY) && !opts.json);
+  console.log(`Provisioning ${requests.length} account requests on the local engine (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`);
+  const { summary } = await runScenario({
+    template,
+    requests,
+    createMinutes: opts.createMinutes,
+    jitter: opts.jitter,
+    scale: opts.scale,
+    seed: opts.seed,
+    faults: {
+      failProvisioning: opts.fail ? String(opts.fail).split(',').map((e: string) => e.trim().toLowerCase()) : undefined,
+      throttle: opts.throttle > 0 ? { rate: opts.throttle } : undefined,
+    },
+    lambdaFaults: opts.crash ? { crash: [{ handler: opts.crash, times: 1, when: 'after' }] } : undefined,
+    abortWhileHolding: opts.abort,
+    onProgress: opts.json ? undefined : (lines) => view.render(lines),
+  });
+  console.log('');
+  console.log(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+  if (summary.failedWithoutNotification.length || summary.duplicateAccounts.length) {
+    console.error('\nFAILED: a request failed without a failure notification, or an account was created twice.');
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exitCode = 1;
+});

@@ -1,0 +1,179 @@
+import { ENV } from '../lambda/shared/env';
+import type { FaultOptions } from './emulator';
+import { LocalFactory, type LocalFactoryOptions } from './engine';
+import type { CfnTemplate } from './engine/template';
+import { describeLine, latestByRequest, type RequestLine } from './progress';
+
+/**
+ * One run of the pipeline on the local engine: submit requests, wait for every
+ * execution, and measure what happened in the emulated organization. `npm start`, the
+ * workflow tests and the benchmark all run through here.
+ */
+export interface ScenarioRequest {
+  request: unknown;
+  /** How the request is shown (file name, generated id). */
+  label: string;
+}
+
+export interface ScenarioOptions {
+  template: CfnTemplate;
+  requests: ScenarioRequest[];
+  /** Emulated minutes a Control Tower account creation takes. @default 25 */
+  createMinutes?: number;
+  /** Spread of Control Tower durations, 0..1. @default 0 */
+  jitter?: number;
+  /**
+   * Emulated ms per real ms. Every step costs real CPU, which the scaled clock counts
+   * as emulated time: above a few hundred, a 2-core machine falls behind and the
+   * makespan grows with the machine's load, not with the factory's design.
+   * @default 200
+   */
+  scale?: number;
+  seed?: number;
+  faults?: FaultOptions;
+  lambdaFaults?: LocalFactoryOptions['lambdaFaults'];
+  streamFaults?: LocalFactoryOptions['streamFaults'];
+  dropExecutionEvents?: boolean;
+  /** Abort this many executions while they hold a Control Tower slot (they are waited on by the others). */
+  abortWhileHolding?: number;
+  /** Called every `progressMs` real ms with a line per request. */
+  onProgress?: (lines: RequestLine[]) => void;
+  progressMs?: number;
+  /** Keep the factory open (the caller closes it) to inspect it further. */
+  keepOpen?: boolean;
+}
+
+export interface ScenarioSummary {
+  requests: number;
+  succeeded: number;
+  failed: number;
+  aborted: number;
+  accountsCreated: number;
+  /** Emails for which more than one account was created (must be empty). */
+  duplicateAccounts: string[];
+  notifications: { success: number; failure: number };
+  /** Requests whose execution failed with no failure notification (must be empty). */
+  failedWithoutNotification: string[];
+  controlTowerOperations: number;
+  peakConcurrentControlTowerOperations: number;
+  semaphoreLimit: number;
+  /** Emulated seconds from the first request to the last execution's end. */
+  makespanSeconds: number;
+  /** ceil(N / limit) x T for the N requests that needed a Control Tower operation. */
+  boundSeconds: number;
+  createSeconds: number;
+  customizationPipelinesStarted: number;
+  stateTransitions: number;
+  wallMs: number;
+}
+
+export interface ScenarioResult {
+  summary: ScenarioSummary;
+  lines: RequestLine[];
+  factory: LocalFactory;
+}
+
+function topicArns(factory: LocalFactory): { success: string; failure: string } {
+  const notify = factory.lambda.functionFor('notify');
+  return {
+    success: notify.environment[ENV.SUCCESS_TOPIC_ARN],
+    failure: notify.environment[ENV.FAILURE_TOPIC_ARN],
+  };
+}
+
+export function linesOf(factory: LocalFactory, requests: { id: string; label: string }[]): RequestLine[] {
+  const latest = latestByRequest(factory.executions());
+  return requests.map((r) => describeLine(r.id, r.label, latest.get(r.id)));
+}
+
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const createSeconds = (options.createMinutes ?? 25) * 60;
+  const wallStart = Date.now();
+  const factory = await LocalFactory.start({
+    template: options.template,
+    scale: options.scale ?? 200,
+    landingZone: {
+      seed: options.seed ?? 1,
+      controlTower: { createSeconds, jitter: options.jitter ?? 0 },
+      faults: options.faults,
+    },
+    lambdaFaults: options.lambdaFaults,
+    streamFaults: options.streamFaults,
+    dropExecutionEvents: options.dropExecutionEvents,
+  });
+  try {
+    const start = factory.clock.nowMs();
+    const submitted: { id: string; label: string }[] = [];
+    const progress = options.onProgress
+      ? setInterval(() => options.onProgress!(linesOf(factory, submitted)), options.progressMs ?? 100)
+      : undefined;
+    let toAbort = options.abortWhileHolding ?? 0;
+    const aborter =
+      toAbort > 0
+        ? setInterval(() => {
+            for (const e of factory.executions()) {
+              if (toAbort > 0 && e.status === 'RUNNING' && e.currentState === 'Wait for Control Tower') {
+                factory.stepFunctions.stop(e.executionArn);
+                toAbort--;
+              }
+            }
+          }, 2)
+        : undefined;
+    for (const r of options.requests) {
+      const { id } = await factory.submit(r.request, r.label);
+      submitted.push({ id, label: r.label });
+    }
+    await factory.idle();
+    clearInterval(progress);
+    clearInterval(aborter);
+    const lines = linesOf(factory, submitted);
+    options.onProgress?.(lines);
+    const summary = summarize(factory, submitted, start, createSeconds, Date.now() - wallStart);
+    return { summary, lines, factory };
+  } finally {
+    if (!options.keepOpen) await factory.close();
+  }
+}
+
+function summarize(
+  factory: LocalFactory,
+  submitted: { id: string }[],
+  start: number,
+  createSeconds: number,
+  wallMs: number,
+): ScenarioSummary {
+  const lz = factory.landingZone;
+  const executions = factory.executions();
+  const latest = latestByRequest(executions);
+  const topics = topicArns(factory);
+  const failureMessages = lz.messages(topics.failure).map((m) => JSON.parse(m.message) as { requestId?: string });
+  const notifiedFailures = new Set(failureMessages.map((m) => m.requestId));
+  const failed = [...latest.values()].filter((e) => e.status === 'FAILED');
+  const limit = Number(factory.lambda.functionFor('acquire-slot').environment[ENV.SEMAPHORE_LIMIT] ?? 5);
+  const ctRequests = executions.filter((e) => e.transitionsByState['Provision account']).length;
+  const end = Math.max(start, ...executions.map((e) => e.stopDate?.getTime() ?? start));
+  const created = lz.accountsCreatedByEmail;
+  return {
+    requests: submitted.length,
+    succeeded: [...latest.values()].filter((e) => e.status === 'SUCCEEDED').length,
+    failed: failed.length,
+    aborted: [...latest.values()].filter((e) => e.status === 'ABORTED').length,
+    accountsCreated: Object.values(created).reduce((a, b) => a + b, 0),
+    duplicateAccounts: Object.entries(created)
+      .filter(([, n]) => n > 1)
+      .map(([email]) => email),
+    notifications: { success: lz.messages(topics.success).length, failure: failureMessages.length },
+    failedWithoutNotification: failed
+      .map((e) => (e.input as { requestId: string }).requestId)
+      .filter((id) => !notifiedFailures.has(id)),
+    controlTowerOperations: lz.controlTowerOperations.filter((o) => o.type !== 'EXTERNAL').length,
+    peakConcurrentControlTowerOperations: lz.peakConcurrentOperations,
+    semaphoreLimit: limit,
+    makespanSeconds: Math.round((end - start) / 1000),
+    boundSeconds: Math.ceil(ctRequests / limit) * createSeconds,
+    createSeconds,
+    customizationPipelinesStarted: lz.pipelineExecutions.length,
+    stateTransitions: executions.reduce((a, e) => a + e.transitions, 0),
+    wallMs,
+  };
+}
