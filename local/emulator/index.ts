@@ -167,6 +167,13 @@ interface ClientShape {
  * `installClientHook(landingZone.hook())`.
  */
 export class LandingZone {
+  /**
+   * The landing zone SDK clients reach, whichever landing zone attached them. One
+   * process runs one landing zone at a time (the local engine sets this).
+   * @default - each client reaches the landing zone that attached it
+   */
+  static active: LandingZone | undefined;
+
   readonly clock: ScaledClock;
   readonly managementAccountId: string;
   readonly defaultPrincipal: Principal;
@@ -307,9 +314,12 @@ export class LandingZone {
       (_next, context) => async (args) => {
         const name = (context.clientName as string | undefined) ?? clientName;
         const command = context.commandName as string;
-        const principal = await this.principalOf(client, name);
+        // Clients outlive a landing zone (handler modules keep theirs at module level):
+        // a call goes to the landing zone that is active now.
+        const lz = LandingZone.active ?? this;
+        const principal = await lz.principalOf(client, name);
         const region = await (client.config.region as () => Promise<string>)();
-        const output = await this.dispatch(name, command, args.input, principal, region);
+        const output = await lz.dispatch(name, command, args.input, principal, region);
         return { output: { ...(output as object), $metadata: metadata(200) }, response: {} };
       },
       { step: 'initialize', name: 'landingZoneEmulator', priority: 'high' },

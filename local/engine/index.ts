@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import dynalite from 'dynalite';
 import { createClient, installClientHook } from '../../lambda/shared/clients';
@@ -38,15 +38,24 @@ export interface LocalFactoryOptions {
 }
 
 export class LocalFactory {
+  /** The factory running now: one per process, as handler modules and their clients are. */
+  private static current: LocalFactory | undefined;
+
   static async start(options: LocalFactoryOptions): Promise<LocalFactory> {
+    if (LocalFactory.current) throw new Error('A local factory is already running in this process: close it first');
     const resolved = resolveTemplate(options.template);
-    const server = dynalite({ createTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const port = (server.address() as AddressInfo).port;
-    const clock = new ScaledClock({ scale: options.scale ?? 1000 });
+    const port = await dynamoDbPort();
+    const clock = new ScaledClock({ scale: options.scale ?? 200 });
     const landingZone = new LandingZone({ ...(options.landingZone ?? {}), clock } as LandingZoneOptions);
-    const factory = new LocalFactory(resolved, server, port, clock, landingZone, options);
-    await factory.createTables();
+    LandingZone.active = landingZone;
+    const factory = new LocalFactory(resolved, port, clock, landingZone, options);
+    LocalFactory.current = factory;
+    try {
+      await factory.createTables();
+    } catch (err) {
+      await factory.close();
+      throw err;
+    }
     return factory;
   }
 
@@ -60,7 +69,6 @@ export class LocalFactory {
 
   private constructor(
     readonly template: ResolvedTemplate,
-    private readonly server: ReturnType<typeof dynalite>,
     port: number,
     readonly clock: ScaledClock,
     readonly landingZone: LandingZone,
@@ -138,6 +146,7 @@ export class LocalFactory {
   }
 
   private async createTables(): Promise<void> {
+    await this.deleteTables();
     for (const t of this.template.tables) {
       await this.ddb.send(
         new CreateTableCommand({
@@ -153,6 +162,11 @@ export class LocalFactory {
         }),
       );
     }
+  }
+
+  private async deleteTables(): Promise<void> {
+    const { TableNames = [] } = await this.ddb.send(new ListTablesCommand({}));
+    for (const name of TableNames) await this.ddb.send(new DeleteTableCommand({ TableName: name }));
   }
 
   private async deliverToTarget(arn: string, event: BusEvent): Promise<unknown> {
@@ -235,11 +249,31 @@ export class LocalFactory {
     for (const e of this.stepFunctions.list()) {
       if (e.status === 'RUNNING') this.stepFunctions.stop(e.executionArn);
     }
+    await this.stepFunctions.idle();
     await this.bus.drain();
+    await this.deleteTables();
     this.clock.dispose();
     installClientHook(undefined);
     setClock(undefined);
-    this.ddb.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (LandingZone.active === this.landingZone) LandingZone.active = undefined;
+    if (LocalFactory.current === this) LocalFactory.current = undefined;
   }
+}
+
+/**
+ * One dynalite server per process, on a free loopback port: handler modules keep their
+ * DynamoDB clients (and so the endpoint) for the life of the process, across factories.
+ * It does not keep the process alive.
+ */
+let dynamoDb: Promise<number> | undefined;
+function dynamoDbPort(): Promise<number> {
+  dynamoDb ??= new Promise<number>((resolve, reject) => {
+    const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.unref();
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  return dynamoDb;
 }
