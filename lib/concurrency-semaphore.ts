@@ -41,9 +41,12 @@ export interface ConcurrencySemaphoreProps {
   readonly limit?: number;
   /**
    * How long an Acquire task waits for its slot before it registers again. A
-   * wake-up is sent as soon as a slot is free; this timeout is only the safety
-   * net for a lost one (the execution keeps its place in the queue).
-   * @default Duration.minutes(15)
+   * wake-up is sent as soon as a slot is free, and the reaper repairs a lost one
+   * within `reaperSchedule`; this timeout is the last safety net (the execution
+   * keeps its place in the queue). Keep it longer than a Control Tower operation:
+   * a shorter one makes every waiter time out and register again each round,
+   * costing state transitions for nothing.
+   * @default Duration.hours(1)
    */
   readonly slotWaitTimeout?: Duration;
   /**
@@ -116,7 +119,7 @@ export class ConcurrencySemaphore extends Construct {
         `ConcurrencySemaphore lockName must be 1-128 characters of A-Z a-z 0-9 _ . : -, got "${lockName}"`,
       );
     }
-    const slotWaitTimeout = props.slotWaitTimeout ?? Duration.minutes(15);
+    const slotWaitTimeout = props.slotWaitTimeout ?? Duration.hours(1);
     if (slotWaitTimeout.toSeconds() < 60) {
       throw new Error(
         `ConcurrencySemaphore slotWaitTimeout must be at least 1 minute, got ${slotWaitTimeout.toHumanString()}`,
