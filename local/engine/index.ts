@@ -11,6 +11,7 @@ import '../polyfill';
 import { EventBus, type BusEvent } from './event-bus';
 import { LambdaRuntime, type LambdaFaults } from './lambda-runtime';
 import { RequestStream, type StreamFaults } from './request-stream';
+import { addSdkRetry } from './sdk-retry';
 import { LocalStepFunctions, StepFunctionsError, type LocalExecution } from './step-functions';
 import { resolveTemplate, type CfnTemplate, type ResolvedTemplate } from './template';
 
@@ -81,7 +82,11 @@ export class LocalFactory {
         name === 'DynamoDBClient'
           ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
           : lzHook.config?.(name),
-      attach: (client, name) => lzHook.attach?.(client, name),
+      attach: (client, name) => {
+        lzHook.attach?.(client, name);
+        // DynamoDB goes to dynalite over HTTP, through the SDK's own retry.
+        if (name !== 'DynamoDBClient' && name !== 'DynamoDBStreamsClient') addSdkRetry(client, clock);
+      },
     });
     setClock(clock);
     this.ddb = createClient(DynamoDBClient);
