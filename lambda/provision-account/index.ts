@@ -22,8 +22,10 @@ import {
 } from '../shared/schema';
 import {
   findAccountFactoryProduct,
+  findProvisionedProduct,
   findProvisionedProductId,
   isControlTowerBusy,
+  isNameTaken,
 } from '../shared/service-catalog';
 
 /**
@@ -92,19 +94,40 @@ export async function provisionAccount(
   switch (v.operation) {
     case 'CREATE':
     case 'IMPORT': {
-      const out = await guardBusy(() =>
-        sc.send(
-          new ProvisionProductCommand({
-            ProductId: product.productId,
-            ProvisioningArtifactId: product.provisioningArtifactId,
-            PathId: product.pathId,
-            ProvisionedProductName: name,
-            ProvisioningParameters,
-            ProvisionToken: idempotencyToken(v.requestId, v.version, 'provision'),
-          }),
-        ),
-      );
-      return toResult(out.RecordDetail, undefined, 'ProvisionProduct');
+      try {
+        const out = await guardBusy(() =>
+          sc.send(
+            new ProvisionProductCommand({
+              ProductId: product.productId,
+              ProvisioningArtifactId: product.provisioningArtifactId,
+              PathId: product.pathId,
+              ProvisionedProductName: name,
+              ProvisioningParameters,
+              ProvisionToken: idempotencyToken(v.requestId, v.version, 'provision'),
+            }),
+          ),
+        );
+        return toResult(out.RecordDetail, undefined, 'ProvisionProduct');
+      } catch (err) {
+        if (!isNameTaken(err)) throw err;
+        // An earlier attempt that Control Tower failed left its provisioned product in ERROR,
+        // holding the name: Service Catalog retries it through an update of that product.
+        const leftover = await findProvisionedProduct(sc, name);
+        if (leftover?.status !== 'ERROR') throw err;
+        const out = await guardBusy(() =>
+          sc.send(
+            new UpdateProvisionedProductCommand({
+              ProvisionedProductId: leftover.id,
+              ProductId: product.productId,
+              ProvisioningArtifactId: product.provisioningArtifactId,
+              PathId: product.pathId,
+              ProvisioningParameters,
+              UpdateToken: idempotencyToken(v.requestId, v.version, 'provision-again'),
+            }),
+          ),
+        );
+        return toResult(out.RecordDetail, leftover.id, 'UpdateProvisionedProduct');
+      }
     }
     case 'UPDATE': {
       const provisionedProductId = v.provisionedProductId ?? (await findProvisionedProductId(sc, name));

@@ -96,21 +96,41 @@ async function firstLaunchPathId(
   return id;
 }
 
+/** A provisioned product found by name: its id and status (AVAILABLE, UNDER_CHANGE, TAINTED, ERROR, ...). */
+export interface ProvisionedProductRef {
+  id: string;
+  status: string | undefined;
+}
+
 /** The provisioned product with exactly this name, or undefined. */
-export async function findProvisionedProductId(
+export async function findProvisionedProduct(
   sc: ServiceCatalogClient,
   name: string,
-): Promise<string | undefined> {
+): Promise<ProvisionedProductRef | undefined> {
   let PageToken: string | undefined;
   do {
     const out = await sc.send(
       new SearchProvisionedProductsCommand({ Filters: { SearchQuery: [`name:${name}`] }, PageToken }),
     );
     const match = (out.ProvisionedProducts ?? []).find((p) => p.Name === name && p.Id);
-    if (match?.Id) return match.Id;
+    if (match?.Id) return { id: match.Id, status: match.Status };
     PageToken = out.NextPageToken;
   } while (PageToken);
   return undefined;
+}
+
+/** The id of the provisioned product with exactly this name, or undefined. */
+export async function findProvisionedProductId(
+  sc: ServiceCatalogClient,
+  name: string,
+): Promise<string | undefined> {
+  return (await findProvisionedProduct(sc, name))?.id;
+}
+
+/** ProvisionProduct refused because a provisioned product already has the name. */
+export function isNameTaken(err: unknown): boolean {
+  const e = err as Error | undefined;
+  return e?.name === 'InvalidParametersException' && /already exists/i.test(e.message ?? '');
 }
 
 /** The message Service Catalog gives when Control Tower is busy with another operation. */
