@@ -1,0 +1,75 @@
+import { generateRequests } from '../../../local/requests';
+import { synthTemplate } from '../../../local/engine/synth';
+import type { CfnTemplate } from '../../../local/engine/template';
+import type { LocalFactory } from '../../../local/engine';
+import { notifications, request, semaphoreState, startFactory } from './harness';
+
+let template: CfnTemplate;
+let factory: LocalFactory;
+
+beforeAll(() => {
+  template = synthTemplate({ exampleCustomizations: false });
+});
+
+afterEach(async () => {
+  await factory?.close();
+});
+
+test('20 requests at once: never more than 5 Control Tower operations, 20 accounts, each created once', async () => {
+  factory = await startFactory(template);
+
+  const requests = generateRequests(20, 'burst');
+  for (const r of requests) await factory.submit(r);
+  await factory.idle();
+
+  const lz = factory.landingZone;
+  // Measured by the emulator from the operations' intervals, not by the semaphore.
+  expect(lz.peakConcurrentOperations).toBe(5);
+  expect(lz.refusedOperations).toBe(0);
+  expect(factory.executions().map((e) => e.status)).toEqual(Array(20).fill('SUCCEEDED'));
+  expect(Object.keys(lz.accountsCreatedByEmail).sort()).toEqual(requests.map((r) => r.accountEmail).sort());
+  expect(Object.values(lz.accountsCreatedByEmail)).toEqual(Array(20).fill(1));
+  expect(notifications(factory, 'success')).toHaveLength(20);
+  expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
+});
+
+test('a failing Control Tower operation: failure notification with the cause, slot released, the others unaffected', async () => {
+  factory = await startFactory(template, { landingZone: { faults: { failProvisioning: ['doomed@example.com'] } } });
+
+  await factory.submit(request('doomed'));
+  for (const r of generateRequests(6, 'fine')) await factory.submit(r);
+  await factory.idle();
+
+  const byRequest = new Map(factory.executions().map((e) => [(e.input as { requestId: string }).requestId, e]));
+  expect(byRequest.get('doomed@example.com')!.status).toBe('FAILED');
+  expect(byRequest.get('doomed@example.com')!.error).toBe('ControlTowerOperationFailed');
+  for (let i = 1; i <= 6; i++) expect(byRequest.get(`fine-00${i}@example.com`)!.status).toBe('SUCCEEDED');
+
+  const [failure] = notifications(factory, 'failure');
+  expect(failure).toMatchObject({ outcome: 'FAILED', requestId: 'doomed@example.com', error: { name: 'ControlTowerOperationFailed' } });
+  expect(failure.error!.cause.length).toBeGreaterThan(0);
+  expect(factory.landingZone.account('doomed@example.com')).toBeUndefined();
+  expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
+});
+
+test('an execution aborted while holding a slot: the cleanup reclaims the slot and a waiting request proceeds', async () => {
+  factory = await startFactory(template);
+
+  const requests = generateRequests(6, 'queue');
+  for (const r of requests) await factory.submit(r);
+  // Wait until five hold a slot (polling Control Tower) and the sixth waits for one.
+  const holding = () => factory.executions().filter((e) => e.currentState === 'Wait for Control Tower');
+  while (holding().length < 5) await new Promise((r) => setTimeout(r, 5));
+  const victim = holding()[0];
+  factory.stepFunctions.stop(victim.executionArn);
+  await factory.idle();
+
+  const executions = factory.executions();
+  expect(executions.filter((e) => e.status === 'ABORTED').map((e) => e.executionArn)).toEqual([victim.executionArn]);
+  // The four other holders, and the sixth request that was waiting for a slot.
+  expect(executions.filter((e) => e.status === 'SUCCEEDED')).toHaveLength(5);
+  // The cleanup Lambda ran on the ABORTED event and released the dead holder.
+  const cleanup = factory.bus.delivered.filter((d) => d.event['detail-type'] === 'Step Functions Execution Status Change' && d.ok);
+  expect(cleanup.some((d) => (d.event.detail as { status: string }).status === 'ABORTED')).toBe(true);
+  expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
+});
