@@ -11,7 +11,8 @@ export interface LambdaFaults {
   /**
    * Crash a handler: the first `times` invocations of the named handler fail with
    * `Lambda.Unknown`. `when: 'after'` runs the handler first (its effects happen, its
-   * result is lost), as a crash or timeout mid-step would.
+   * result is lost), as a crash or timeout mid-step would; it counts only invocations
+   * whose handler succeeded (one that throws by itself already fails).
    */
   crash?: { handler: string; times: number; when?: 'before' | 'after' }[];
 }
@@ -98,7 +99,8 @@ export class LambdaRuntime {
       ? path.join(REPO_ROOT, fn.handler)
       : path.join(REPO_ROOT, 'lambda', fn.handler, 'index');
     const service = process.env.POWERTOOLS_SERVICE_NAME;
-    if (fn.environment.POWERTOOLS_SERVICE_NAME) process.env.POWERTOOLS_SERVICE_NAME = fn.environment.POWERTOOLS_SERVICE_NAME;
+    if (fn.environment.POWERTOOLS_SERVICE_NAME)
+      process.env.POWERTOOLS_SERVICE_NAME = fn.environment.POWERTOOLS_SERVICE_NAME;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(modulePath) as { handler?: Handler };
     if (service === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
@@ -127,19 +129,26 @@ export class LambdaRuntime {
     const fn = this.resolve(nameOrArn);
     const handler = this.load(fn);
     const crash = this.faults.crash?.find((c) => c.handler === fn.handler);
-    const left = this.crashesLeft.get(fn.handler) ?? 0;
-    const crashNow = crash !== undefined && left > 0;
-    if (crashNow) this.crashesLeft.set(fn.handler, left - 1);
+    const crashNow = crash !== undefined && (this.crashesLeft.get(fn.handler) ?? 0) > 0;
+    const takeCrash = () => this.crashesLeft.set(fn.handler, (this.crashesLeft.get(fn.handler) ?? 0) - 1);
     const context = {
       functionName: fn.name,
       awsRequestId: `local-${this.invocations.length + 1}`,
       getRemainingTimeInMillis: () => fn.timeoutSeconds * 1000,
     };
     try {
-      if (crashNow && crash.when !== 'after') throw new LambdaFunctionError('Lambda.Unknown', 'injected crash before the handler ran');
+      if (crashNow && crash.when !== 'after') {
+        takeCrash();
+        throw new LambdaFunctionError('Lambda.Unknown', 'injected crash before the handler ran');
+      }
       // Events cross a JSON boundary in Lambda: no shared references, no Dates.
       const result = await handler(JSON.parse(JSON.stringify(event ?? null)), context);
-      if (crashNow) throw new LambdaFunctionError('Lambda.Unknown', 'injected crash after the handler ran');
+      // A crash after the work hits an invocation that did its work: one that failed by itself
+      // (e.g. a retried ExecutionRoleNotReady) leaves the crash for the next one.
+      if (crashNow && (this.crashesLeft.get(fn.handler) ?? 0) > 0) {
+        takeCrash();
+        throw new LambdaFunctionError('Lambda.Unknown', 'injected crash after the handler ran');
+      }
       this.invocations.push({ functionName: fn.name, handler: fn.handler, ok: true });
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (err) {
