@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -72,6 +72,106 @@ export interface AcquireOptions {
   readonly stateName?: string;
 }
 
+export interface SemaphoreLockProps {
+  /** The name of the lock (the partition key of its items). */
+  readonly lockName: string;
+  /** How many holders at once: an integer from 1 to 100. */
+  readonly limit: number;
+  /**
+   * The table of the lock.
+   * @default - a new on-demand table with point-in-time recovery
+   */
+  readonly table?: dynamodb.ITable;
+}
+
+export interface HandOverOptions extends AcquireOptions {
+  /**
+   * The new holder, as a JSONPath or intrinsic function (e.g.
+   * `JsonPath.format('codepipeline:{}:{}', ...)`): the slot passes from this
+   * execution to it, and outlives the execution. Whoever runs the new holder's
+   * work releases it; the reaper releases it once `isRunning` says it ended.
+   */
+  readonly holder: string;
+}
+
+interface LockTaskProps {
+  readonly lockName: string;
+  readonly limit: number;
+  /** Sent in the payload when the lock is not in the semaphore's own table. */
+  readonly table?: dynamodb.ITable;
+}
+
+/**
+ * Another lock served by a semaphore's functions (acquire, release, cleanup and
+ * reaper), in its own table: see `ConcurrencySemaphore.addLock`.
+ */
+export class SemaphoreLock extends Construct {
+  public readonly table: dynamodb.ITable;
+  public readonly lockName: string;
+  public readonly limit: number;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly semaphore: ConcurrencySemaphore,
+    props: SemaphoreLockProps & { encryptionKey?: kms.IKey },
+  ) {
+    super(scope, id);
+    validateLimit(props.limit, 'SemaphoreLock limit');
+    validateLockName(props.lockName);
+    this.lockName = props.lockName;
+    this.limit = props.limit;
+    this.table = props.table ?? newLockTable(this, props.encryptionKey);
+  }
+
+  /** The Acquire task of this lock (see `ConcurrencySemaphore.acquire`). */
+  public acquire(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+    return this.semaphore.acquireTask(scope, id, this.task(), options);
+  }
+
+  /** The Acquire task with its `States.Timeout` loop (see `ConcurrencySemaphore.acquireWithRetryLoop`). */
+  public acquireWithRetryLoop(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+    const task = this.acquire(scope, id, options);
+    task.addCatch(task, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+    return task;
+  }
+
+  /** The Release task of this lock (a no-op when the execution holds no slot). */
+  public release(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+    return this.semaphore.releaseTask(scope, id, this.task(), options);
+  }
+
+  /**
+   * Passes this execution's slot to another holder, in one conditional update of
+   * the lock item (the count does not change). Fails with
+   * `DynamoDB.ConditionalCheckFailedException` when the execution holds no slot
+   * (e.g. the task is retried after it succeeded).
+   */
+  public handOver(scope: Construct, id: string, options: HandOverOptions): tasks.DynamoUpdateItem {
+    return new tasks.DynamoUpdateItem(scope, id, {
+      stateName: options.stateName,
+      comment: `Passes this execution's slot of the ${this.lockName} semaphore to the work it started`,
+      table: this.table,
+      key: {
+        pk: tasks.DynamoAttributeValue.fromString(this.lockName),
+        sk: tasks.DynamoAttributeValue.fromString('lock'),
+      },
+      updateExpression: 'REMOVE #from SET #to = :by',
+      conditionExpression: 'attribute_exists(#from) AND attribute_not_exists(#to)',
+      expressionAttributeNames: { '#from': sfn.JsonPath.stringAt('$$.Execution.Id'), '#to': options.holder },
+      // The value of a holder attribute is informational: here, who handed the slot over.
+      expressionAttributeValues: {
+        ':by': tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$$.Execution.Id')),
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+  }
+
+  private task(): LockTaskProps {
+    return { lockName: this.lockName, limit: this.limit, table: this.table };
+  }
+}
+
 /**
  * A counting semaphore for Step Functions executions: at most `limit` executions
  * hold a slot of the lock at once; the others wait, first come first served by
@@ -106,7 +206,11 @@ export class ConcurrencySemaphore extends Construct {
   /** One rule per guarded state machine: runs the cleanup when an execution fails, times out or is aborted. */
   public readonly cleanupRules: events.Rule[] = [];
 
+  /** Locks added with `addLock`. */
+  public readonly extraLocks: SemaphoreLock[] = [];
+
   private readonly stepFunctions: StepFunction[];
+  private readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: ConcurrencySemaphoreProps = {}) {
     super(scope, id);
@@ -114,11 +218,7 @@ export class ConcurrencySemaphore extends Construct {
     const limit = props.limit ?? DEFAULT_SEMAPHORE_LIMIT;
     validateLimit(limit, 'ConcurrencySemaphore limit');
     const lockName = props.lockName ?? 'control-tower';
-    if (!Token.isUnresolved(lockName) && !/^[A-Za-z0-9_.:-]{1,128}$/.test(lockName)) {
-      throw new Error(
-        `ConcurrencySemaphore lockName must be 1-128 characters of A-Z a-z 0-9 _ . : -, got "${lockName}"`,
-      );
-    }
+    validateLockName(lockName);
     const slotWaitTimeout = props.slotWaitTimeout ?? Duration.hours(1);
     if (slotWaitTimeout.toSeconds() < 60) {
       throw new Error(
@@ -135,20 +235,8 @@ export class ConcurrencySemaphore extends Construct {
     this.lockName = lockName;
     this.slotWaitTimeout = slotWaitTimeout;
 
-    this.table =
-      props.table ??
-      new dynamodb.Table(this, 'Table', {
-        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-        sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        encryption: props.encryptionKey
-          ? dynamodb.TableEncryption.CUSTOMER_MANAGED
-          : dynamodb.TableEncryption.AWS_MANAGED,
-        encryptionKey: props.encryptionKey,
-        // The semaphore only holds in-flight state: nothing to keep once the factory is gone.
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
+    this.encryptionKey = props.encryptionKey;
+    this.table = props.table ?? newLockTable(this, props.encryptionKey);
 
     const environment = {
       [ENV.SEMAPHORE_TABLE]: this.table.tableName,
@@ -172,6 +260,15 @@ export class ConcurrencySemaphore extends Construct {
       description: 'Releases semaphore slots of executions that ended without releasing them',
       timeout: Duration.minutes(5),
     });
+    cleanup.function.addEnvironment(
+      ENV.SEMAPHORE_EXTRA_LOCKS,
+      Lazy.string({
+        produce: () =>
+          JSON.stringify(
+            this.extraLocks.map((l) => ({ table: l.table.tableName, lockName: l.lockName, limit: l.limit })),
+          ),
+      }),
+    );
     this.stepFunctions = [acquire, release, cleanup];
     for (const f of this.stepFunctions) grantTableReadWrite(this.table, f.role);
     this.acquireFunction = acquire.function;
@@ -192,16 +289,43 @@ export class ConcurrencySemaphore extends Construct {
    * task (re-registering keeps the queue place), or use `acquireWithRetryLoop`.
    */
   public acquire(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
-    const payload: Record<keyof AcquireSlotInput, unknown> = {
-      lockName: this.lockName,
-      limit: this.limit,
+    return this.acquireTask(scope, id, { lockName: this.lockName, limit: this.limit }, options);
+  }
+
+  /**
+   * Another lock (e.g. one that bounds a later phase of the same workflow), in
+   * its own table, served by this semaphore's functions: its slots are released
+   * by the same cleanup rules and reaper.
+   */
+  public addLock(id: string, props: SemaphoreLockProps): SemaphoreLock {
+    const names = [this.lockName, ...this.extraLocks.map((l) => l.lockName)];
+    if (names.includes(props.lockName)) {
+      throw new Error(`ConcurrencySemaphore already has a lock named "${props.lockName}"`);
+    }
+    const lock = new SemaphoreLock(this, id, this, { ...props, encryptionKey: this.encryptionKey });
+    for (const f of this.stepFunctions) grantTableReadWrite(lock.table, f.role);
+    this.extraLocks.push(lock);
+    return lock;
+  }
+
+  /** @internal */
+  public acquireTask(
+    scope: Construct,
+    id: string,
+    lock: LockTaskProps,
+    options: AcquireOptions,
+  ): tasks.LambdaInvoke {
+    const payload: Record<Exclude<keyof AcquireSlotInput, 'table'>, unknown> & { table?: string } = {
+      lockName: lock.lockName,
+      limit: lock.limit,
       holder: sfn.JsonPath.stringAt('$$.Execution.Id'),
       queuedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
       taskToken: sfn.JsonPath.taskToken,
+      ...(lock.table ? { table: lock.table.tableName } : {}),
     };
     const task = new tasks.LambdaInvoke(scope, id, {
       stateName: options.stateName,
-      comment: `Waits for a slot of the ${this.lockName} semaphore (limit ${this.limit})`,
+      comment: `Waits for a slot of the ${lock.lockName} semaphore (limit ${lock.limit})`,
       lambdaFunction: this.acquireFunction,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject(payload),
@@ -228,14 +352,25 @@ export class ConcurrencySemaphore extends Construct {
 
   /** The Release task: frees this execution's slot and wakes the next waiter. */
   public release(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
-    const payload: Record<keyof ReleaseSlotInput, unknown> = {
-      lockName: this.lockName,
-      limit: this.limit,
+    return this.releaseTask(scope, id, { lockName: this.lockName, limit: this.limit }, options);
+  }
+
+  /** @internal */
+  public releaseTask(
+    scope: Construct,
+    id: string,
+    lock: LockTaskProps,
+    options: AcquireOptions,
+  ): tasks.LambdaInvoke {
+    const payload: Record<Exclude<keyof ReleaseSlotInput, 'table'>, unknown> & { table?: string } = {
+      lockName: lock.lockName,
+      limit: lock.limit,
       holder: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      ...(lock.table ? { table: lock.table.tableName } : {}),
     };
     return new tasks.LambdaInvoke(scope, id, {
       stateName: options.stateName,
-      comment: `Releases this execution's slot of the ${this.lockName} semaphore`,
+      comment: `Releases this execution's slot of the ${lock.lockName} semaphore`,
       lambdaFunction: this.releaseFunction,
       payload: sfn.TaskInput.fromObject(payload),
       resultPath: sfn.JsonPath.DISCARD,
@@ -302,6 +437,27 @@ export class ConcurrencySemaphore extends Construct {
     this.cleanupRules.push(rule);
     return rule;
   }
+}
+
+function validateLockName(lockName: string): void {
+  if (!Token.isUnresolved(lockName) && !/^[A-Za-z0-9_.:-]{1,128}$/.test(lockName)) {
+    throw new Error(
+      `ConcurrencySemaphore lockName must be 1-128 characters of A-Z a-z 0-9 _ . : -, got "${lockName}"`,
+    );
+  }
+}
+
+function newLockTable(scope: Construct, encryptionKey: kms.IKey | undefined): dynamodb.Table {
+  return new dynamodb.Table(scope, 'Table', {
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
+    encryptionKey,
+    // The semaphore only holds in-flight state: nothing to keep once the factory is gone.
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
 }
 
 /** Throws unless `limit` is an integer from 1 to MAX_SEMAPHORE_LIMIT. */

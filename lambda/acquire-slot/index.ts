@@ -23,6 +23,7 @@ const AcquireSlotSchema = z.object({
   lockName: z.string().min(1),
   limit: z.number().int().min(1),
   holder: z.string().min(1),
+  table: z.string().min(1).optional(),
   queuedAt: z.string().min(1),
   taskToken: z.string().min(1),
 });
@@ -77,7 +78,7 @@ export async function acquireSlot(
 
 export async function handler(event: unknown): Promise<AcquireSlotResult> {
   const input = parseInput(AcquireSlotSchema, event, 'Acquire slot');
-  const result = await acquireSlot(ddb, sfn, requireEnv('SEMAPHORE_TABLE'), input);
+  const result = await acquireSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
   logger.info('acquire slot', { holder: input.holder, lockName: input.lockName, ...result });
   return result;
 }

@@ -19,6 +19,7 @@ const ReleaseSlotSchema = z.object({
   lockName: z.string().min(1),
   limit: z.number().int().min(1),
   holder: z.string().min(1),
+  table: z.string().min(1).optional(),
 });
 
 export interface ReleaseSlotResult {
@@ -42,7 +43,7 @@ export async function releaseSlot(
 
 export async function handler(event: unknown): Promise<ReleaseSlotResult> {
   const input = parseInput(ReleaseSlotSchema, event, 'Release slot');
-  const result = await releaseSlot(ddb, sfn, requireEnv('SEMAPHORE_TABLE'), input);
+  const result = await releaseSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
   logger.info('release slot', { holder: input.holder, lockName: input.lockName, ...result });
   return result;
 }

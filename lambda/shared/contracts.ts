@@ -157,6 +157,8 @@ export interface AcquireSlotInput {
   /** $$.Execution.StartTime: the queue is first come, first served by execution start. */
   queuedAt: string;
   taskToken: string;
+  /** The lock's table, when it is not the semaphore's own (SEMAPHORE_TABLE). */
+  table?: string;
 }
 
 /** Payload of the Release slot task. */
@@ -164,6 +166,8 @@ export interface ReleaseSlotInput {
   lockName: string;
   limit: number;
   holder: string;
+  /** The lock's table, when it is not the semaphore's own (SEMAPHORE_TABLE). */
+  table?: string;
 }
 
 /** Messages published to the success and failure topics. */

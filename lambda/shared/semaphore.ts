@@ -286,3 +286,23 @@ export async function removeWaitersOf(
   }
   return removed;
 }
+
+/**
+ * A slot held by a CodePipeline execution (handed over by the execution that
+ * started it): `codepipeline:<pipeline name>:<execution id>`. Released when the
+ * pipeline execution ends; the reaper asks CodePipeline whether it still runs.
+ */
+export const PIPELINE_HOLDER_PREFIX = 'codepipeline:';
+
+export function pipelineHolder(pipelineName: string, executionId: string): string {
+  return `${PIPELINE_HOLDER_PREFIX}${pipelineName}:${executionId}`;
+}
+
+export function parsePipelineHolder(holder: string): { pipelineName: string; executionId: string } | undefined {
+  if (!holder.startsWith(PIPELINE_HOLDER_PREFIX)) return undefined;
+  const rest = holder.slice(PIPELINE_HOLDER_PREFIX.length);
+  // Pipeline names have no ':'; execution ids are UUIDs.
+  const at = rest.indexOf(':');
+  if (at <= 0 || at === rest.length - 1) return undefined;
+  return { pipelineName: rest.slice(0, at), executionId: rest.slice(at + 1) };
+}
