@@ -1,4 +1,4 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { AccountRequestInput } from '../lambda/shared/schema';
@@ -38,6 +38,19 @@ export interface AccountFactoryStackProps extends StackProps {
 }
 
 /**
+ * The stack outputs the `account-factory` CLI reads (plan, rerun, status).
+ */
+export const STACK_OUTPUTS = {
+  REQUESTS_TABLE: 'RequestsTableName',
+  METADATA_TABLE: 'MetadataTableName',
+  SEMAPHORE_TABLE: 'SemaphoreTableName',
+  SEMAPHORE_LOCK: 'SemaphoreLockName',
+  SEMAPHORE_LIMIT: 'SemaphoreLimit',
+  STATE_MACHINE: 'StateMachineArn',
+  RERUN_STATE_MACHINE: 'RerunStateMachineArn',
+} as const;
+
+/**
  * The deployable account factory: an AccountFactory and the account requests
  * given to it. Deploy it into the AFT management account (or the Control Tower
  * management account).
@@ -57,6 +70,38 @@ export class AccountFactoryStack extends Stack {
       ...props.factory,
       provisioningCustomizations: this.provisioningCustomizations,
     });
+    const outputs: Record<string, { value: string; description: string }> = {
+      [STACK_OUTPUTS.REQUESTS_TABLE]: {
+        value: this.factory.requestsTable.tableName,
+        description: 'Account requests (one item per account email)',
+      },
+      [STACK_OUTPUTS.METADATA_TABLE]: {
+        value: this.factory.metadataTable.tableName,
+        description: 'Managed accounts (one item per account ID)',
+      },
+      [STACK_OUTPUTS.SEMAPHORE_TABLE]: {
+        value: this.factory.semaphore.table.tableName,
+        description: 'Control Tower operation slots: holders and waiters',
+      },
+      [STACK_OUTPUTS.SEMAPHORE_LOCK]: {
+        value: this.factory.semaphore.lockName,
+        description: 'The lock of the Control Tower operations in the semaphore table',
+      },
+      [STACK_OUTPUTS.SEMAPHORE_LIMIT]: {
+        value: String(this.factory.semaphore.limit),
+        description: 'How many Control Tower operations may run at once',
+      },
+      [STACK_OUTPUTS.STATE_MACHINE]: {
+        value: this.factory.stateMachine.stateMachineArn,
+        description: 'The provisioning workflow',
+      },
+      [STACK_OUTPUTS.RERUN_STATE_MACHINE]: {
+        value: this.factory.rerunStateMachine.stateMachineArn,
+        description: 'Re-runs the customizations of managed accounts',
+      },
+    };
+    for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
+
     const requests = new Construct(this, 'AccountRequests');
     this.accountRequests = (props.accountRequests ?? []).map(
       (definition) =>

@@ -30,6 +30,7 @@ import { Customizations } from './workflow/customizations';
 import { FailureHandling, NotifySuccess, RemoveFromManagement } from './workflow/notify';
 import { HANDLER, HandlerName } from './workflow/step-names';
 import { ValidateRequest } from './workflow/validate';
+import { RerunCustomizations } from './rerun-customizations';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -135,6 +136,12 @@ export interface AccountFactoryProps {
    * @default 'customizations.zip'
    */
   readonly customizationsObjectKey?: string;
+  /**
+   * How many accounts the re-run state machine (`rerunStateMachine`) re-runs
+   * at once. An integer from 1 to 40.
+   * @default 10
+   */
+  readonly rerunConcurrency?: number;
 }
 
 /** IAM role names: 1-64 of letters, digits and +=,.@_- */
@@ -230,6 +237,11 @@ export class AccountFactory extends Construct {
   public readonly controlTowerExecutionRoleName: string;
   public readonly executionRoleName: string;
   public readonly encryptionKey?: kms.IKey;
+  /**
+   * Re-runs the customizations of given managed accounts (input
+   * `{ "accountIds": [...] }`), with no Control Tower operation.
+   */
+  public readonly rerunStateMachine: sfn.StateMachine;
 
   private readonly stepFunctions: Partial<Record<HandlerName, StepFunction>>;
 
@@ -513,6 +525,14 @@ export class AccountFactory extends Construct {
       tracingEnabled: true,
     });
     this.semaphore.guard(this.stateMachine);
+    this.rerunStateMachine = new RerunCustomizations(this, 'Rerun', {
+      metadataTable,
+      createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,
+      pipelineArnPattern,
+      maxConcurrency: props.rerunConcurrency,
+      logRetention: props.logRetention,
+      encryptionKey: key,
+    }).stateMachine;
     this.acknowledgeWorkflowRole(steps, props.provisioningCustomizations, pipelineArnPattern);
 
     // ---- Request trigger -------------------------------------------------------

@@ -148,7 +148,8 @@ describe('AccountFactory resources', () => {
   });
 
   test('the state machine is Standard, logs ALL to a log group with retention, traces', () => {
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    // The provisioning workflow and the customizations re-run.
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'STANDARD',
       TracingConfiguration: { Enabled: true },

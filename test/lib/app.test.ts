@@ -15,7 +15,7 @@ describe('createApp', () => {
     expect(() => app.synth()).not.toThrow();
     const template = Template.fromStack(stack);
     template.resourceCountIs('Custom::AccountRequest', requestFiles.length);
-    template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+    template.resourceCountIs('AWS::StepFunctions::StateMachine', 3);
     const asl = definitionOf(template, 'AccountFactoryWorkflow');
     expect(asl.States[STEP.PROVISIONING_CUSTOMIZATIONS].Resource).toMatch(/startExecution\.sync:2$/);
     // The example's function is marked for the local engine.
@@ -37,8 +37,8 @@ describe('createApp', () => {
       });
       const template = Template.fromStack(stack);
       template.resourceCountIs('Custom::AccountRequest', 1);
-      template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-      expect(definitionOf(template).States[STEP.PROVISIONING_CUSTOMIZATIONS].Type).toBe('Pass');
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
+      expect(definitionOf(template, 'AccountFactoryWorkflow').States[STEP.PROVISIONING_CUSTOMIZATIONS].Type).toBe('Pass');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
