@@ -26,13 +26,41 @@ export const DEFAULT_PIPELINE_NAME_PREFIX = 'account-customizations';
 /** The artifact the source action produces and the customization actions read. */
 export const CUSTOMIZATIONS_ARTIFACT = 'customizations';
 
+/** Where the pipelines fetch the customizations from (see CustomizationsSource in lib/). */
+export type CustomizationsSourceConfig =
+  | { type: 'S3'; bucket: string; objectKey: string }
+  | { type: 'CODECONNECTIONS'; connectionArn: string; repository: string; branch: string };
+
 export interface PipelineConfig {
   namePrefix: string;
   roleArn: string;
   artifactBucket: string;
-  customizationsBucket: string;
-  customizationsObjectKey: string;
+  /** The S3 source (when `source` is not given). */
+  customizationsBucket?: string;
+  customizationsObjectKey?: string;
+  /** The source; @default - S3, customizationsBucket / customizationsObjectKey */
+  source?: CustomizationsSourceConfig;
   customizationsProject: string;
+}
+
+export function sourceFromEnv(): CustomizationsSourceConfig {
+  const type = optionalEnv('CUSTOMIZATIONS_SOURCE_TYPE') ?? 'S3';
+  if (type === 'S3') {
+    return {
+      type,
+      bucket: requireEnv('CUSTOMIZATIONS_BUCKET'),
+      objectKey: requireEnv('CUSTOMIZATIONS_OBJECT_KEY'),
+    };
+  }
+  if (type === 'CODECONNECTIONS') {
+    return {
+      type,
+      connectionArn: requireEnv('CUSTOMIZATIONS_CONNECTION_ARN'),
+      repository: requireEnv('CUSTOMIZATIONS_REPOSITORY'),
+      branch: requireEnv('CUSTOMIZATIONS_BRANCH'),
+    };
+  }
+  throw new Error(`CUSTOMIZATIONS_SOURCE_TYPE must be S3 or CODECONNECTIONS, not ${type}`);
 }
 
 export function configFromEnv(): PipelineConfig {
@@ -40,9 +68,47 @@ export function configFromEnv(): PipelineConfig {
     namePrefix: optionalEnv('PIPELINE_NAME_PREFIX') ?? DEFAULT_PIPELINE_NAME_PREFIX,
     roleArn: requireEnv('PIPELINE_ROLE_ARN'),
     artifactBucket: requireEnv('PIPELINE_ARTIFACT_BUCKET'),
-    customizationsBucket: requireEnv('CUSTOMIZATIONS_BUCKET'),
-    customizationsObjectKey: requireEnv('CUSTOMIZATIONS_OBJECT_KEY'),
+    source: sourceFromEnv(),
     customizationsProject: requireEnv('CUSTOMIZATIONS_PROJECT'),
+  };
+}
+
+function sourceOf(config: PipelineConfig): CustomizationsSourceConfig {
+  if (config.source) return config.source;
+  if (!config.customizationsBucket || !config.customizationsObjectKey) {
+    throw new Error('The pipeline configuration names no customizations source');
+  }
+  return { type: 'S3', bucket: config.customizationsBucket, objectKey: config.customizationsObjectKey };
+}
+
+/**
+ * The Source action. Neither kind watches for changes: the factory starts each
+ * account's pipeline itself, a bounded number at a time (a push that started
+ * every account's pipeline at once would bypass that bound).
+ */
+export function sourceAction(source: CustomizationsSourceConfig): ActionDeclaration {
+  const common = { name: 'Source', runOrder: 1, outputArtifacts: [{ name: CUSTOMIZATIONS_ARTIFACT }] };
+  if (source.type === 'S3') {
+    return {
+      ...common,
+      actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
+      configuration: {
+        S3Bucket: source.bucket,
+        S3ObjectKey: source.objectKey,
+        PollForSourceChanges: 'false',
+      },
+    };
+  }
+  return {
+    ...common,
+    actionTypeId: { category: 'Source', owner: 'AWS', provider: 'CodeStarSourceConnection', version: '1' },
+    configuration: {
+      ConnectionArn: source.connectionArn,
+      FullRepositoryId: source.repository,
+      BranchName: source.branch,
+      OutputArtifactFormat: 'CODE_ZIP',
+      DetectChanges: 'false',
+    },
   };
 }
 
@@ -96,22 +162,7 @@ export function buildPipelineDeclaration(
   config: PipelineConfig,
 ): PipelineDeclaration {
   const stages: NonNullable<PipelineDeclaration['stages']> = [
-    {
-      name: 'Source',
-      actions: [
-        {
-          name: 'Source',
-          actionTypeId: { category: 'Source', owner: 'AWS', provider: 'S3', version: '1' },
-          runOrder: 1,
-          configuration: {
-            S3Bucket: config.customizationsBucket,
-            S3ObjectKey: config.customizationsObjectKey,
-            PollForSourceChanges: 'false',
-          },
-          outputArtifacts: [{ name: CUSTOMIZATIONS_ARTIFACT }],
-        },
-      ],
-    },
+    { name: 'Source', actions: [sourceAction(sourceOf(config))] },
     {
       name: 'Global',
       actions: [customizationsAction('Global', config, target.accountId, 'global', 'global')],
