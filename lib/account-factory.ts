@@ -30,6 +30,7 @@ import { Customizations } from './workflow/customizations';
 import { FailureHandling, NotifySuccess, RemoveFromManagement } from './workflow/notify';
 import { HANDLER, HandlerName } from './workflow/step-names';
 import { ValidateRequest } from './workflow/validate';
+import { CloseAccountOnRemoval } from './workflow/close-account';
 import { RerunCustomizations } from './rerun-customizations';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
@@ -158,6 +159,7 @@ const MANAGEMENT_HANDLERS: readonly HandlerName[] = [
   HANDLER.FETCH_ACCOUNT_ID,
   HANDLER.TAG_ACCOUNT,
   HANDLER.APPLY_FEATURE_OPTIONS,
+  HANDLER.CLOSE_ACCOUNT,
 ];
 
 /** The step handlers the state machine invokes (the semaphore brings its own). */
@@ -453,6 +455,10 @@ export class AccountFactory extends Construct {
         HANDLER.REMOVE_FROM_MANAGEMENT,
         'Ends the management of an account',
       ),
+      [HANDLER.CLOSE_ACCOUNT]: make(
+        HANDLER.CLOSE_ACCOUNT,
+        'Closes an account whose removed request asked for it (closeOnRemoval)',
+      ),
     } satisfies Record<WorkflowHandler, StepFunction>;
 
     this.grantStepPermissions(steps, {
@@ -501,10 +507,18 @@ export class AccountFactory extends Construct {
       notifyFunction: steps[HANDLER.NOTIFY].function,
       onFailure,
     });
+    const closure = new CloseAccountOnRemoval(this, 'Closure', {
+      semaphore: this.semaphore,
+      closeFunction: steps[HANDLER.CLOSE_ACCOUNT].function,
+      checkFunction: steps[HANDLER.CHECK_PROVISIONING].function,
+      pollInterval: config.pollInterval,
+      removal,
+      onFailure,
+    });
     const validate = new ValidateRequest(this, 'Validate', {
       validateFunction: steps[HANDLER.VALIDATE_REQUEST].function,
       controlTowerOperation: controlTower,
-      removal,
+      removal: closure,
       accountSetup: setup,
       onFailure,
     });
@@ -835,6 +849,16 @@ export class AccountFactory extends Construct {
       `Resource::${nagResource(this, ctx.pipelineArnPattern)}`,
     ]);
     grantTableReadWrite(this.metadataTable, remove.role);
+
+    management(
+      steps[HANDLER.CLOSE_ACCOUNT],
+      [
+        'servicecatalog:TerminateProvisionedProduct',
+        'servicecatalog:SearchProvisionedProducts',
+        'organizations:CloseAccount',
+      ],
+      "terminates the account's provisioned product and closes the account, whose IDs are known at run time only",
+    );
 
     const notify = steps[HANDLER.NOTIFY];
     grantTopicPublish(this.successTopic, notify.role);

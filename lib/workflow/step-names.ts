@@ -77,6 +77,7 @@ export const HANDLER = {
   CREATE_ACCOUNT_PIPELINE: 'create-account-pipeline',
   NOTIFY: 'notify',
   REMOVE_FROM_MANAGEMENT: 'remove-from-management',
+  CLOSE_ACCOUNT: 'close-account',
 } as const;
 
 export type HandlerName = (typeof HANDLER)[keyof typeof HANDLER];

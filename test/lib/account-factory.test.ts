@@ -371,6 +371,7 @@ describe('AccountFactory props', () => {
       'fetch-account-id',
       'tag-account',
       'apply-feature-options',
+      'close-account',
     ];
     for (const handler of ALL_HANDLERS) {
       const vars = functionOf(template, handler).props.Environment.Variables;
