@@ -110,10 +110,13 @@ export async function provisionAccount(
         return toResult(out.RecordDetail, undefined, 'ProvisionProduct');
       } catch (err) {
         if (!isNameTaken(err)) throw err;
-        // An earlier attempt that Control Tower failed left its provisioned product in ERROR,
-        // holding the name: Service Catalog retries it through an update of that product.
+        // The account's provisioned product exists already (its name is derived from the
+        // request): an earlier attempt that Control Tower failed left it in ERROR, or an
+        // earlier version of this request created it, or is creating it now. This version's
+        // parameters are applied by updating that product; while another operation still
+        // runs on it, Service Catalog refuses the update and the step waits (ControlTowerBusy).
         const leftover = await findProvisionedProduct(sc, name);
-        if (leftover?.status !== 'ERROR') throw err;
+        if (!leftover) throw err;
         const out = await guardBusy(() =>
           sc.send(
             new UpdateProvisionedProductCommand({
