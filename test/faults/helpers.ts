@@ -36,9 +36,13 @@ function templateSources(): string[] {
 /**
  * The app's template, synthesized as the engine deploys it. Every fault test file
  * needs the same one, so it is kept in the temporary directory under a hash of its
- * sources: a change to any of them synthesizes again.
+ * sources: a change to any of them synthesizes again. FAULT_SUITE_TEMPLATE names a
+ * template file to use instead.
  */
 export function faultTemplate(): CfnTemplate {
+  // A given template (e.g. one synthesized by `cdk synth`) instead of the working tree's.
+  const given = process.env.FAULT_SUITE_TEMPLATE;
+  if (given) return JSON.parse(fs.readFileSync(given, 'utf8')) as CfnTemplate;
   const hash = createHash('sha256');
   for (const file of templateSources()) {
     hash.update(path.relative(REPO_ROOT, file));

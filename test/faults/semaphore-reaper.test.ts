@@ -1,0 +1,99 @@
+import type { LocalFactory } from '../../local/engine';
+import type { CfnTemplate } from '../../local/engine/template';
+import { generateRequests } from '../../local/requests';
+import { faultTemplate, latestExecutions, semaphoreState, startFactory, waitFor } from './helpers';
+
+/**
+ * Executions aborted while they hold Control Tower slots. EventBridge's status change
+ * event triggers the cleanup that frees their slots; when that event is lost (delivery
+ * is best effort), the scheduled reaper does. Either way the request that waits for a
+ * slot goes on.
+ */
+
+let template: CfnTemplate;
+let factory: LocalFactory | undefined;
+
+beforeAll(() => {
+  template = faultTemplate();
+});
+
+afterEach(async () => {
+  await factory?.close();
+  factory = undefined;
+});
+
+/** Six requests: five take the five slots, the sixth waits. Returns the holders' execution ARNs. */
+async function fillSlotsAndQueue(f: LocalFactory, prefix: string) {
+  const requests = generateRequests(6, prefix);
+  for (const r of requests.slice(0, 5)) await f.submit(r);
+  await waitFor(async () => (await semaphoreState(f)).count === 5, 'five slots taken');
+  await f.submit(requests[5]);
+  await waitFor(async () => (await semaphoreState(f)).waiters === 1, 'the sixth request to wait');
+  const { holders } = await semaphoreState(f);
+  expect(holders).toHaveLength(5);
+  return { requests, holders, waiting: requests[5] };
+}
+
+const ruleDeliveries = (f: LocalFactory, kind: 'scheduled' | 'event') =>
+  f.bus.delivered.filter((d) => (kind === 'scheduled') === (d.event['detail-type'] === 'Scheduled Event'));
+
+test('the status change events lost: the slots stay taken until the reaper runs, then the waiting request goes on', async () => {
+  factory = await startFactory(template, {
+    schedules: false,
+    dropExecutionEvents: true,
+    landingZone: { controlTower: { createSeconds: 300 } },
+  });
+  const { holders, waiting } = await fillSlotsAndQueue(factory, 'reaped');
+
+  for (const arn of holders) factory.stepFunctions.stop(arn);
+  for (const arn of holders) await factory.stepFunctions.wait(arn);
+  await factory.bus.drain();
+
+  // Nobody frees the dead holders' slots: the sixth request still waits.
+  expect(holders.map((arn) => factory!.stepFunctions.describe(arn).status)).toEqual(
+    holders.map(() => 'ABORTED'),
+  );
+  expect(await semaphoreState(factory)).toEqual({
+    count: 5,
+    holders: expect.arrayContaining(holders),
+    waiters: 1,
+  });
+  expect(latestExecutions(factory).get(waiting.accountEmail)).toMatchObject({
+    status: 'RUNNING',
+    currentState: 'Acquire slot',
+  });
+  expect(ruleDeliveries(factory, 'event')).toEqual([]);
+
+  factory.bus.runSchedules();
+  await factory.idle();
+
+  expect(ruleDeliveries(factory, 'scheduled').map((d) => d.ok)).toContain(true);
+  const after = latestExecutions(factory).get(waiting.accountEmail)!;
+  expect([after.status, after.error]).toEqual(['SUCCEEDED', undefined]);
+  expect(factory.landingZone.account(waiting.accountEmail)?.status).toBe('ACTIVE');
+  expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
+  expect(factory.landingZone.peakConcurrentOperations).toBeLessThanOrEqual(5);
+});
+
+test('the status change events delivered: the cleanup frees the slots without the reaper', async () => {
+  factory = await startFactory(template, {
+    schedules: false,
+    landingZone: { controlTower: { createSeconds: 300 } },
+  });
+  const { holders, waiting } = await fillSlotsAndQueue(factory, 'cleaned');
+
+  for (const arn of holders) factory.stepFunctions.stop(arn);
+  await factory.idle();
+
+  const after = latestExecutions(factory).get(waiting.accountEmail)!;
+  expect([after.status, after.error]).toEqual(['SUCCEEDED', undefined]);
+  expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
+  // The cleanup ran on the five ABORTED events; the reaper never ran.
+  const aborted = ruleDeliveries(factory, 'event').filter(
+    (d) => (d.event.detail as { status?: string }).status === 'ABORTED',
+  );
+  expect(
+    aborted.map((d) => [(d.event.detail as { executionArn: string }).executionArn, d.ok]).sort(),
+  ).toEqual(holders.map((arn) => [arn, true]).sort());
+  expect(ruleDeliveries(factory, 'scheduled')).toEqual([]);
+});
