@@ -94,6 +94,8 @@ class ProgressView {
 
 async function main(): Promise<void> {
   program.parse();
+  // The SDK's notice that its future versions need Node 22 concerns this machine, not the deployed Lambdas.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const opts = program.opts();
   if (!opts.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   const requests = loadRequests(opts.requests, opts.generate);

@@ -6,3 +6,5 @@ process.env.AWS_REGION = process.env.AWS_REGION ?? 'us-east-1';
 process.env.AWS_ACCESS_KEY_ID = 'AKIDLOCALTEST';
 process.env.AWS_SECRET_ACCESS_KEY = 'local-test-secret';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
+// The SDK's notice that future versions need Node 22 is about this machine, not the deployed Lambdas (Node 22).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
