@@ -87,9 +87,13 @@ export function causeMessage(cause: string | null | undefined): string {
   return cause;
 }
 
-/** The field an InvalidAccountRequest message starts with (`sso.email: must be ...` -> `sso.email`). */
+/**
+ * The field an InvalidAccountRequest message starts with (`sso.email: must be ...` ->
+ * `sso.email`). Issues are joined with '; ', so a field may hold ':' or ';' (tag keys
+ * such as `aws:x` or `semi;colon`) but not '; '.
+ */
 export function leadingField(message: string): string | undefined {
-  return /^([^;\s][^;]*?):\s/.exec(message)?.[1];
+  return /^(\S(?:(?!; ).)*?):\s/.exec(message)?.[1];
 }
 
 function nameOf(request: unknown): string | null {
