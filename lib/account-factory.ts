@@ -1,6 +1,8 @@
 import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,9 +13,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/env';
-import { ConcurrencySemaphore, DEFAULT_SEMAPHORE_LIMIT, validateLimit } from './concurrency-semaphore';
 import {
-  grantBucketRead,
+  ConcurrencySemaphore,
+  DEFAULT_SEMAPHORE_LIMIT,
+  SemaphoreLock,
+  validateLimit,
+} from './concurrency-semaphore';
+import { CustomizationsSource, CustomizationsSourceConfig } from './customizations-source';
+import { customizationsBuildSpec, DEFAULT_CDK_CLI_VERSION } from './private/customizations-buildspec';
+import {
   grantBucketReadWrite,
   grantKey,
   grantTableRead,
@@ -138,6 +146,25 @@ export interface AccountFactoryProps {
    */
   readonly customizationsObjectKey?: string;
   /**
+   * Where the account customizations live (`global/` and
+   * `accounts/<customizationsName>/`, each a CDK app or a `run.sh`).
+   * @default - CustomizationsSource.bucket(): a new bucket, object `customizationsObjectKey`
+   */
+  readonly customizationsSource?: CustomizationsSource;
+  /**
+   * How many account pipelines may run at once; the other accounts wait for a
+   * slot (a re-run of hundreds of accounts would otherwise hit CodePipeline and
+   * CodeBuild limits). An integer from 1 to 100.
+   * @default 10
+   */
+  readonly maxConcurrentCustomizations?: number;
+  /**
+   * How long one customizations build (one folder for one account) may run.
+   * From 5 minutes to 8 hours.
+   * @default Duration.hours(1)
+   */
+  readonly customizationsBuildTimeout?: Duration;
+  /**
    * How many accounts the re-run state machine (`rerunStateMachine`) re-runs
    * at once. An integer from 1 to 40.
    * @default 10
@@ -165,7 +192,7 @@ const MANAGEMENT_HANDLERS: readonly HandlerName[] = [
 /** The step handlers the state machine invokes (the semaphore brings its own). */
 type WorkflowHandler = Exclude<
   HandlerName,
-  'request-trigger' | 'acquire-slot' | 'release-slot' | 'semaphore-cleanup'
+  'request-trigger' | 'acquire-slot' | 'release-slot' | 'semaphore-cleanup' | 'customizations-result'
 >;
 
 const SERVICE_CATALOG_ACTIONS = [
@@ -225,10 +252,18 @@ export class AccountFactory extends Construct {
   public readonly functions: Record<HandlerName, lambda.IFunction>;
   /** Server access logs of the factory's buckets. */
   public readonly accessLogsBucket: s3.IBucket;
-  /** Holds the customizations source (`customizationsObjectKey`). */
-  public readonly customizationsBucket: s3.IBucket;
-  /** The key of the customizations source object. */
-  public readonly customizationsObjectKey: string;
+  /** Holds the customizations source object, for an S3 customizations source. */
+  public readonly customizationsBucket?: s3.IBucket;
+  /** The key of the customizations source object, for an S3 customizations source. */
+  public readonly customizationsObjectKey?: string;
+  /** Where the account customizations live, as the pipelines' Source stage reads them. */
+  public readonly customizationsSource: CustomizationsSourceConfig;
+  /** Bounds how many account pipelines run at once (`maxConcurrentCustomizations`). */
+  public readonly customizationsLock: SemaphoreLock;
+  /** Records and notifies each account pipeline's outcome, and frees its slot. */
+  public readonly customizationsResultFunction: lambda.IFunction;
+  /** Sends the account pipelines' execution state changes to `customizationsResultFunction`. */
+  public readonly customizationsResultRule: events.Rule;
   /** Artifact store of the account pipelines. */
   public readonly pipelineArtifactsBucket: s3.IBucket;
   /** The role of every account pipeline. */
@@ -256,7 +291,9 @@ export class AccountFactory extends Construct {
     this.controlTowerExecutionRoleName = config.controlTowerExecutionRoleName;
     this.executionRoleName = config.executionRoleName;
     this.customizationsPipelineNamePrefix = config.pipelinePrefix;
-    this.customizationsObjectKey = config.customizationsObjectKey;
+    const source =
+      props.customizationsSource ??
+      CustomizationsSource.bucket({ objectKey: config.customizationsObjectKey });
     if (key) allowLogsToUseKey(key);
 
     // ---- Data ----------------------------------------------------------------
@@ -326,16 +363,6 @@ export class AccountFactory extends Construct {
       'AwsSolutions-S1',
       'This is the access log bucket: it does not log to itself',
     );
-    const customizationsBucket = new s3.Bucket(this, 'CustomizationsSource', {
-      ...bucketEncryption,
-      versioned: true,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: accessLogsBucket,
-      serverAccessLogsPrefix: 'customizations-source/',
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
     const artifactsBucket = new s3.Bucket(this, 'PipelineArtifacts', {
       ...bucketEncryption,
       versioned: true,
@@ -348,8 +375,11 @@ export class AccountFactory extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.accessLogsBucket = accessLogsBucket;
-    this.customizationsBucket = customizationsBucket;
     this.pipelineArtifactsBucket = artifactsBucket;
+    const sourceConfig = source.bind(this, { encryptionKey: key, accessLogsBucket });
+    this.customizationsSource = sourceConfig;
+    this.customizationsBucket = sourceConfig.bucket;
+    this.customizationsObjectKey = sourceConfig.environment[ENV.CUSTOMIZATIONS_OBJECT_KEY];
 
     const executionRoleArns = roleInAnyAccount(stack, config.executionRoleName);
     const project = this.createCustomizationsProject(config, artifactsBucket, executionRoleArns, props);
@@ -359,7 +389,7 @@ export class AccountFactory extends Construct {
       assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com'),
       description: 'Role of the per-account customizations pipelines',
     });
-    grantBucketRead(customizationsBucket, pipelineRole);
+    sourceConfig.grantRead(pipelineRole);
     grantBucketReadWrite(artifactsBucket, pipelineRole);
     pipelineRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -372,7 +402,9 @@ export class AccountFactory extends Construct {
       'AwsSolutions-IAM5',
       'The pipelines read and write objects of their own buckets',
       [
-        `Resource::${nagResource(this, customizationsBucket.arnForObjects('*'))}`,
+        ...(sourceConfig.bucket
+          ? [`Resource::${nagResource(this, sourceConfig.bucket.arnForObjects('*'))}`]
+          : []),
         `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
       ],
     );
@@ -382,6 +414,12 @@ export class AccountFactory extends Construct {
       resource: `${config.pipelinePrefix}-*`,
       arnFormat: ArnFormat.NO_RESOURCE_NAME,
     });
+
+    const customizationsLock = this.semaphore.addLock('CustomizationsLock', {
+      lockName: 'customizations',
+      limit: config.maxConcurrentCustomizations,
+    });
+    this.customizationsLock = customizationsLock;
 
     // ---- Step functions --------------------------------------------------------
     const environment: Record<string, string> = {
@@ -399,9 +437,11 @@ export class AccountFactory extends Construct {
       [ENV.PIPELINE_NAME_PREFIX]: config.pipelinePrefix,
       [ENV.PIPELINE_ROLE_ARN]: pipelineRole.roleArn,
       [ENV.PIPELINE_ARTIFACT_BUCKET]: artifactsBucket.bucketName,
-      [ENV.CUSTOMIZATIONS_BUCKET]: customizationsBucket.bucketName,
-      [ENV.CUSTOMIZATIONS_OBJECT_KEY]: config.customizationsObjectKey,
+      ...sourceConfig.environment,
       [ENV.CUSTOMIZATIONS_PROJECT]: project.projectName,
+      [ENV.CUSTOMIZATIONS_SEMAPHORE_TABLE]: customizationsLock.table.tableName,
+      [ENV.CUSTOMIZATIONS_LOCK_NAME]: customizationsLock.lockName,
+      [ENV.CUSTOMIZATIONS_LIMIT]: String(customizationsLock.limit),
     };
     if (config.features.cloudTrailTrail) {
       environment[ENV.FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL] = config.features.cloudTrailTrail;
@@ -483,6 +523,7 @@ export class AccountFactory extends Construct {
       provisioningCustomizations: props.provisioningCustomizations,
       createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,
       pipelineArnPattern,
+      customizationsLock,
       onFailure,
     });
     const setup = new AccountSetup(this, 'AccountSetup', {
@@ -572,13 +613,32 @@ export class AccountFactory extends Construct {
     ]);
     this.requestTrigger = trigger.function;
 
-    this.stepFunctions = { ...steps, [HANDLER.REQUEST_TRIGGER]: trigger };
+    // ---- Customizations results -----------------------------------------------
+    const result = new StepFunction(this, 'CustomizationsResult', {
+      ...fnProps,
+      handler: HANDLER.CUSTOMIZATIONS_RESULT,
+      description: "Records and notifies an account pipeline's outcome and frees its customizations slot",
+      environment,
+    });
+    this.customizationsResultFunction = result.function;
+    this.customizationsResultRule = this.wireCustomizationsResult(
+      result,
+      pipelineArnPattern,
+      config.pipelinePrefix,
+    );
+
+    this.stepFunctions = {
+      ...steps,
+      [HANDLER.REQUEST_TRIGGER]: trigger,
+      [HANDLER.CUSTOMIZATIONS_RESULT]: result,
+    };
     this.functions = {
       ...mapValues(steps, (s) => s.function),
       [HANDLER.REQUEST_TRIGGER]: trigger.function,
       [HANDLER.ACQUIRE_SLOT]: this.semaphore.acquireFunction,
       [HANDLER.RELEASE_SLOT]: this.semaphore.releaseFunction,
       [HANDLER.SEMAPHORE_CLEANUP]: this.semaphore.cleanupFunction,
+      [HANDLER.CUSTOMIZATIONS_RESULT]: this.customizationsResultFunction,
     };
   }
 
@@ -592,9 +652,74 @@ export class AccountFactory extends Construct {
     grantTableReadWrite(this.requestsTable, grantee);
   }
 
-  /** Lets a principal upload the customizations source. */
+  /** Lets a principal upload the customizations source (an S3 source only). */
   public grantWriteCustomizations(grantee: iam.IGrantable): void {
+    if (!this.customizationsBucket) {
+      throw new Error(
+        'The customizations source is a repository: grant write access to it where it is hosted',
+      );
+    }
     grantBucketReadWrite(this.customizationsBucket, grantee);
+  }
+
+  /**
+   * The EventBridge rule (every end of an account pipeline execution, and its
+   * start) and what the result function may do: release the slot and wake the
+   * next waiting execution, read the failed stage, record, publish.
+   */
+  private wireCustomizationsResult(
+    result: StepFunction,
+    pipelineArnPattern: string,
+    pipelinePrefix: string,
+  ): events.Rule {
+    grantTableReadWrite(this.metadataTable, result.role);
+    grantTableReadWrite(this.customizationsLock.table, result.role);
+    grantTopicPublish(this.successTopic, result.role);
+    grantTopicPublish(this.failureTopic, result.role);
+    this.stateMachine.grantTaskResponse(result.role);
+    const readPipelines = new iam.PolicyStatement({
+      actions: ['codepipeline:GetPipelineState', 'codepipeline:GetPipelineExecution'],
+      resources: [pipelineArnPattern],
+    });
+    result.role.addToPrincipalPolicy(readPipelines);
+    acknowledge(
+      result.role,
+      'AwsSolutions-IAM5',
+      'Reads the pipeline of each account, named <prefix>-<account id>; queries the metadata table GSI',
+      [
+        `Resource::${nagResource(this, pipelineArnPattern)}`,
+        `Resource::${nagResource(this, `${this.metadataTable.tableArn}/index/*`)}`,
+      ],
+    );
+    // The reaper asks CodePipeline whether a pipeline holding a slot still runs.
+    const cleanupRole = this.semaphore.cleanupFunction.role;
+    if (cleanupRole) {
+      cleanupRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['codepipeline:GetPipelineExecution'],
+          resources: [pipelineArnPattern],
+        }),
+      );
+      acknowledge(
+        cleanupRole,
+        'AwsSolutions-IAM5',
+        'Checks whether the pipeline of an account (<prefix>-<account id>) still runs',
+        [`Resource::${nagResource(this, pipelineArnPattern)}`],
+      );
+    }
+    return new events.Rule(this, 'CustomizationsResultRule', {
+      description:
+        'An account pipeline execution started or ended: record, notify, free its customizations slot',
+      eventPattern: {
+        source: ['aws.codepipeline'],
+        detailType: ['CodePipeline Pipeline Execution State Change'],
+        detail: {
+          pipeline: [{ prefix: `${pipelinePrefix}-` }],
+          state: ['STARTED', 'SUCCEEDED', 'FAILED', 'STOPPED', 'SUPERSEDED', 'CANCELED'],
+        },
+      },
+      targets: [new targets.LambdaFunction(result.function, { retryAttempts: 8 })],
+    });
   }
 
   /**
@@ -623,7 +748,7 @@ export class AccountFactory extends Construct {
     });
     const project = new codebuild.PipelineProject(this, 'CustomizationsProject', {
       description:
-        "Runs an account's customizations (run.sh of the selected folder) through its execution role",
+        "Deploys an account's customizations (a CDK app, or run.sh, of the selected folder) through its execution role",
       role,
       environment: {
         buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
@@ -633,26 +758,11 @@ export class AccountFactory extends Construct {
       environmentVariables: {
         EXECUTION_ROLE_NAME: { value: config.executionRoleName },
         AWS_PARTITION: { value: Aws.PARTITION },
+        CDK_CLI_VERSION: { value: DEFAULT_CDK_CLI_VERSION },
       },
-      timeout: Duration.hours(1),
+      timeout: config.customizationsBuildTimeout,
       logging: { cloudWatch: { logGroup } },
-      buildSpec: codebuild.BuildSpec.fromObject({
-        version: '0.2',
-        env: { shell: 'bash' },
-        phases: {
-          build: {
-            commands: [
-              'set -euo pipefail',
-              'test -n "${ACCOUNT_ID:-}" || { echo "ACCOUNT_ID is not set"; exit 1; }',
-              'CUSTOMIZATIONS_PATH="${CUSTOMIZATIONS_PATH:-global}"',
-              'ROLE_ARN="arn:${AWS_PARTITION}:iam::${ACCOUNT_ID}:role/${EXECUTION_ROLE_NAME}"',
-              'CREDS=$(aws sts assume-role --role-arn "$ROLE_ARN" --role-session-name "customizations-${ACCOUNT_ID}" --query Credentials --output json)',
-              'export AWS_ACCESS_KEY_ID=$(echo "$CREDS" | jq -r .AccessKeyId) AWS_SECRET_ACCESS_KEY=$(echo "$CREDS" | jq -r .SecretAccessKey) AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .SessionToken)',
-              'if [ -f "./${CUSTOMIZATIONS_PATH}/run.sh" ]; then bash "./${CUSTOMIZATIONS_PATH}/run.sh"; else echo "No ${CUSTOMIZATIONS_PATH}/run.sh: nothing to run"; fi',
-            ],
-          },
-        },
-      }),
+      buildSpec: customizationsBuildSpec(),
     });
     if (!key) {
       acknowledge(
@@ -947,6 +1057,8 @@ interface ResolvedProps {
   pollInterval: Duration;
   pipelinePrefix: string;
   customizationsObjectKey: string;
+  maxConcurrentCustomizations: number;
+  customizationsBuildTimeout: Duration;
   features: { deleteDefaultVpcs: boolean; enterpriseSupport: boolean; cloudTrailTrail?: string };
 }
 
@@ -1009,6 +1121,24 @@ function resolveProps(props: AccountFactoryProps): ResolvedProps {
     );
   }
 
+  if (props.customizationsSource && props.customizationsObjectKey !== undefined) {
+    throw new Error(
+      'AccountFactory customizationsObjectKey applies to the default bucket source only: give the key to CustomizationsSource.bucket({ objectKey }) instead',
+    );
+  }
+  const maxConcurrentCustomizations = props.maxConcurrentCustomizations ?? 10;
+  validateLimit(maxConcurrentCustomizations, 'AccountFactory maxConcurrentCustomizations');
+  const customizationsBuildTimeout = props.customizationsBuildTimeout ?? Duration.hours(1);
+  if (customizationsBuildTimeout.isUnresolved()) {
+    throw new Error('AccountFactory customizationsBuildTimeout must be a literal duration');
+  }
+  const buildMinutes = customizationsBuildTimeout.toMinutes({ integral: false });
+  if (buildMinutes < 5 || buildMinutes > 480 || !Number.isInteger(buildMinutes)) {
+    throw new Error(
+      `AccountFactory customizationsBuildTimeout must be whole minutes from 5 minutes to 8 hours, got ${customizationsBuildTimeout.toHumanString()}`,
+    );
+  }
+
   const trail = props.featureOptions?.cloudTrailDataEvents?.trailName;
   if (trail !== undefined && (Token.isUnresolved(trail) || !TRAIL_NAME.test(trail))) {
     throw new Error(
@@ -1024,6 +1154,8 @@ function resolveProps(props: AccountFactoryProps): ResolvedProps {
     pollInterval,
     pipelinePrefix,
     customizationsObjectKey,
+    maxConcurrentCustomizations,
+    customizationsBuildTimeout,
     features: {
       deleteDefaultVpcs: props.featureOptions?.deleteDefaultVpcs ?? false,
       enterpriseSupport: props.featureOptions?.enterpriseSupport ?? false,

@@ -198,3 +198,40 @@ export interface StepPayload {
 export interface NotifyPayload extends StepPayload {
   outcome: NotificationMessage['outcome'];
 }
+
+/** How an account's customizations pipeline execution ended (or that it runs). */
+export type CustomizationsStatus = 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'STOPPED' | 'SUPERSEDED';
+
+/** `customizations` of an account's metadata item: its latest pipeline execution. */
+export interface CustomizationsRecord {
+  status: CustomizationsStatus;
+  pipelineName: string;
+  pipelineExecutionId: string;
+  /** The stage that failed (Source, Global or Account), for FAILED. */
+  failedStage?: string;
+  /** What CodePipeline says went wrong, for FAILED. */
+  message?: string;
+  /** When the pipeline execution reached this status (the event's time). */
+  at: string;
+  /** When the outcome was published. */
+  notifiedAt?: string;
+}
+
+/**
+ * Published when an account's customizations pipeline ends: to the success topic
+ * (SUCCEEDED) or the failure topic (FAILED, STOPPED). Told apart from the
+ * request notifications by `kind` (also a message attribute, for subscription
+ * filter policies).
+ */
+export interface CustomizationsNotification {
+  kind: 'CUSTOMIZATIONS';
+  outcome: Exclude<CustomizationsStatus, 'IN_PROGRESS'>;
+  accountId: string;
+  accountName: string | null;
+  requestId: string | null;
+  pipelineName: string;
+  pipelineExecutionId: string;
+  failedStage?: string;
+  error?: { name: 'CustomizationsFailed'; cause: string; stage?: string };
+  at: string;
+}

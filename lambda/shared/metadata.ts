@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createClient } from './clients';
 import { nowIso } from './clock';
-import type { Operation, OrganizationalUnitRef } from './contracts';
+import type { CustomizationsRecord, Operation, OrganizationalUnitRef } from './contracts';
 import { optionalEnv, requireEnv } from './env';
 import { StaleRequestVersion } from './errors';
 import type { AccountRequest } from './schema';
@@ -34,6 +34,8 @@ export interface MetadataItem {
   lastError?: { name: string; cause: string };
   /** Tag keys the factory set on the account (written by the Tag account step). */
   appliedTagKeys?: string[];
+  /** The account's latest customizations pipeline execution (written by customizations-result). */
+  customizations?: CustomizationsRecord;
   createdAt: string;
   updatedAt: string;
   removedAt?: string;

@@ -4,8 +4,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { AccountContext } from '../../lambda/shared/contracts';
+import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
+import { SemaphoreLock } from '../concurrency-semaphore';
 import { STEP } from './step-names';
-import { catchInto, stepTask } from './step-task';
+import { catchInto, ERROR_PATH, stepTask, THROTTLING_RETRY } from './step-task';
+
+/** The holder a pipeline execution's slot is handed to (see pipelineHolder in lambda/shared/semaphore.ts). */
+export const PIPELINE_HOLDER_FORMAT = 'codepipeline:{}:{}';
 
 export interface CustomizationsProps {
   /**
@@ -17,6 +22,13 @@ export interface CustomizationsProps {
   readonly createPipelineFunction: lambda.IFunction;
   /** ARN pattern of the account pipelines (`arn:...:codepipeline:<region>:<account>:<prefix>-*`). */
   readonly pipelineArnPattern: string;
+  /**
+   * Bounds how many account pipelines run at once: acquired before the pipeline
+   * starts, handed over to the pipeline execution once it has started, and
+   * released when that ends (by the customizations-result function, on the
+   * pipeline's EventBridge event).
+   */
+  readonly customizationsLock: SemaphoreLock;
   readonly onFailure: sfn.IChainable;
 }
 
@@ -35,9 +47,12 @@ export function accountContextInput(): sfn.TaskInput {
 
 /**
  * Steps 8-10: 'Provisioning customizations' (the user's state machine, or a
- * Pass) -> 'Create account pipeline' (one CodePipeline per account) -> 'Run
+ * Pass) -> 'Create account pipeline' (one CodePipeline per account) -> 'Acquire
+ * customizations slot' (at most `limit` account pipelines run at once) -> 'Run
  * account customizations' (StartPipelineExecution, straight from the state
- * machine).
+ * machine) -> 'Hand customizations slot to the pipeline' (the slot outlives
+ * this execution, until the pipeline execution ends). A failure while the
+ * execution holds the slot releases it first.
  */
 export class Customizations extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
@@ -106,10 +121,44 @@ export class Customizations extends sfn.StateMachineFragment {
       maxAttempts: 6,
       jitterStrategy: sfn.JitterType.FULL,
     });
-    catchInto(runPipeline, props.onFailure);
+    const lock = props.customizationsLock;
+    const releaseAfterFailure = lock.release(this, STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE);
+    releaseAfterFailure.addRetry(THROTTLING_RETRY);
+    // The caught error stays at $.error; a failed release still reaches the failure chain.
+    releaseAfterFailure.addCatch(props.onFailure, { errors: [sfn.Errors.ALL], resultPath: '$.releaseError' });
+    releaseAfterFailure.next(props.onFailure);
 
-    provisioning.next(createPipeline).next(runPipeline);
+    const acquire = lock.acquireWithRetryLoop(this, STEP.ACQUIRE_CUSTOMIZATIONS_SLOT);
+    acquire.addRetry(THROTTLING_RETRY);
+    catchInto(acquire, releaseAfterFailure);
+    catchInto(runPipeline, releaseAfterFailure);
+
+    const handOver = lock.handOver(this, STEP.HAND_OVER_CUSTOMIZATIONS_SLOT, {
+      holder: sfn.JsonPath.format(
+        PIPELINE_HOLDER_FORMAT,
+        sfn.JsonPath.stringAt('$.pipeline.pipelineName'),
+        sfn.JsonPath.stringAt('$.pipelineExecution.PipelineExecutionId'),
+      ),
+    });
+    handOver.addRetry({
+      errors: [...THROTTLING_ERRORS].map((e) => `DynamoDB.${e}`),
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    const started = new sfn.Pass(this, STEP.CUSTOMIZATIONS_STARTED, {
+      comment: 'The pipeline runs on its own; its outcome is recorded and notified when it ends',
+    });
+    // No slot to hand over: a retry after the hand-over succeeded.
+    handOver.addCatch(started, {
+      errors: ['DynamoDB.ConditionalCheckFailedException'],
+      resultPath: '$.handOverSkipped',
+    });
+    handOver.addCatch(releaseAfterFailure, { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH });
+
+    provisioning.next(createPipeline).next(acquire).next(runPipeline).next(handOver).next(started);
     this.startState = provisioning;
-    this.endStates = [runPipeline];
+    this.endStates = [started];
   }
 }

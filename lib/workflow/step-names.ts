@@ -31,7 +31,11 @@ export const STEP = {
   // 8-10. Customizations
   PROVISIONING_CUSTOMIZATIONS: 'Provisioning customizations',
   CREATE_ACCOUNT_PIPELINE: 'Create account pipeline',
+  ACQUIRE_CUSTOMIZATIONS_SLOT: 'Acquire customizations slot',
   RUN_ACCOUNT_CUSTOMIZATIONS: 'Run account customizations',
+  HAND_OVER_CUSTOMIZATIONS_SLOT: 'Hand customizations slot to the pipeline',
+  RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE: 'Release customizations slot after failure',
+  CUSTOMIZATIONS_STARTED: 'Customizations started',
 
   // 11. Notify
   NOTIFY_SUCCESS: 'Notify success',
@@ -77,6 +81,7 @@ export const HANDLER = {
   CREATE_ACCOUNT_PIPELINE: 'create-account-pipeline',
   NOTIFY: 'notify',
   REMOVE_FROM_MANAGEMENT: 'remove-from-management',
+  CUSTOMIZATIONS_RESULT: 'customizations-result',
   CLOSE_ACCOUNT: 'close-account',
 } as const;
 

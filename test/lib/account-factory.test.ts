@@ -19,8 +19,8 @@ const ALL_HANDLERS = Object.values(HANDLER);
 describe('AccountFactory resources', () => {
   const { factory, template } = build();
 
-  test('three tables: requests (stream), metadata (email GSI), semaphore; on demand, PITR, encrypted', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+  test('four tables: requests (stream), metadata (email GSI), semaphore, customizations lock; on demand, PITR, encrypted', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },

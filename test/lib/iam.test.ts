@@ -147,7 +147,8 @@ describe('each function gets the API actions of its own step only', () => {
     ['request-trigger', ['dynamodb', 'logs', 'sns', 'states', 'xray']],
     ['acquire-slot', ['dynamodb', 'logs', 'states', 'xray']],
     ['release-slot', ['dynamodb', 'logs', 'states', 'xray']],
-    ['semaphore-cleanup', ['dynamodb', 'logs', 'states', 'xray']],
+    ['semaphore-cleanup', ['codepipeline', 'dynamodb', 'logs', 'states', 'xray']],
+    ['customizations-result', ['codepipeline', 'dynamodb', 'logs', 'sns', 'states', 'xray']],
   ])('%s', (handler, services) => {
     expect(servicesOf(handler)).toEqual(services);
   });

@@ -164,7 +164,10 @@ describe('provisioning workflow (ASL)', () => {
       STEP.APPLY_FEATURE_OPTIONS,
       STEP.PROVISIONING_CUSTOMIZATIONS,
       STEP.CREATE_ACCOUNT_PIPELINE,
+      STEP.ACQUIRE_CUSTOMIZATIONS_SLOT,
       STEP.RUN_ACCOUNT_CUSTOMIZATIONS,
+      STEP.HAND_OVER_CUSTOMIZATIONS_SLOT,
+      STEP.CUSTOMIZATIONS_STARTED,
       STEP.NOTIFY_SUCCESS,
       STEP.ACCOUNT_READY,
     ];
@@ -214,7 +217,46 @@ describe('provisioning workflow (ASL)', () => {
     expect(run.ResultSelector).toEqual({ 'PipelineExecutionId.$': '$.PipelineExecutionId' });
     expect(run.ResultPath).toBe('$.pipelineExecution');
     expect(run.Retry[0].ErrorEquals).toContain('CodePipeline.ConcurrentModificationException');
-    expect(run.Catch[0].Next).toBe(STEP.RELEASE_SLOT_AFTER_FAILURE);
+    expect(run.Catch[0].Next).toBe(STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE);
+  });
+
+  test('customizations slot: acquired before the pipeline starts, handed over to its execution, released on a failure before', () => {
+    const acquire = states[STEP.ACQUIRE_CUSTOMIZATIONS_SLOT];
+    expect(acquire.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(acquire.Parameters.Payload).toMatchObject({
+      lockName: 'customizations',
+      limit: 10,
+      'holder.$': '$$.Execution.Id',
+      'taskToken.$': '$$.Task.Token',
+    });
+    expect(acquire.Parameters.Payload.table).toBeDefined();
+    expect(acquire.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals[0], c.Next])).toEqual([
+      ['States.Timeout', STEP.ACQUIRE_CUSTOMIZATIONS_SLOT],
+      ['States.ALL', STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE],
+    ]);
+
+    const handOver = states[STEP.HAND_OVER_CUSTOMIZATIONS_SLOT];
+    expect(handOver.Resource).toMatch(/:states:::dynamodb:updateItem$/);
+    expect(handOver.Parameters).toMatchObject({
+      Key: { pk: { S: 'customizations' }, sk: { S: 'lock' } },
+      UpdateExpression: 'REMOVE #from SET #to = :by',
+      ConditionExpression: 'attribute_exists(#from) AND attribute_not_exists(#to)',
+      ExpressionAttributeNames: {
+        '#from.$': '$$.Execution.Id',
+        '#to.$': "States.Format('codepipeline:{}:{}', $.pipeline.pipelineName, $.pipelineExecution.PipelineExecutionId)",
+      },
+    });
+    expect(handOver.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals[0], c.Next])).toEqual([
+      ['DynamoDB.ConditionalCheckFailedException', STEP.CUSTOMIZATIONS_STARTED],
+      ['States.ALL', STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE],
+    ]);
+
+    const release = states[STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE];
+    expect(release.Parameters.Payload).toMatchObject({ lockName: 'customizations', 'holder.$': '$$.Execution.Id' });
+    expect(release.Next).toBe(STEP.RELEASE_SLOT_AFTER_FAILURE);
+    expect(release.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.releaseError', Next: STEP.RELEASE_SLOT_AFTER_FAILURE },
+    ]);
   });
 
   test('notify success carries outcome SUCCEEDED', () => {
