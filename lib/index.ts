@@ -2,6 +2,7 @@ export * from './account-factory';
 export * from './account-factory-stack';
 export * from './account-request';
 export * from './concurrency-semaphore';
+export * from './customizations-source';
 export * from './request-files';
 export { STEP, NUMBERED_STEPS, HANDLER } from './workflow/step-names';
 export type { StepName, HandlerName } from './workflow/step-names';
