@@ -59,6 +59,8 @@ export interface ScenarioSummary {
   semaphoreLimit: number;
   /** Emulated seconds from the first request to the last execution's end. */
   makespanSeconds: number;
+  /** Emulated epoch ms just before the first request was submitted (where the makespan starts). */
+  startedAtMs: number;
   /** ceil(N / limit) x T for the N requests that needed a Control Tower operation. */
   boundSeconds: number;
   createSeconds: number;
@@ -170,6 +172,7 @@ function summarize(
     peakConcurrentControlTowerOperations: lz.peakConcurrentOperations,
     semaphoreLimit: limit,
     makespanSeconds: Math.round((end - start) / 1000),
+    startedAtMs: start,
     boundSeconds: Math.ceil(ctRequests / limit) * createSeconds,
     createSeconds,
     customizationPipelinesStarted: lz.pipelineExecutions.length,

@@ -39,6 +39,14 @@ export interface LocalExecution {
   transitionsByState: Record<string, number>;
   /** When each state was last entered (emulated time). */
   enteredAt: Record<string, Date>;
+  /** Every state entry, in order, with its emulated time (a state entered again appears again). */
+  history: StateEntry[];
+}
+
+/** One StateEntered event of an execution. */
+export interface StateEntry {
+  state: string;
+  at: Date;
 }
 
 export interface ExecutionStatusEvent {
@@ -200,6 +208,7 @@ export class LocalStepFunctions {
       transitions: 0,
       transitionsByState: {},
       enteredAt: {},
+      history: [],
     };
     this.executions.set(executionArn, execution);
     const context = {
@@ -240,7 +249,9 @@ export class LocalStepFunctions {
           execution.currentState = ev.state.name;
           execution.transitions++;
           execution.transitionsByState[ev.state.name] = (execution.transitionsByState[ev.state.name] ?? 0) + 1;
-          execution.enteredAt[ev.state.name] = this.options.clock.now();
+          const at = this.options.clock.now();
+          execution.enteredAt[ev.state.name] = at;
+          execution.history.push({ state: ev.state.name, at });
         }
       }
     } catch {
