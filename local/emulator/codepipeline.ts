@@ -29,11 +29,21 @@ export interface PipelineRunResult {
   message?: string;
 }
 
+/**
+ * Lets a runner report each stage as it goes (so GetPipelineState and the
+ * stage times follow it); stages it does not report are marked when it returns.
+ */
+export interface StageReporter {
+  start(stageName: string): void;
+  end(stageName: string, status: 'Succeeded' | 'Failed'): void;
+}
+
 /** Runs an execution instead of the timed default (e.g. the engine runs the customizations). */
 export type PipelineRunner = (
   pipelineName: string,
   executionId: string,
   declaration: PipelineDeclaration,
+  stages: StageReporter,
 ) => Promise<PipelineRunResult>;
 
 export interface CodePipelineOptions {
@@ -342,15 +352,27 @@ export class CodePipeline {
     let result: PipelineRunResult;
     try {
       if (this.runner) {
-        mark(e.stages[0], 'InProgress');
-        result = await this.runner(e.pipelineName, e.id, declaration);
+        const byName = (name: string) => e.stages.find((s) => s.name === name);
+        const reporter: StageReporter = {
+          start: (name) => {
+            const stage = byName(name);
+            if (stage) mark(stage, 'InProgress');
+          },
+          end: (name, status) => {
+            const stage = byName(name);
+            if (stage) mark(stage, status);
+          },
+        };
+        result = await this.runner(e.pipelineName, e.id, declaration, reporter);
         const failedAt =
           result.status === 'Failed' ? e.stages.findIndex((s) => s.name === result.failedStage) : -1;
         const last =
           result.status === 'Failed' ? (failedAt >= 0 ? failedAt : e.stages.length - 1) : e.stages.length - 1;
         for (let n = 0; n <= last; n++) {
-          if (n > 0) mark(e.stages[n], 'InProgress');
-          mark(e.stages[n], result.status === 'Failed' && n === last ? 'Failed' : 'Succeeded');
+          const final = result.status === 'Failed' && n === last ? 'Failed' : 'Succeeded';
+          if (e.stages[n].status === final) continue;
+          if (e.stages[n].status === 'NotStarted') mark(e.stages[n], 'InProgress');
+          mark(e.stages[n], final);
         }
         if (result.status === 'Failed' && !result.failedStage) result.failedStage = e.stages[last].name;
       } else {
@@ -472,11 +494,22 @@ export class CodePipeline {
       updated: new Date(p.updated),
       stageStates: (p.declaration.stages ?? []).map((s) => {
         const run = latest?.stages.find((x) => x.name === s.name);
+        const status = run && run.status !== 'NotStarted' ? run.status : undefined;
+        const started = status && latest;
         return {
           stageName: s.name,
-          latestExecution:
-            run && run.status !== 'NotStarted' && latest
-              ? { pipelineExecutionId: latest.id, status: run.status }
+          latestExecution: started ? { pipelineExecutionId: latest.id, status } : undefined,
+          // The failed action's error, as CodePipeline reports it.
+          actionStates:
+            started && status === 'Failed'
+              ? (s.actions ?? []).map((a) => ({
+                  actionName: a.name,
+                  latestExecution: {
+                    actionExecutionId: `${latest.id}-${a.name}`,
+                    status: 'Failed' as const,
+                    errorDetails: { code: 'JobFailed', message: latest.statusSummary ?? 'Action failed' },
+                  },
+                }))
               : undefined,
         };
       }),
