@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { registerPlan } from './plan';
+import { registerRerun } from './rerun';
 import { registerSchema } from './schema';
+import { registerStatus } from './status';
 import { registerValidate } from './validate';
 
 /**
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerValidate(program);
   registerSchema(program);
+  registerPlan(program);
+  registerRerun(program);
+  registerStatus(program);
   return program;
 }
 

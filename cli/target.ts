@@ -1,0 +1,225 @@
+import * as path from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Command } from 'commander';
+import { STACK_OUTPUTS } from '../lib/account-factory-stack';
+import { createClient } from '../lambda/shared/clients';
+import { UsageError } from './errors';
+import type { GlobalOptions } from './index';
+
+/**
+ * Where the lifecycle commands (plan, rerun, status) act: a deployed factory (its
+ * tables and state machines named by options or read from its CloudFormation
+ * stack outputs), or, with `--local`, a factory started on the local engine for
+ * the time of the command, with request files provisioned first.
+ */
+export interface FactoryTarget {
+  /** E.g. "stack AccountFactory (eu-west-1)" or "the local engine (14 requests provisioned from ...)". */
+  readonly description: string;
+  readonly doc: DynamoDBDocumentClient;
+  readonly sfn: SFNClient;
+  readonly requestsTable: string;
+  readonly metadataTable: string;
+  readonly semaphoreTable: string;
+  /** The Control Tower lock in the semaphore table. */
+  readonly semaphoreLock: string;
+  /** Its limit, when known. */
+  readonly semaphoreLimit?: number;
+  readonly rerunStateMachineArn: string;
+  /** How often to poll an execution (ms). */
+  readonly pollMs: number;
+  /** Removes an account request (local only: removing a request is a deploy). */
+  removeRequest?(requestId: string): Promise<void>;
+  /** Resolves when nothing runs any more (local only). */
+  idle?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options every lifecycle command takes. */
+export interface TargetOptions {
+  stack: string;
+  requestsTable?: string;
+  metadataTable?: string;
+  semaphoreTable?: string;
+  rerunStateMachine?: string;
+  /** With --local: the request files provisioned before the command runs. */
+  localRequests: string;
+}
+
+export const DEFAULT_STACK = 'AccountFactory';
+export const DEFAULT_LOCAL_REQUESTS = 'examples/account-requests';
+
+export function addTargetOptions(command: Command): Command {
+  return command
+    .option(
+      '--stack <name>',
+      'the factory stack whose outputs name its tables and state machines',
+      DEFAULT_STACK,
+    )
+    .option('--requests-table <name>', 'the requests table (default: stack output RequestsTableName)')
+    .option('--metadata-table <name>', 'the metadata table (default: stack output MetadataTableName)')
+    .option('--semaphore-table <name>', 'the semaphore table (default: stack output SemaphoreTableName)')
+    .option(
+      '--rerun-state-machine <arn>',
+      'the re-run state machine (default: stack output RerunStateMachineArn)',
+    )
+    .option(
+      '--local-requests <dir>',
+      'with --local: the request files provisioned on the local engine before the command runs',
+      DEFAULT_LOCAL_REQUESTS,
+    );
+}
+
+/** Opens the target of a command: AWS, or the local engine with `--local`. */
+export async function openTarget(globals: GlobalOptions, options: TargetOptions): Promise<FactoryTarget> {
+  return globals.local ? openLocal(options) : openAws(globals, options);
+}
+
+async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<FactoryTarget> {
+  const config = globals.region ? { region: globals.region } : {};
+  const explicit = {
+    requestsTable: options.requestsTable,
+    metadataTable: options.metadataTable,
+    semaphoreTable: options.semaphoreTable,
+    rerunStateMachineArn: options.rerunStateMachine,
+  };
+  let outputs: Record<string, string> = {};
+  if (Object.values(explicit).some((v) => v === undefined)) {
+    outputs = await stackOutputs(createClient(CloudFormationClient, config), options.stack);
+  }
+  const need = (value: string | undefined, output: string, option: string): string => {
+    const v = value ?? outputs[output];
+    if (!v) {
+      throw new UsageError(
+        `stack ${options.stack} has no output ${output}: deploy this version of the factory, or pass ${option}`,
+      );
+    }
+    return v;
+  };
+  const limit = Number(outputs[STACK_OUTPUTS.SEMAPHORE_LIMIT]);
+  return {
+    description: `stack ${options.stack}${globals.region ? ` (${globals.region})` : ''}`,
+    doc: documentClient(createClient(DynamoDBClient, config)),
+    sfn: createClient(SFNClient, config),
+    requestsTable: need(explicit.requestsTable, STACK_OUTPUTS.REQUESTS_TABLE, '--requests-table'),
+    metadataTable: need(explicit.metadataTable, STACK_OUTPUTS.METADATA_TABLE, '--metadata-table'),
+    semaphoreTable: need(explicit.semaphoreTable, STACK_OUTPUTS.SEMAPHORE_TABLE, '--semaphore-table'),
+    semaphoreLock: outputs[STACK_OUTPUTS.SEMAPHORE_LOCK] ?? 'control-tower',
+    semaphoreLimit: Number.isInteger(limit) && limit > 0 ? limit : undefined,
+    rerunStateMachineArn: need(
+      explicit.rerunStateMachineArn,
+      STACK_OUTPUTS.RERUN_STATE_MACHINE,
+      '--rerun-state-machine',
+    ),
+    pollMs: 2000,
+    close: async () => undefined,
+  };
+}
+
+/** The outputs of a stack, by output key. */
+export async function stackOutputs(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<Record<string, string>> {
+  let out;
+  try {
+    out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+  } catch (err) {
+    const message = (err as Error).message ?? String(err);
+    if (/does not exist/i.test(message)) {
+      throw new UsageError(`stack ${stackName} does not exist (pass --stack, or --region)`);
+    }
+    throw err;
+  }
+  const stack = out.Stacks?.[0];
+  if (!stack) throw new UsageError(`stack ${stackName} does not exist (pass --stack, or --region)`);
+  return Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+}
+
+function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * The local engine: the app synthesized as `cdk synth` would, started in this
+ * process, the request files of `options.localRequests` provisioned to the end.
+ * Its state lives only as long as the command.
+ */
+async function openLocal(options: TargetOptions): Promise<FactoryTarget> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const started = Date.now();
+  // Loaded only here: the local engine and its emulator are development dependencies.
+  const { synthTemplate } = await import('../local/engine/synth');
+  const { LocalFactory } = await import('../local/engine');
+  const { loadRequestFiles } = await import('../lib/request-files');
+
+  const dir = path.resolve(options.localRequests);
+  let files;
+  try {
+    files = loadRequestFiles(dir);
+  } catch (err) {
+    throw new UsageError(`--local-requests: ${(err as Error).message}`);
+  }
+  const template = synthTemplate();
+  const factory = await LocalFactory.start({
+    template,
+    scale: LOCAL_SCALE,
+    schedules: false,
+    landingZone: {
+      seed: 1,
+      controlTower: { createSeconds: 600, updateSeconds: 300, jitter: 0 },
+    },
+  });
+  try {
+    for (const f of files) await factory.submit(f.request, f.source);
+    await settle(factory);
+  } catch (err) {
+    await factory.close();
+    throw err;
+  }
+  const executions = factory.executions();
+  const succeeded = executions.filter((e) => e.status === 'SUCCEEDED').length;
+  process.stderr.write(
+    `local engine: ${files.length} requests from ${options.localRequests} provisioned ` +
+      `(${succeeded} succeeded, ${executions.length - succeeded} failed) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+
+  const outputs = (template as { Outputs?: Record<string, { Value: unknown }> }).Outputs ?? {};
+  const ref = (key: string): string => {
+    const value = outputs[key]?.Value as { Ref?: string } | string | undefined;
+    if (typeof value === 'string') return value;
+    if (!value?.Ref) throw new Error(`The synthesized template has no output ${key}`);
+    // Locally a table is named after its logical ID; a state machine has an ARN.
+    return factory.template.stateMachines.find((s) => s.logicalId === value.Ref)?.arn ?? value.Ref;
+  };
+  return {
+    description: `the local engine (${files.length} requests of ${options.localRequests} provisioned)`,
+    doc: documentClient(factory.ddb),
+    sfn: createClient(SFNClient),
+    requestsTable: ref(STACK_OUTPUTS.REQUESTS_TABLE),
+    metadataTable: ref(STACK_OUTPUTS.METADATA_TABLE),
+    semaphoreTable: ref(STACK_OUTPUTS.SEMAPHORE_TABLE),
+    semaphoreLock: ref(STACK_OUTPUTS.SEMAPHORE_LOCK),
+    semaphoreLimit: Number(ref(STACK_OUTPUTS.SEMAPHORE_LIMIT)),
+    rerunStateMachineArn: ref(STACK_OUTPUTS.RERUN_STATE_MACHINE),
+    pollMs: 20,
+    removeRequest: (id) => factory.remove(id),
+    idle: () => settle(factory),
+    close: () => factory.close(),
+  };
+}
+
+/** Waits until no execution runs and every customizations pipeline has ended (and its result is recorded). */
+async function settle(factory: {
+  idle(): Promise<void>;
+  landingZone: { pipelinesIdle(): Promise<void> };
+}): Promise<void> {
+  await factory.idle();
+  await factory.landingZone.pipelinesIdle();
+  await factory.idle();
+}
+
+/** Emulated milliseconds per real millisecond on the local engine. */
+const LOCAL_SCALE = 200;
