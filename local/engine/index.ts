@@ -1,5 +1,11 @@
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import * as path from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import dynalite from 'dynalite';
 import { createClient, installClientHook } from '../../lambda/shared/clients';
@@ -8,8 +14,9 @@ import { ENV } from '../../lambda/shared/env';
 import { ScaledClock } from '../emulator/clock';
 import { LandingZone, type LandingZoneOptions } from '../emulator';
 import '../polyfill';
+import { CustomizationsRunner, type CustomizationsRunnerOptions } from './customizations';
 import { EventBus, type BusEvent } from './event-bus';
-import { LambdaRuntime, type LambdaFaults } from './lambda-runtime';
+import { LambdaRuntime, REPO_ROOT, type LambdaFaults } from './lambda-runtime';
 import { RequestStream, type StreamFaults } from './request-stream';
 import { addSdkRetry } from './sdk-retry';
 import { LocalStepFunctions, StepFunctionsError, type LocalExecution } from './step-functions';
@@ -36,14 +43,26 @@ export interface LocalFactoryOptions {
   readonly streamFaults?: StreamFaults;
   /** Drop EventBridge's execution status events (delivery is best effort in AWS). @default false */
   readonly dropExecutionEvents?: boolean;
+  /**
+   * The account pipelines' builds: each folder of `dir` synthesized (a CDK app)
+   * or checked (run.sh) for each account, as the shared CodeBuild project would
+   * deploy it (see local/engine/customizations.ts). `false`: every stage just
+   * takes the emulator's stage time and succeeds.
+   * @default { dir: 'examples/customizations' }
+   */
+  readonly customizations?: false | (Omit<CustomizationsRunnerOptions, 'clock' | 'dir'> & { dir?: string });
 }
+
+/** The EventBridge event of an account pipeline's state change, as CodePipeline sends it. */
+export const PIPELINE_EXECUTION_DETAIL_TYPE = 'CodePipeline Pipeline Execution State Change';
 
 export class LocalFactory {
   /** The factory running now: one per process, as handler modules and their clients are. */
   private static current: LocalFactory | undefined;
 
   static async start(options: LocalFactoryOptions): Promise<LocalFactory> {
-    if (LocalFactory.current) throw new Error('A local factory is already running in this process: close it first');
+    if (LocalFactory.current)
+      throw new Error('A local factory is already running in this process: close it first');
     const resolved = resolveTemplate(options.template);
     const port = await dynamoDbPort();
     const clock = new ScaledClock({ scale: options.scale ?? 200 });
@@ -67,6 +86,9 @@ export class LocalFactory {
   readonly ddb: DynamoDBClient;
   /** The provisioning state machine's ARN. */
   readonly stateMachineArn: string;
+  /** The account pipelines' builds (undefined with `customizations: false`). */
+  readonly customizations: CustomizationsRunner | undefined;
+  private readonly stopPipelineEvents: () => void;
 
   private constructor(
     readonly template: ResolvedTemplate,
@@ -95,16 +117,29 @@ export class LocalFactory {
     this.lambda.preload();
     if (options.lambdaFaults) this.lambda.setFaults(options.lambdaFaults);
     this.bus = new EventBus(template.rules, (arn, event) => this.deliverToTarget(arn, event), clock);
-    this.stepFunctions = new LocalStepFunctions({ clock, lambda: this.lambda, onStatusChange: (e) => this.bus.put(e) });
+    this.stepFunctions = new LocalStepFunctions({
+      clock,
+      lambda: this.lambda,
+      onStatusChange: (e) => this.bus.put(e),
+    });
     this.stepFunctions.dropStatusEvents = options.dropExecutionEvents ?? false;
     this.registerStateMachines();
-    landingZone.registerService('SFNClient', (command: string, input: any) => this.serveStepFunctions(command, input));
+    landingZone.registerService('SFNClient', (command: string, input: any) =>
+      this.serveStepFunctions(command, input),
+    );
 
-    const requestsStreamMapping = template.eventSourceMappings.find((m) => m.eventSourceArn.includes(':table/'));
+    const requestsStreamMapping = template.eventSourceMappings.find((m) =>
+      m.eventSourceArn.includes(':table/'),
+    );
     if (!requestsStreamMapping) throw new Error('The template has no stream trigger on a table');
     const trigger = this.lambda.resolve(requestsStreamMapping.functionName);
-    const table = template.tables.find((t) => requestsStreamMapping.eventSourceArn.startsWith(`${t.arn}/stream/`));
-    if (!table) throw new Error(`The stream ${requestsStreamMapping.eventSourceArn} is not a table stream of the template`);
+    const table = template.tables.find((t) =>
+      requestsStreamMapping.eventSourceArn.startsWith(`${t.arn}/stream/`),
+    );
+    if (!table)
+      throw new Error(
+        `The stream ${requestsStreamMapping.eventSourceArn} is not a table stream of the template`,
+      );
     const sns = createClient(SNSClient);
     this.requests = new RequestStream({
       ddb: this.ddb,
@@ -129,6 +164,30 @@ export class LocalFactory {
     const stateMachine = trigger.environment[ENV.STATE_MACHINE_ARN];
     if (!stateMachine) throw new Error(`The request trigger has no ${ENV.STATE_MACHINE_ARN}`);
     this.stateMachineArn = stateMachine;
+    // Account pipelines: their builds run here; their state changes go to the bus, as EventBridge sends them.
+    const custom = options.customizations ?? {};
+    this.customizations =
+      custom === false
+        ? undefined
+        : new CustomizationsRunner({
+            ...custom,
+            dir: path.resolve(REPO_ROOT, custom.dir ?? 'examples/customizations'),
+            clock,
+          });
+    const runner = this.customizations;
+    landingZone.setPipelineRunner(
+      runner ? (name, id, declaration, stages) => runner.run(name, id, declaration, stages) : undefined,
+    );
+    this.stopPipelineEvents = landingZone.onPipelineEvent((e) =>
+      this.bus.put({
+        source: 'aws.codepipeline',
+        'detail-type': PIPELINE_EXECUTION_DETAIL_TYPE,
+        time: e.time,
+        resources: [`arn:aws:codepipeline:${e.region}:${e.account}:${e.pipeline}`],
+        detail: { pipeline: e.pipeline, 'execution-id': e.executionId, state: e.state, version: e.version },
+      }),
+    );
+
     if (options.schedules ?? true) this.bus.startSchedules();
   }
 
@@ -217,7 +276,12 @@ export class LocalFactory {
           executions: sfn
             .list(input.stateMachineArn)
             .filter((e) => !input.statusFilter || e.status === input.statusFilter)
-            .map((e) => ({ executionArn: e.executionArn, name: e.name, status: e.status, startDate: e.startDate })),
+            .map((e) => ({
+              executionArn: e.executionArn,
+              name: e.name,
+              status: e.status,
+              startDate: e.startDate,
+            })),
         };
       default:
         throw new StepFunctionsError('UnsupportedOperation', `Step Functions ${command} is not emulated`);
@@ -236,7 +300,9 @@ export class LocalFactory {
 
   /** Provisioning executions, oldest first. */
   executions(): LocalExecution[] {
-    return this.stepFunctions.list(this.stateMachineArn).sort((a, b) => a.startDate.getTime() - b.startDate.getTime());
+    return this.stepFunctions
+      .list(this.stateMachineArn)
+      .sort((a, b) => a.startDate.getTime() - b.startDate.getTime());
   }
 
   /** Resolves when no execution runs and every event has been delivered. */
@@ -249,7 +315,24 @@ export class LocalFactory {
     }
   }
 
+  /**
+   * Resolves when no execution runs, no account pipeline runs, and every event has
+   * been delivered: the customizations' outcomes are recorded and notified.
+   */
+  async customizationsIdle(): Promise<void> {
+    for (;;) {
+      await this.idle();
+      await this.landingZone.pipelinesIdle();
+      await this.bus.drain();
+      await new Promise((r) => setImmediate(r));
+      const running = this.landingZone.pipelineExecutions.some((e) => e.status === 'InProgress');
+      if (!running && this.stepFunctions.list().every((e) => e.status !== 'RUNNING')) return;
+    }
+  }
+
   async close(): Promise<void> {
+    this.stopPipelineEvents();
+    this.customizations?.close();
     this.bus.stop();
     for (const e of this.stepFunctions.list()) {
       if (e.status === 'RUNNING') this.stepFunctions.stop(e.executionArn);
