@@ -127,10 +127,12 @@ export function topicArns(factory: LocalFactory): { success: string; failure: st
   return { success: env[ENV.SUCCESS_TOPIC_ARN], failure: env[ENV.FAILURE_TOPIC_ARN] };
 }
 
+/** The request notifications (the workflow's Notify steps) on a topic; customizations results are left out. */
 export function notifications(factory: LocalFactory, which: 'success' | 'failure'): NotificationMessage[] {
   return factory.landingZone
     .messages(topicArns(factory)[which])
-    .map((m) => JSON.parse(m.message) as NotificationMessage);
+    .map((m) => JSON.parse(m.message) as NotificationMessage & { kind?: string })
+    .filter((m) => m.kind !== 'CUSTOMIZATIONS');
 }
 
 /** The latest execution of each request id (by start time). */
@@ -165,6 +167,7 @@ const VOLATILE = new Set([
   'createdAt',
   'updatedAt',
   'lastExecutionArn',
+  'pipelineExecutionId',
   'validatedAt',
   'checkedAt',
   'startedAt',
