@@ -63,7 +63,7 @@ export function formatSummary(s: ScenarioSummary): string {
     `  notifications                 ${s.notifications.success} success, ${s.notifications.failure} failure`,
     `  failed without a notification ${s.failedWithoutNotification.length}`,
     `  Control Tower operations      ${s.controlTowerOperations}, peak ${s.peakConcurrentControlTowerOperations} at once (limit ${s.semaphoreLimit})`,
-    `  customization pipelines       ${s.customizationPipelinesStarted} started`,
+    `  customization pipelines       ${s.customizationPipelinesStarted} started: ${s.customizations.succeeded} succeeded, ${s.customizations.failed} failed${s.customizations.other ? `, ${s.customizations.other} other` : ''}; peak ${s.customizations.peakConcurrent} at once (limit ${s.customizations.limit})`,
     `  makespan                      ${minutes(s.makespanSeconds)} vs bound ceil(N/${s.semaphoreLimit}) x ${minutes(s.createSeconds)} = ${minutes(s.boundSeconds)} (ratio ${ratio})`,
     `  state transitions             ${s.stateTransitions}`,
     `  wall time                     ${(s.wallMs / 1000).toFixed(1)} s`,
@@ -85,8 +85,11 @@ class ProgressView {
     }
     // Not a terminal (CI, a pipe): a line each time a request changes phase.
     for (const l of lines) {
-      if (this.last.get(l.requestId) === l.phase) continue;
-      this.last.set(l.requestId, l.phase);
+      // A phase change, or the end of the account's customizations pipeline.
+      const ended = /customizations: (SUCCEEDED|FAILED|STOPPED|SUPERSEDED)/.exec(l.detail)?.[0];
+      const key = ended ? `${l.phase} ${ended}` : l.phase;
+      if (this.last.get(l.requestId) === key) continue;
+      this.last.set(l.requestId, key);
       process.stdout.write(`${formatLine(l, width)}\n`);
     }
   }

@@ -1,4 +1,5 @@
 import { STEP } from '../lib/workflow/step-names';
+import type { ExecutionRecord } from './emulator';
 import type { LocalExecution } from './engine';
 
 /**
@@ -36,7 +37,11 @@ const PHASE_OF_STATE: Record<string, Phase> = {
   [STEP.APPLY_FEATURE_OPTIONS]: 'setting up',
   [STEP.PROVISIONING_CUSTOMIZATIONS]: 'customizing',
   [STEP.CREATE_ACCOUNT_PIPELINE]: 'customizing',
+  [STEP.ACQUIRE_CUSTOMIZATIONS_SLOT]: 'customizing',
   [STEP.RUN_ACCOUNT_CUSTOMIZATIONS]: 'customizing',
+  [STEP.HAND_OVER_CUSTOMIZATIONS_SLOT]: 'customizing',
+  [STEP.CUSTOMIZATIONS_STARTED]: 'customizing',
+  [STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE]: 'failing',
   [STEP.NOTIFY_SUCCESS]: 'notifying',
   [STEP.REMOVE_FROM_MANAGEMENT]: 'removing',
   [STEP.NOTIFY_REMOVED]: 'notifying',
@@ -83,6 +88,17 @@ export function describeLine(requestId: string, label: string, execution: LocalE
     detail = execution.currentState;
   }
   return { requestId, label, phase, detail };
+}
+
+/** An account pipeline execution: its running stage, or how it ended (`FAILED at Account`). */
+export function customizationsDetail(run: ExecutionRecord | undefined): string | undefined {
+  if (!run) return undefined;
+  if (run.status === 'InProgress') {
+    const stage = run.stages.find((s) => s.status === 'InProgress');
+    return stage ? `${stage.name} running` : 'running';
+  }
+  const failed = run.stages.find((s) => s.status === 'Failed');
+  return failed ? `${run.status.toUpperCase()} at ${failed.name}` : run.status.toUpperCase();
 }
 
 export function formatLine(line: RequestLine, labelWidth: number): string {

@@ -2,7 +2,7 @@ import { ENV } from '../lambda/shared/env';
 import type { FaultOptions } from './emulator';
 import { LocalFactory, type LocalFactoryOptions } from './engine';
 import type { CfnTemplate } from './engine/template';
-import { describeLine, latestByRequest, type RequestLine } from './progress';
+import { customizationsDetail, describeLine, latestByRequest, type RequestLine } from './progress';
 
 /**
  * One run of the pipeline on the local engine: submit requests, wait for every
@@ -65,6 +65,11 @@ export interface ScenarioSummary {
   boundSeconds: number;
   createSeconds: number;
   customizationPipelinesStarted: number;
+  /**
+   * How the account pipelines ended (each execution once), the most that ran at
+   * once, and the bound (maxConcurrentCustomizations).
+   */
+  customizations: { succeeded: number; failed: number; other: number; peakConcurrent: number; limit: number };
   stateTransitions: number;
   wallMs: number;
 }
@@ -85,7 +90,15 @@ function topicArns(factory: LocalFactory): { success: string; failure: string } 
 
 export function linesOf(factory: LocalFactory, requests: { id: string; label: string }[]): RequestLine[] {
   const latest = latestByRequest(factory.executions());
-  return requests.map((r) => describeLine(r.id, r.label, latest.get(r.id)));
+  const runs = factory.landingZone.pipelineExecutions;
+  return requests.map((r) => {
+    const execution = latest.get(r.id);
+    const line = describeLine(r.id, r.label, execution);
+    const accountId = (execution?.output as { account?: { accountId?: string } } | undefined)?.account?.accountId;
+    const run = accountId ? runs.filter((e) => e.pipelineName.endsWith(`-${accountId}`)).pop() : undefined;
+    const custom = customizationsDetail(run);
+    return custom ? { ...line, detail: `${line.detail}  customizations: ${custom}` } : line;
+  });
 }
 
 export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
@@ -126,6 +139,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       submitted.push({ id, label: r.label });
     }
     await factory.idle();
+    // The account pipelines outlive the executions that started them.
+    await factory.customizationsIdle();
     clearInterval(progress);
     clearInterval(aborter);
     const lines = linesOf(factory, submitted);
@@ -148,7 +163,26 @@ function summarize(
   const executions = factory.executions();
   const latest = latestByRequest(executions);
   const topics = topicArns(factory);
-  const failureMessages = lz.messages(topics.failure).map((m) => JSON.parse(m.message) as { requestId?: string });
+  type Message = { requestId?: string; kind?: string };
+  const isCustomizations = (m: Message) => m.kind === 'CUSTOMIZATIONS';
+  const failureMessages = lz
+    .messages(topics.failure)
+    .map((m) => JSON.parse(m.message) as Message)
+    .filter((m) => !isCustomizations(m));
+  const successMessages = lz
+    .messages(topics.success)
+    .map((m) => JSON.parse(m.message) as Message)
+    .filter((m) => !isCustomizations(m));
+  const runs = lz.pipelineExecutions;
+  const edges = runs
+    .flatMap((r) => [
+      { at: r.start, d: 1 },
+      { at: r.status === 'InProgress' ? Infinity : r.updated, d: -1 },
+    ])
+    .sort((a, b) => a.at - b.at || a.d - b.d);
+  let runningNow = 0;
+  let peakPipelines = 0;
+  for (const e of edges) peakPipelines = Math.max(peakPipelines, (runningNow += e.d));
   const notifiedFailures = new Set(failureMessages.map((m) => m.requestId));
   const failed = [...latest.values()].filter((e) => e.status === 'FAILED');
   const limit = Number(factory.lambda.functionFor('acquire-slot').environment[ENV.SEMAPHORE_LIMIT] ?? 5);
@@ -164,7 +198,7 @@ function summarize(
     duplicateAccounts: Object.entries(created)
       .filter(([, n]) => n > 1)
       .map(([email]) => email),
-    notifications: { success: lz.messages(topics.success).length, failure: failureMessages.length },
+    notifications: { success: successMessages.length, failure: failureMessages.length },
     failedWithoutNotification: failed
       .map((e) => (e.input as { requestId: string }).requestId)
       .filter((id) => !notifiedFailures.has(id)),
@@ -176,6 +210,15 @@ function summarize(
     boundSeconds: Math.ceil(ctRequests / limit) * createSeconds,
     createSeconds,
     customizationPipelinesStarted: lz.pipelineExecutions.length,
+    customizations: {
+      succeeded: runs.filter((r) => r.status === 'Succeeded').length,
+      failed: runs.filter((r) => r.status === 'Failed').length,
+      other: runs.filter((r) => r.status !== 'Succeeded' && r.status !== 'Failed').length,
+      peakConcurrent: peakPipelines,
+      limit: Number(
+        factory.lambda.functionFor('customizations-result').environment[ENV.CUSTOMIZATIONS_LIMIT] ?? 0,
+      ),
+    },
     stateTransitions: executions.reduce((a, e) => a + e.transitions, 0),
     wallMs,
   };
