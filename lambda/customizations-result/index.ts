@@ -10,7 +10,11 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
 import { nowIso } from '../shared/clock';
-import type { CustomizationsNotification, CustomizationsRecord, CustomizationsStatus } from '../shared/contracts';
+import type {
+  CustomizationsNotification,
+  CustomizationsRecord,
+  CustomizationsStatus,
+} from '../shared/contracts';
 import { optionalEnv, requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
@@ -187,7 +191,11 @@ export async function recordCustomizations(
 }
 
 /** Marks the recorded outcome as published (only while the item still holds it). */
-async function markNotified(table: MetadataTable, accountId: string, record: CustomizationsRecord): Promise<void> {
+async function markNotified(
+  table: MetadataTable,
+  accountId: string,
+  record: CustomizationsRecord,
+): Promise<void> {
   try {
     await table.doc.send(
       new UpdateCommand({
@@ -296,7 +304,8 @@ export async function handlePipelineEvent(
       MessageAttributes: attributes,
     }),
   );
-  if (recorded === 'updated' || recorded === 'duplicate') await markNotified(clients.metadata, accountId, record);
+  if (recorded === 'updated' || recorded === 'duplicate')
+    await markNotified(clients.metadata, accountId, record);
   return { ...result, notification };
 }
 

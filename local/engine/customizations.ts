@@ -317,7 +317,8 @@ function loadFresh(file: string, seen: Map<string, { exports: unknown }>): unkno
       return nodeRequire(id);
     } catch (err) {
       // An app without its own node_modules (its build would `npm ci`): the repository's packages.
-      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND' && !/Cannot find module/.test(String(err))) throw err;
+      if ((err as { code?: string }).code !== 'MODULE_NOT_FOUND' && !/Cannot find module/.test(String(err)))
+        throw err;
       return repoRequire(id);
     }
   };

@@ -37,7 +37,10 @@ beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'customizations-'));
   fs.cpSync(path.join(__dirname, '..', '..', 'examples', 'customizations'), dir, { recursive: true });
   fs.mkdirSync(path.join(dir, 'accounts', 'broken'));
-  fs.writeFileSync(path.join(dir, 'accounts', 'broken', 'cdk.json'), JSON.stringify({ app: 'npx tsx app.ts' }));
+  fs.writeFileSync(
+    path.join(dir, 'accounts', 'broken', 'cdk.json'),
+    JSON.stringify({ app: 'npx tsx app.ts' }),
+  );
   fs.writeFileSync(path.join(dir, 'accounts', 'broken', 'app.ts'), BROKEN_APP);
 });
 
@@ -71,18 +74,25 @@ function request(name: string, overrides: Partial<AccountRequestInput> = {}): Ac
   };
 }
 
-function messages(f: LocalFactory, which: 'success' | 'failure'): (NotificationMessage | CustomizationsNotification)[] {
+function messages(
+  f: LocalFactory,
+  which: 'success' | 'failure',
+): (NotificationMessage | CustomizationsNotification)[] {
   const env = f.lambda.functionFor('notify').environment;
   const topic = which === 'success' ? env[ENV.SUCCESS_TOPIC_ARN] : env[ENV.FAILURE_TOPIC_ARN];
   return f.landingZone.messages(topic).map((m) => JSON.parse(m.message));
 }
 
 const customizationMessages = (f: LocalFactory, which: 'success' | 'failure') =>
-  messages(f, which).filter((m): m is CustomizationsNotification => 'kind' in m && m.kind === 'CUSTOMIZATIONS');
+  messages(f, which).filter(
+    (m): m is CustomizationsNotification => 'kind' in m && m.kind === 'CUSTOMIZATIONS',
+  );
 
 async function metadata(f: LocalFactory, accountId: string): Promise<Record<string, any>> {
   const table = f.lambda.functionFor('store-metadata').environment[ENV.METADATA_TABLE];
-  const out = await f.ddb.send(new GetItemCommand({ TableName: table, Key: marshall({ accountId }), ConsistentRead: true }));
+  const out = await f.ddb.send(
+    new GetItemCommand({ TableName: table, Key: marshall({ accountId }), ConsistentRead: true }),
+  );
   return unmarshall(out.Item!);
 }
 

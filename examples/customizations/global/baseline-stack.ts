@@ -61,7 +61,11 @@ export class AccountBaselineStack extends Stack {
     new cr.AwsCustomResource(this, 'S3BlockPublicAccess', {
       onCreate: blockPublicAccess,
       onUpdate: blockPublicAccess,
-      onDelete: { service: 'S3Control', action: 'deletePublicAccessBlock', parameters: { AccountId: this.account } },
+      onDelete: {
+        service: 'S3Control',
+        action: 'deletePublicAccessBlock',
+        parameters: { AccountId: this.account },
+      },
       policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
       installLatestAwsSdk: false,
     });

@@ -19,7 +19,12 @@ export class SandboxStack extends Stack {
       throw new Error(`monthlyBudgetUsd must be a positive amount, got ${props.monthlyBudgetUsd}`);
     }
     const alert = (notificationType: 'ACTUAL' | 'FORECASTED', threshold: number) => ({
-      notification: { notificationType, comparisonOperator: 'GREATER_THAN', threshold, thresholdType: 'PERCENTAGE' },
+      notification: {
+        notificationType,
+        comparisonOperator: 'GREATER_THAN',
+        threshold,
+        thresholdType: 'PERCENTAGE',
+      },
       subscribers: [{ subscriptionType: 'EMAIL', address: props.alertEmail }],
     });
     new budgets.CfnBudget(this, 'MonthlyBudget', {
