@@ -93,12 +93,12 @@ export function selectAccounts(metadata: readonly MetadataItem[], selectors: Sel
   );
 }
 
-/** Starts one re-run execution and waits for its end. */
+/** Starts one re-run execution and (unless `wait` is false) waits for its end. */
 export async function runRerun(
   sfn: SFNClient,
   stateMachineArn: string,
   accountIds: string[],
-  options: { name: string; pollMs: number },
+  options: { name: string; pollMs: number; wait?: boolean },
 ): Promise<{ executionArn: string; status: string; results: RerunResult[]; error?: string }> {
   const started = await sfn.send(
     new StartExecutionCommand({
@@ -108,6 +108,7 @@ export async function runRerun(
     }),
   );
   const executionArn = started.executionArn!;
+  if (options.wait === false) return { executionArn, status: 'RUNNING', results: [] };
   for (;;) {
     const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     if (d.status !== 'RUNNING') {
@@ -135,12 +136,15 @@ function describeSelection(selectors: Selectors): string {
 export function formatResult(r: RerunResult, names: Map<string, string>): string {
   const name = (names.get(r.accountId) ?? '').padEnd(24);
   switch (r.outcome) {
-    case 'STARTED':
-      return `  ${r.accountId}  ${name}  started   pipeline ${r.pipelineName}, execution ${r.pipelineExecutionId}`;
+    case 'SUCCEEDED':
+      return `  ${r.accountId}  ${name}  succeeded  pipeline execution ${r.pipelineExecutionId}`;
     case 'SKIPPED':
-      return `  ${r.accountId}  ${name}  skipped   ${r.reason}`;
+      return `  ${r.accountId}  ${name}  skipped    ${r.reason}`;
     default:
-      return `  ${r.accountId}  ${name}  FAILED    ${r.error}: ${r.cause}`;
+      return (
+        `  ${r.accountId}  ${name}  FAILED     ${r.error}: ${r.cause}` +
+        (r.pipelineExecutionId ? ` (pipeline execution ${r.pipelineExecutionId})` : '')
+      );
   }
 }
 
@@ -152,6 +156,7 @@ function executionName(batch: number): string {
 
 interface RerunOptions extends TargetOptions, Selectors {
   json?: boolean;
+  wait: boolean;
 }
 
 export function registerRerun(program: Command): void {
@@ -165,6 +170,7 @@ export function registerRerun(program: Command): void {
     .option('--ous <ous...>', 'organizational units, by name or id')
     .option('--tags <filters...>', 'key=value: accounts whose request has the tag (all filters must match)')
     .option('--exclude <accounts...>', 'account IDs, emails or names to leave out')
+    .option('--no-wait', 'start the re-run and exit, without waiting for the pipelines (not with --local)')
     .option('--json', 'print the outcome as JSON');
   addTargetOptions(command).action(async (options: RerunOptions, cmd: Command) => {
     // Bad arguments are reported before anything is opened.
@@ -172,7 +178,11 @@ export function registerRerun(program: Command): void {
     if (!values(options.accounts).length && !values(options.ous).length && !values(options.tags).length) {
       selectAccounts([], options);
     }
-    const target = await openTarget(cmd.optsWithGlobals<GlobalOptions>(), options);
+    const globals = cmd.optsWithGlobals<GlobalOptions>();
+    if (globals.local && !options.wait) {
+      throw new UsageError('--no-wait cannot be used with --local: the local factory ends with the command');
+    }
+    const target = await openTarget(globals, options);
     try {
       const metadata = await readMetadata(target.doc, target.metadataTable);
       const selected = selectAccounts(metadata, options);
@@ -199,6 +209,7 @@ export function registerRerun(program: Command): void {
           {
             name: executionName(i / MAX_RERUN_ACCOUNTS + 1),
             pollMs: target.pollMs,
+            wait: options.wait,
           },
         );
         executions.push({
@@ -214,12 +225,17 @@ export function registerRerun(program: Command): void {
         }
       }
       const count = (o: RerunResult['outcome']) => results.filter((r) => r.outcome === o).length;
+      if (!options.wait) {
+        if (options.json) process.stdout.write(`${JSON.stringify({ executions }, null, 2)}\n`);
+        process.exitCode = EXIT_OK;
+        return;
+      }
       if (options.json) {
         process.stdout.write(`${JSON.stringify({ executions, results }, null, 2)}\n`);
       } else {
         process.stdout.write(`\n${results.map((r) => formatResult(r, names)).join('\n')}\n\n`);
         process.stdout.write(
-          `${count('STARTED')} started, ${count('SKIPPED')} skipped, ${count('FAILED')} failed.\n`,
+          `${count('SUCCEEDED')} succeeded, ${count('FAILED')} failed, ${count('SKIPPED')} skipped.\n`,
         );
       }
       const ok = executions.every((e) => e.status === 'SUCCEEDED') && count('FAILED') === 0;

@@ -22,7 +22,11 @@ export const RERUN_STEP = {
   GLOBAL_ONLY: 'Global customizations only',
   CREATE_ACCOUNT_PIPELINE: 'Create account pipeline',
   START_PIPELINE: 'Start account pipeline',
-  STARTED: 'Customizations started',
+  WAIT: 'Wait for customizations',
+  CHECK: 'Check customizations',
+  FINISHED: 'Customizations finished?',
+  SUCCEEDED: 'Customizations succeeded',
+  PIPELINE_FAILED: 'Customizations failed',
   FAILED: 'Re-run failed',
 } as const;
 
@@ -34,9 +38,17 @@ export interface RerunInput {
 
 /** What the re-run reports for each account (`$.results`, in the order of `accountIds`). */
 export type RerunResult =
-  | { accountId: string; outcome: 'STARTED'; pipelineName: string; pipelineExecutionId: string }
+  | { accountId: string; outcome: 'SUCCEEDED'; pipelineName: string; pipelineExecutionId: string }
   | { accountId: string; outcome: 'SKIPPED'; reason: string }
-  | { accountId: string; outcome: 'FAILED'; error: string; cause: string };
+  | {
+      accountId: string;
+      outcome: 'FAILED';
+      /** `CustomizationsFailed` when the pipeline ran and did not succeed; else the step's error. */
+      error: string;
+      cause: string;
+      pipelineName?: string;
+      pipelineExecutionId?: string;
+    };
 
 /** The output of a re-run execution. */
 export interface RerunOutput extends RerunInput {
@@ -54,10 +66,16 @@ export interface RerunCustomizationsProps {
   /** ARN pattern of the account pipelines (`arn:...:codepipeline:<region>:<account>:<prefix>-*`). */
   readonly pipelineArnPattern: string;
   /**
-   * How many accounts are re-run at once. An integer from 1 to 40.
+   * How many accounts are re-run at once (each until its pipeline ends). An
+   * integer from 1 to 40.
    * @default 10
    */
   readonly maxConcurrency?: number;
+  /**
+   * How long to wait between two checks of a running pipeline.
+   * @default Duration.seconds(30)
+   */
+  readonly pollInterval?: Duration;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -74,8 +92,9 @@ export const DEFAULT_RERUN_CONCURRENCY = 10;
  * operation: for each account ID (a Map state, `maxConcurrency` at once), reads
  * its metadata; skips an account that is not ACTIVE; brings its pipeline up to
  * date with the request last applied ('Create account pipeline', idempotent);
- * and starts the pipeline. One account's failure never stops the others: the
- * output lists each account's outcome (`RerunOutput`).
+ * starts the pipeline and waits for its end, so that at most `maxConcurrency`
+ * re-run pipelines run at once. One account's failure never stops the others:
+ * the output lists each account's outcome (`RerunOutput`).
  *
  * Start it with `{ "accountIds": ["111111111111", ...] }` (at most
  * MAX_RERUN_ACCOUNTS), e.g. with `account-factory rerun`.
@@ -148,6 +167,60 @@ export class RerunCustomizations extends Construct {
       resultPath: '$.pipelineExecution',
       comment: "Starts the account's customizations pipeline",
     });
+    const wait = new sfn.Wait(this, RERUN_STEP.WAIT, {
+      time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
+    });
+    const check = new tasks.CallAwsService(this, RERUN_STEP.CHECK, {
+      service: 'codepipeline',
+      action: 'getPipelineExecution',
+      parameters: {
+        PipelineName: sfn.JsonPath.stringAt('$.pipeline.pipelineName'),
+        PipelineExecutionId: sfn.JsonPath.stringAt('$.pipelineExecution.PipelineExecutionId'),
+      },
+      iamResources: [props.pipelineArnPattern],
+      resultSelector: { Status: sfn.JsonPath.stringAt('$.PipelineExecution.Status') },
+      resultPath: '$.pipelineStatus',
+      comment: 'Reads the state of the pipeline execution',
+    });
+    check.addRetry({
+      errors: ['CodePipeline.ThrottlingException'],
+      interval: Duration.seconds(5),
+      backoffRate: 2,
+      maxAttempts: 6,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    catchFailed(check);
+    const pipelineResult = {
+      'accountId.$': '$.accountId',
+      'pipelineName.$': '$.pipeline.pipelineName',
+      'pipelineExecutionId.$': '$.pipelineExecution.PipelineExecutionId',
+    };
+    const succeeded = new sfn.Pass(this, RERUN_STEP.SUCCEEDED, {
+      parameters: { ...pipelineResult, outcome: 'SUCCEEDED' },
+    });
+    const pipelineFailed = new sfn.Pass(this, RERUN_STEP.PIPELINE_FAILED, {
+      parameters: {
+        ...pipelineResult,
+        outcome: 'FAILED',
+        error: 'CustomizationsFailed',
+        cause: sfn.JsonPath.format(
+          'The customizations pipeline execution ended {}',
+          sfn.JsonPath.stringAt('$.pipelineStatus.Status'),
+        ),
+      },
+    });
+    const finished = new sfn.Choice(this, RERUN_STEP.FINISHED)
+      .when(sfn.Condition.stringEquals('$.pipelineStatus.Status', 'Succeeded'), succeeded)
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.stringEquals('$.pipelineStatus.Status', 'InProgress'),
+          sfn.Condition.stringEquals('$.pipelineStatus.Status', 'Stopping'),
+        ),
+        wait,
+      )
+      .otherwise(pipelineFailed);
+    wait.next(check).next(finished);
+
     start.addRetry({
       errors: [
         'CodePipeline.ConcurrentModificationException',
@@ -160,15 +233,7 @@ export class RerunCustomizations extends Construct {
       jitterStrategy: sfn.JitterType.FULL,
     });
     catchFailed(start);
-    const started = new sfn.Pass(this, RERUN_STEP.STARTED, {
-      parameters: {
-        'accountId.$': '$.accountId',
-        outcome: 'STARTED',
-        'pipelineName.$': '$.pipeline.pipelineName',
-        'pipelineExecutionId.$': '$.pipelineExecution.PipelineExecutionId',
-      },
-    });
-    createPipeline.next(start).next(started);
+    createPipeline.next(start).next(wait);
 
     const item = read.next(
       new sfn.Choice(this, RERUN_STEP.IN_METADATA)
@@ -194,7 +259,7 @@ export class RerunCustomizations extends Construct {
       itemSelector: { 'accountId.$': '$$.Map.Item.Value' },
       maxConcurrency,
       resultPath: '$.results',
-      comment: `Re-runs the customizations of each account, ${maxConcurrency} at once`,
+      comment: `Re-runs the customizations of each account, ${maxConcurrency} at once, each until its pipeline ends`,
     });
     map.itemProcessor(item);
 

@@ -44,11 +44,14 @@ describe('customizations re-run state machine', () => {
       .map((s) => s.Resource)
       .filter(Boolean);
     expect(resources.join(' ')).not.toMatch(/servicecatalog|organizations|controltower/);
+    expect(states[RERUN_STEP.CHECK].Resource).toMatch(/:states:::aws-sdk:codepipeline:getPipelineExecution$/);
+    expect(states[RERUN_STEP.WAIT]).toMatchObject({ Type: 'Wait', Seconds: 30, Next: RERUN_STEP.CHECK });
     // Every task sends its errors to the per-account failure result, so one account never stops the others.
     for (const name of [
       RERUN_STEP.READ_METADATA,
       RERUN_STEP.CREATE_ACCOUNT_PIPELINE,
       RERUN_STEP.START_PIPELINE,
+      RERUN_STEP.CHECK,
     ]) {
       expect(states[name].Catch[0]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: RERUN_STEP.FAILED });
     }

@@ -69,7 +69,7 @@ function tables(f: LocalFactory) {
 }
 
 function rerunStateMachineArn(f: LocalFactory): string {
-  const outputs = (template as { Outputs: Record<string, { Value: { Ref: string } }> }).Outputs;
+  const outputs = (template as unknown as { Outputs: Record<string, { Value: { Ref: string } }> }).Outputs;
   return f.template.stateMachines.find((s) => s.logicalId === outputs.RerunStateMachineArn.Value.Ref)!.arn;
 }
 
@@ -182,7 +182,7 @@ test('a re-run for one OU starts pipelines for that OU only, with no Control Tow
   await settle(f);
 
   expect(run.status).toBe('SUCCEEDED');
-  expect(run.results.map((r) => r.outcome)).toEqual(['STARTED', 'STARTED', 'STARTED']);
+  expect(run.results.map((r) => r.outcome)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
   const newRuns = f.landingZone.pipelineExecutions.slice(pipelineRunsBefore);
   expect(newRuns.map((e) => e.pipelineName).sort()).toEqual(
     selected.map((m) => `account-customizations-${m.accountId}`).sort(),
@@ -197,19 +197,30 @@ test('a re-run for one OU starts pipelines for that OU only, with no Control Tow
   expect(f.executions()).toHaveLength(5);
 });
 
-test('a re-run skips an account that is not managed and reports it', async () => {
+test('a re-run reports each account: a failed pipeline, an account not managed, a success', async () => {
   const f = await start();
-  await f.submit(request('only'));
+  await f.submit(request('fine'));
+  // The customizations source has no accounts/no-such-folder/: this account's pipeline fails.
+  await f.submit(request('broken', { customizationsName: 'no-such-folder' }));
   await settle(f);
-  const id = f.landingZone.account('only@example.com')!.id;
-  const run = await runRerun(createClient(SFNClient), rerunStateMachineArn(f), [id, '999999999999'], {
-    name: 'rerun-mixed',
-    pollMs: 10,
-  });
+  const fine = f.landingZone.account('fine@example.com')!.id;
+  const broken = f.landingZone.account('broken@example.com')!.id;
+  const run = await runRerun(
+    createClient(SFNClient),
+    rerunStateMachineArn(f),
+    [broken, '999999999999', fine],
+    {
+      name: 'rerun-mixed',
+      pollMs: 10,
+    },
+  );
+  expect(run.status).toBe('SUCCEEDED');
   expect(run.results).toEqual([
-    expect.objectContaining({ accountId: id, outcome: 'STARTED' }),
+    expect.objectContaining({ accountId: broken, outcome: 'FAILED', error: 'CustomizationsFailed' }),
     expect.objectContaining({ accountId: '999999999999', outcome: 'SKIPPED' }),
+    expect.objectContaining({ accountId: fine, outcome: 'SUCCEEDED' }),
   ]);
+  expect(run.results[0]).toMatchObject({ cause: 'The customizations pipeline execution ended Failed' });
 });
 
 test('removal: the account leaves management; it is closed only with closeOnRemoval, through the semaphore', async () => {
