@@ -130,7 +130,11 @@ export class SemaphoreLock extends Construct {
   }
 
   /** The Acquire task with its `States.Timeout` loop (see `ConcurrencySemaphore.acquireWithRetryLoop`). */
-  public acquireWithRetryLoop(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
+  public acquireWithRetryLoop(
+    scope: Construct,
+    id: string,
+    options: AcquireOptions = {},
+  ): tasks.LambdaInvoke {
     const task = this.acquire(scope, id, options);
     task.addCatch(task, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
     return task;
@@ -453,7 +457,9 @@ function newLockTable(scope: Construct, encryptionKey: kms.IKey | undefined): dy
     sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-    encryption: encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
+    encryption: encryptionKey
+      ? dynamodb.TableEncryption.CUSTOMER_MANAGED
+      : dynamodb.TableEncryption.AWS_MANAGED,
     encryptionKey,
     // The semaphore only holds in-flight state: nothing to keep once the factory is gone.
     removalPolicy: RemovalPolicy.DESTROY,

@@ -298,7 +298,9 @@ export function pipelineHolder(pipelineName: string, executionId: string): strin
   return `${PIPELINE_HOLDER_PREFIX}${pipelineName}:${executionId}`;
 }
 
-export function parsePipelineHolder(holder: string): { pipelineName: string; executionId: string } | undefined {
+export function parsePipelineHolder(
+  holder: string,
+): { pipelineName: string; executionId: string } | undefined {
   if (!holder.startsWith(PIPELINE_HOLDER_PREFIX)) return undefined;
   const rest = holder.slice(PIPELINE_HOLDER_PREFIX.length);
   // Pipeline names have no ':'; execution ids are UUIDs.

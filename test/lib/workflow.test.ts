@@ -230,7 +230,9 @@ describe('provisioning workflow (ASL)', () => {
       'taskToken.$': '$$.Task.Token',
     });
     expect(acquire.Parameters.Payload.table).toBeDefined();
-    expect(acquire.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals[0], c.Next])).toEqual([
+    expect(
+      acquire.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals[0], c.Next]),
+    ).toEqual([
       ['States.Timeout', STEP.ACQUIRE_CUSTOMIZATIONS_SLOT],
       ['States.ALL', STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE],
     ]);
@@ -243,16 +245,22 @@ describe('provisioning workflow (ASL)', () => {
       ConditionExpression: 'attribute_exists(#from) AND attribute_not_exists(#to)',
       ExpressionAttributeNames: {
         '#from.$': '$$.Execution.Id',
-        '#to.$': "States.Format('codepipeline:{}:{}', $.pipeline.pipelineName, $.pipelineExecution.PipelineExecutionId)",
+        '#to.$':
+          "States.Format('codepipeline:{}:{}', $.pipeline.pipelineName, $.pipelineExecution.PipelineExecutionId)",
       },
     });
-    expect(handOver.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals[0], c.Next])).toEqual([
+    expect(
+      handOver.Catch.map((c: { ErrorEquals: string[]; Next: string }) => [c.ErrorEquals[0], c.Next]),
+    ).toEqual([
       ['DynamoDB.ConditionalCheckFailedException', STEP.CUSTOMIZATIONS_STARTED],
       ['States.ALL', STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE],
     ]);
 
     const release = states[STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE];
-    expect(release.Parameters.Payload).toMatchObject({ lockName: 'customizations', 'holder.$': '$$.Execution.Id' });
+    expect(release.Parameters.Payload).toMatchObject({
+      lockName: 'customizations',
+      'holder.$': '$$.Execution.Id',
+    });
     expect(release.Next).toBe(STEP.RELEASE_SLOT_AFTER_FAILURE);
     expect(release.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.releaseError', Next: STEP.RELEASE_SLOT_AFTER_FAILURE },
