@@ -68,7 +68,8 @@ test('every record delivered twice, and two edits in quick succession: one execu
     tags: { ...request.tags, stage: 'one' },
     customFields: { purpose: 'first edit' },
   };
-  const { owner: _dropped, ...keptTags } = request.tags!;
+  // The second edit drops the owner tag: the account loses it.
+  const keptTags = Object.fromEntries(Object.entries(request.tags!).filter(([k]) => k !== 'owner'));
   const edit2 = { ...request, tags: { ...keptTags, stage: 'two' }, customFields: { purpose: 'second edit' } };
   await factory.submit(edit1);
   await factory.submit(edit2);

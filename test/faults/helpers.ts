@@ -150,6 +150,21 @@ export function mutatingCalls(factory: LocalFactory): Record<string, number> {
   return Object.fromEntries(Object.entries(factory.landingZone.callCounts).filter(([op]) => !READ.test(op)));
 }
 
+/**
+ * Resolves when everything has ended: the executions, the account pipelines they
+ * started, and the events those pipelines emitted (customizations results).
+ */
+export async function settle(factory: LocalFactory): Promise<void> {
+  for (;;) {
+    await factory.idle();
+    await factory.landingZone.pipelinesIdle();
+    await factory.bus.drain();
+    await factory.idle();
+    const running = factory.landingZone.pipelineExecutions.some((e) => e.status === 'InProgress');
+    if (!running && factory.stepFunctions.list().every((e) => e.status !== 'RUNNING')) return;
+  }
+}
+
 /** Resolves once `condition` holds, checked every few ms; rejects after `realMs` (a safety net, not a measure). */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
@@ -168,6 +183,7 @@ const VOLATILE = new Set([
   'updatedAt',
   'lastExecutionArn',
   'pipelineExecutionId',
+  'notifiedAt',
   'validatedAt',
   'checkedAt',
   'startedAt',

@@ -7,6 +7,7 @@ import {
   latestExecutions,
   notifications,
   semaphoreState,
+  settle,
   startFactory,
 } from './helpers';
 
@@ -92,7 +93,7 @@ beforeAll(async () => {
   const f = await run(template);
   try {
     for (const r of requests) await f.submit(r);
-    await f.idle();
+    await settle(f);
     for (const r of requests) {
       expect(latestExecutions(f).get(r.accountEmail)?.status).toBe('SUCCEEDED');
       clean.set(r.accountEmail, await comparableState(f, r.accountEmail));
@@ -115,7 +116,7 @@ describe.each(CRASHING_HANDLERS)('%s crashes after its work', (handler) => {
     const f = await run(template, handler);
 
     await f.submit(request);
-    await f.idle();
+    await settle(f);
 
     const first = latestExecutions(f).get(request.accountEmail)!;
     const crashed = f.lambda.invocations.filter(
@@ -139,7 +140,7 @@ describe.each(CRASHING_HANDLERS)('%s crashes after its work', (handler) => {
 
     // Running the request again (written again, unchanged) finishes the account: nothing doubled.
     const { version } = await f.submit(request);
-    await f.idle();
+    await settle(f);
 
     const second = latestExecutions(f).get(request.accountEmail)!;
     expect([version, second.status, second.error]).toEqual([2, 'SUCCEEDED', undefined]);
@@ -151,7 +152,7 @@ describe.each(CRASHING_HANDLERS)('%s crashes after its work', (handler) => {
     ]);
     const sameRun = (s: any) => ({
       ...s,
-      metadata: s.metadata.map(({ requestVersion, lastOperation, ...m }: any) => m),
+      metadata: s.metadata.map((m: any) => ({ ...m, requestVersion: undefined, lastOperation: undefined })),
       pipelineRuns: undefined,
     });
     expect(sameRun(after)).toEqual(sameRun(clean.get(request.accountEmail)));
@@ -161,7 +162,7 @@ describe.each(CRASHING_HANDLERS)('%s crashes after its work', (handler) => {
     const f = await run(withLambdaUnknownRetry(template), handler);
 
     await f.submit(request);
-    await f.idle();
+    await settle(f);
 
     const execution = latestExecutions(f).get(request.accountEmail)!;
     expect([execution.status, execution.error]).toEqual(['SUCCEEDED', undefined]);
