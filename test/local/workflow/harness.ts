@@ -43,7 +43,11 @@ export function request(name: string, overrides: Partial<AccountRequestInput> = 
 export function notifications(factory: LocalFactory, kind: 'success' | 'failure'): NotificationMessage[] {
   const env = factory.lambda.functionFor('notify').environment;
   const topic = kind === 'success' ? env[ENV.SUCCESS_TOPIC_ARN] : env[ENV.FAILURE_TOPIC_ARN];
-  return factory.landingZone.messages(topic).map((m) => JSON.parse(m.message) as NotificationMessage);
+  // The request notifications: the account pipelines' own results are notified on the same topics.
+  return factory.landingZone
+    .messages(topic)
+    .map((m) => JSON.parse(m.message) as NotificationMessage & { kind?: string })
+    .filter((m) => m.kind !== 'CUSTOMIZATIONS');
 }
 
 export async function metadataItem(factory: LocalFactory, accountId: string): Promise<Record<string, any> | undefined> {
