@@ -18,6 +18,8 @@ export interface GlobalOptions {
   local?: boolean;
   /** AWS Region of the factory. */
   region?: string;
+  /** With --local: the request files provisioned on the local engine before a lifecycle command runs. */
+  localRequests: string;
 }
 
 export function buildProgram(): Command {
@@ -25,6 +27,11 @@ export function buildProgram(): Command {
     .description('Validate and manage cdk-account-factory account requests')
     .option('--local', 'run against the local engine and emulated landing zone, not AWS')
     .option('--region <region>', 'AWS Region of the factory (default: the SDK default Region)')
+    .option(
+      '--local-requests <dir>',
+      'with --local: the request files provisioned on the local engine before plan, rerun or status runs',
+      'examples/account-requests',
+    )
     .showHelpAfterError()
     .exitOverride();
   registerValidate(program);

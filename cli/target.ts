@@ -44,8 +44,6 @@ export interface TargetOptions {
   metadataTable?: string;
   semaphoreTable?: string;
   rerunStateMachine?: string;
-  /** With --local: the request files provisioned before the command runs. */
-  localRequests: string;
 }
 
 export const DEFAULT_STACK = 'AccountFactory';
@@ -64,17 +62,14 @@ export function addTargetOptions(command: Command): Command {
     .option(
       '--rerun-state-machine <arn>',
       'the re-run state machine (default: stack output RerunStateMachineArn)',
-    )
-    .option(
-      '--local-requests <dir>',
-      'with --local: the request files provisioned on the local engine before the command runs',
-      DEFAULT_LOCAL_REQUESTS,
     );
 }
 
 /** Opens the target of a command: AWS, or the local engine with `--local`. */
 export async function openTarget(globals: GlobalOptions, options: TargetOptions): Promise<FactoryTarget> {
-  return globals.local ? openLocal(options) : openAws(globals, options);
+  return globals.local
+    ? openLocal(globals.localRequests ?? DEFAULT_LOCAL_REQUESTS)
+    : openAws(globals, options);
 }
 
 async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<FactoryTarget> {
@@ -144,10 +139,10 @@ function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
 
 /**
  * The local engine: the app synthesized as `cdk synth` would, started in this
- * process, the request files of `options.localRequests` provisioned to the end.
+ * process, the request files of `localRequests` provisioned to the end.
  * Its state lives only as long as the command.
  */
-async function openLocal(options: TargetOptions): Promise<FactoryTarget> {
+async function openLocal(localRequests: string): Promise<FactoryTarget> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const started = Date.now();
   // Loaded only here: the local engine and its emulator are development dependencies.
@@ -155,14 +150,16 @@ async function openLocal(options: TargetOptions): Promise<FactoryTarget> {
   const { LocalFactory } = await import('../local/engine');
   const { loadRequestFiles } = await import('../lib/request-files');
 
-  const dir = path.resolve(options.localRequests);
+  const dir = path.resolve(localRequests);
   let files;
   try {
     files = loadRequestFiles(dir);
   } catch (err) {
     throw new UsageError(`--local-requests: ${(err as Error).message}`);
   }
-  const template = synthTemplate();
+  // Synthesized once per process (a few seconds): the app does not change while it runs.
+  localTemplate ??= synthTemplate();
+  const template = localTemplate;
   const factory = await LocalFactory.start({
     template,
     scale: LOCAL_SCALE,
@@ -182,7 +179,7 @@ async function openLocal(options: TargetOptions): Promise<FactoryTarget> {
   const executions = factory.executions();
   const succeeded = executions.filter((e) => e.status === 'SUCCEEDED').length;
   process.stderr.write(
-    `local engine: ${files.length} requests from ${options.localRequests} provisioned ` +
+    `local engine: ${files.length} requests from ${localRequests} provisioned ` +
       `(${succeeded} succeeded, ${executions.length - succeeded} failed) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
 
@@ -195,7 +192,7 @@ async function openLocal(options: TargetOptions): Promise<FactoryTarget> {
     return factory.template.stateMachines.find((s) => s.logicalId === value.Ref)?.arn ?? value.Ref;
   };
   return {
-    description: `the local engine (${files.length} requests of ${options.localRequests} provisioned)`,
+    description: `the local engine (${files.length} requests of ${localRequests} provisioned)`,
     doc: documentClient(factory.ddb),
     sfn: createClient(SFNClient),
     requestsTable: ref(STACK_OUTPUTS.REQUESTS_TABLE),
@@ -220,6 +217,8 @@ async function settle(factory: {
   await factory.landingZone.pipelinesIdle();
   await factory.idle();
 }
+
+let localTemplate: ReturnType<typeof import('../local/engine/synth').synthTemplate> | undefined;
 
 /** Emulated milliseconds per real millisecond on the local engine. */
 const LOCAL_SCALE = 200;
