@@ -27,7 +27,7 @@ test(`${N} concurrent requests: at most five Control Tower operations at a time,
   factory = await startFactory(template, {
     scale: 200,
     // The reaper's timer stays on, as deployed.
-    landingZone: { controlTower: { createSeconds: 300, jitter: 0.1 } },
+    landingZone: { controlTower: { createSeconds: 240, jitter: 0.1 } },
   });
   const requests = generateRequests(N, 'load');
 
@@ -58,7 +58,7 @@ test(`${N} concurrent requests: at most five Control Tower operations at a time,
   const start = Math.min(...[...latest.values()].map((e) => e.startDate.getTime()));
   console.log(
     [
-      `${N} requests, Control Tower 300 s per account, limit 5 (bound ${Math.ceil(N / 5) * 300} s)`,
+      `${N} requests, Control Tower 240 s per account, limit 5 (bound ${Math.ceil(N / 5) * 240} s)`,
       `makespan ${Math.round((end - start) / 1000)} s emulated, ${Date.now() - wallStart} ms wall`,
       `wait for a slot: median ${Math.round(sorted[Math.floor(N / 2)])} s, longest ${Math.round(longest.seconds)} s (${longest.request})`,
       `peak concurrent Control Tower operations ${lz.peakConcurrentOperations}`,
