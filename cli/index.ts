@@ -20,6 +20,8 @@ export interface GlobalOptions {
   region?: string;
   /** With --local: the request files provisioned on the local engine before a lifecycle command runs. */
   localRequests: string;
+  /** With --local: request files deployed after those, before the command runs (changed ones written, missing ones removed). */
+  localApply?: string;
 }
 
 export function buildProgram(): Command {
@@ -31,6 +33,11 @@ export function buildProgram(): Command {
       '--local-requests <dir>',
       'with --local: the request files provisioned on the local engine before plan, rerun or status runs',
       'examples/account-requests',
+    )
+    .option(
+      '--local-apply <dir>',
+      'with --local: then deploy the request files of this directory as a deploy would (write what changed, ' +
+        'remove what is missing) and wait, before the command runs',
     )
     .showHelpAfterError()
     .exitOverride();

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { STACK_OUTPUTS } from '../lib/account-factory-stack';
 import { createClient } from '../lambda/shared/clients';
 import { UsageError } from './errors';
+import { readMetadata, readRequests } from './factory-data';
 import type { GlobalOptions } from './index';
 
 /**
@@ -68,7 +69,7 @@ export function addTargetOptions(command: Command): Command {
 /** Opens the target of a command: AWS, or the local engine with `--local`. */
 export async function openTarget(globals: GlobalOptions, options: TargetOptions): Promise<FactoryTarget> {
   return globals.local
-    ? openLocal(globals.localRequests ?? DEFAULT_LOCAL_REQUESTS)
+    ? openLocal(globals.localRequests ?? DEFAULT_LOCAL_REQUESTS, globals.localApply)
     : openAws(globals, options);
 }
 
@@ -139,24 +140,31 @@ function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
 
 /**
  * The local engine: the app synthesized as `cdk synth` would, started in this
- * process, the request files of `localRequests` provisioned to the end.
+ * process, the request files of `localRequests` provisioned to the end, then
+ * (with `localApply`) the files of another directory deployed over them.
  * Its state lives only as long as the command.
  */
-async function openLocal(localRequests: string): Promise<FactoryTarget> {
+async function openLocal(localRequests: string, localApply?: string): Promise<FactoryTarget> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const started = Date.now();
   // Loaded only here: the local engine and its emulator are development dependencies.
-  const { synthTemplate } = await import('../local/engine/synth');
-  const { LocalFactory } = await import('../local/engine');
-  const { loadRequestFiles } = await import('../lib/request-files');
+  // (require, not import(): the bin runs TypeScript through tsx's CommonJS hook.)
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { synthTemplate } = require('../local/engine/synth') as typeof import('../local/engine/synth');
+  const { LocalFactory } = require('../local/engine') as typeof import('../local/engine');
+  const { loadRequestFiles } = require('../lib/request-files') as typeof import('../lib/request-files');
+  const { planChanges } = require('./plan') as typeof import('./plan');
+  /* eslint-enable @typescript-eslint/no-require-imports */
 
-  const dir = path.resolve(localRequests);
-  let files;
-  try {
-    files = loadRequestFiles(dir);
-  } catch (err) {
-    throw new UsageError(`--local-requests: ${(err as Error).message}`);
-  }
+  const load = (option: string, dir: string) => {
+    try {
+      return loadRequestFiles(path.resolve(dir));
+    } catch (err) {
+      throw new UsageError(`${option}: ${(err as Error).message}`);
+    }
+  };
+  const files = load('--local-requests', localRequests);
+  const applied = localApply === undefined ? undefined : load('--local-apply', localApply);
   // Synthesized once per process (a few seconds): the app does not change while it runs.
   localTemplate ??= synthTemplate();
   const template = localTemplate;
@@ -191,8 +199,10 @@ async function openLocal(localRequests: string): Promise<FactoryTarget> {
     // Locally a table is named after its logical ID; a state machine has an ARN.
     return factory.template.stateMachines.find((s) => s.logicalId === value.Ref)?.arn ?? value.Ref;
   };
-  return {
-    description: `the local engine (${files.length} requests of ${localRequests} provisioned)`,
+  const target: FactoryTarget = {
+    description:
+      `the local engine (${files.length} requests of ${localRequests} provisioned` +
+      `${localApply ? `, then ${localApply} deployed` : ''})`,
     doc: documentClient(factory.ddb),
     sfn: createClient(SFNClient),
     requestsTable: ref(STACK_OUTPUTS.REQUESTS_TABLE),
@@ -206,6 +216,33 @@ async function openLocal(localRequests: string): Promise<FactoryTarget> {
     idle: () => settle(factory),
     close: () => factory.close(),
   };
+  if (applied) {
+    try {
+      const [items, metadata] = await Promise.all([
+        readRequests(target.doc, target.requestsTable),
+        readMetadata(target.doc, target.metadataTable),
+      ]);
+      const plan = planChanges(applied, items, metadata);
+      const bySource = new Map(applied.map((f) => [f.requestId, f]));
+      for (const e of plan.entries) {
+        if (e.kind === 'remove') await factory.remove(e.requestId);
+        else if (e.kind !== 'unchanged') {
+          const f = bySource.get(e.requestId)!;
+          await factory.submit(f.request, f.source);
+        }
+      }
+      await settle(factory);
+      const c = plan.counts;
+      process.stderr.write(
+        `local engine: ${localApply} deployed (${c.create} created, ${c.update} updated, ` +
+          `${c.customize} customized, ${c.remove} removed, ${c.unchanged} unchanged)\n`,
+      );
+    } catch (err) {
+      await factory.close();
+      throw err;
+    }
+  }
+  return target;
 }
 
 /** Waits until no execution runs and every customizations pipeline has ended (and its result is recorded). */
