@@ -15,6 +15,7 @@ import { grantTableReadWrite } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
 import { StepFunction } from './private/step-function';
 import { HANDLER } from './workflow/step-names';
+import { LAMBDA_FAILURE_RETRY } from './private/retry';
 
 /** The default number of slots. */
 export const DEFAULT_SEMAPHORE_LIMIT = 5;
@@ -336,6 +337,7 @@ export class ConcurrencySemaphore extends Construct {
       resultPath: sfn.JsonPath.DISCARD,
       taskTimeout: sfn.Timeout.duration(this.slotWaitTimeout),
     });
+    task.addRetry(LAMBDA_FAILURE_RETRY);
     return task;
   }
 
@@ -372,13 +374,15 @@ export class ConcurrencySemaphore extends Construct {
       holder: sfn.JsonPath.stringAt('$$.Execution.Id'),
       ...(lock.table ? { table: lock.table.tableName } : {}),
     };
-    return new tasks.LambdaInvoke(scope, id, {
+    const task = new tasks.LambdaInvoke(scope, id, {
       stateName: options.stateName,
       comment: `Releases this execution's slot of the ${lock.lockName} semaphore`,
       lambdaFunction: this.releaseFunction,
       payload: sfn.TaskInput.fromObject(payload),
       resultPath: sfn.JsonPath.DISCARD,
     });
+    task.addRetry(LAMBDA_FAILURE_RETRY);
+    return task;
   }
 
   /**

@@ -5,6 +5,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { StepPayload } from '../../lambda/shared/contracts';
 import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
+import { LAMBDA_FAILURE_RETRY } from '../private/retry';
 
 /** Where a Catch puts the error it caught (Step Functions' `{ Error, Cause }`). */
 export const ERROR_PATH = '$.error';
@@ -46,7 +47,8 @@ export interface StepTaskProps {
 
 /**
  * A step Lambda task: invoked with the StepPayload, its returned object lands at
- * `resultPath`; retried on Lambda service errors and on throttling.
+ * `resultPath`; retried on Lambda service errors, on a crashed or timed-out
+ * invocation, and on throttling.
  */
 export function stepTask(scope: Construct, stateName: string, props: StepTaskProps): tasks.LambdaInvoke {
   const task = new tasks.LambdaInvoke(scope, stateName, {
@@ -56,6 +58,7 @@ export function stepTask(scope: Construct, stateName: string, props: StepTaskPro
     resultPath: props.resultPath,
     comment: props.comment,
   });
+  task.addRetry(LAMBDA_FAILURE_RETRY);
   task.addRetry(THROTTLING_RETRY);
   return task;
 }
