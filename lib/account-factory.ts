@@ -853,6 +853,8 @@ export class AccountFactory extends Construct {
       SERVICE_CATALOG_ACTIONS,
       'the Control Tower Account Factory product, its versions, launch paths and provisioned products are found by name at run time',
     );
+    // Before touching Control Tower, it checks that no newer version of the request was written.
+    grantTableRead(this.requestsTable, steps[HANDLER.PROVISION_ACCOUNT].role);
     management(
       steps[HANDLER.CHECK_PROVISIONING],
       ['servicecatalog:DescribeRecord', 'servicecatalog:SearchProvisionedProducts'],

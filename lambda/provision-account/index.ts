@@ -4,13 +4,14 @@ import {
   ServiceCatalogClient,
   UpdateProvisionedProductCommand,
 } from '@aws-sdk/client-service-catalog';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
 import { nowIso } from '../shared/clock';
 import type { ProvisioningResult } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
-import { AccountNotFound, ControlTowerBusy } from '../shared/errors';
+import { AccountNotFound, ControlTowerBusy, StaleRequestVersion } from '../shared/errors';
 import { InvalidStepInput, parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
@@ -37,6 +38,7 @@ import {
 
 const logger = createLogger('provision-account');
 const management = createManagementClients(createClient(STSClient));
+const ddb = createClient(DynamoDBClient);
 
 const PayloadSchema = z.object({
   state: z.object({
@@ -160,8 +162,42 @@ export async function provisionAccount(
   }
 }
 
+/**
+ * An older version of a request must not reach Control Tower after a newer one was
+ * written (two edits in quick succession, or an edit while the first version waited
+ * for a slot): the newer execution applies the request; this one stops, superseded.
+ * A removed request is superseded by its removal.
+ */
+export async function assertLatestVersion(
+  client: DynamoDBClient,
+  table: string,
+  requestId: string,
+  version: number,
+): Promise<void> {
+  const out = await client.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: { id: { S: requestId } },
+      ProjectionExpression: '#v',
+      ExpressionAttributeNames: { '#v': 'version' },
+      ConsistentRead: true,
+    }),
+  );
+  const latest = out.Item?.version?.N === undefined ? undefined : Number(out.Item.version.N);
+  if (latest === undefined) {
+    throw new StaleRequestVersion(`Request ${requestId} version ${version} was superseded: the request was removed`);
+  }
+  if (latest > version) {
+    throw new StaleRequestVersion(
+      `Request ${requestId} version ${version} was superseded by version ${latest}, which applies the request`,
+    );
+  }
+}
+
 export async function handler(event: unknown): Promise<ProvisioningResult> {
   const payload = parseInput(PayloadSchema, event, 'Provision account');
+  const { requestId, version } = payload.state.validation;
+  await assertLatestVersion(ddb, requireEnv('REQUESTS_TABLE'), requestId, version);
   const result = await provisionAccount(
     management.serviceCatalog,
     requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'),

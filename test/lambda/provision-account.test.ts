@@ -8,6 +8,7 @@ import {
   ServiceCatalogClient,
   UpdateProvisionedProductCommand,
 } from '@aws-sdk/client-service-catalog';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler, provisionAccount } from '../../lambda/provision-account';
 import type { Operation } from '../../lambda/shared/contracts';
@@ -18,6 +19,7 @@ import {
 } from '../../lambda/shared/service-catalog';
 
 const scMock = mockClient(ServiceCatalogClient);
+const ddbMock = mockClient(DynamoDBClient);
 const sc = new ServiceCatalogClient({ region: 'us-east-1' });
 const PRODUCT = 'AWS Control Tower Account Factory';
 
@@ -245,13 +247,41 @@ describe('provisionAccount', () => {
 });
 
 describe('handler', () => {
+  beforeEach(() => {
+    ddbMock.reset();
+    ddbMock.on(GetItemCommand).resolves({ Item: { id: { S: 'dev@example.com' }, version: { N: '3' } } });
+    process.env.REQUESTS_TABLE = 'requests';
+  });
+
   test('provisions through the module client with the product named by the environment', async () => {
     const result = await handler(payload('CREATE'));
 
+    expect(ddbMock.commandCalls(GetItemCommand)[0].args[0].input).toMatchObject({
+      TableName: 'requests',
+      Key: { id: { S: 'dev@example.com' } },
+      ConsistentRead: true,
+    });
     expect(result.recordId).toBe('rec-provision');
     expect(scMock.commandCalls(SearchProductsCommand)[0].args[0].input.Filters).toEqual({
       FullTextSearch: [PRODUCT],
     });
+  });
+
+  test('a version superseded by a newer one never reaches Control Tower', async () => {
+    ddbMock.on(GetItemCommand).resolves({ Item: { id: { S: 'dev@example.com' }, version: { N: '4' } } });
+
+    await expect(handler(payload('CREATE'))).rejects.toMatchObject({
+      name: 'StaleRequestVersion',
+      message: expect.stringContaining('superseded by version 4'),
+    });
+    expect(scMock.commandCalls(ProvisionProductCommand)).toHaveLength(0);
+  });
+
+  test('a removed request never reaches Control Tower', async () => {
+    ddbMock.on(GetItemCommand).resolves({});
+
+    await expect(handler(payload('CREATE'))).rejects.toMatchObject({ name: 'StaleRequestVersion' });
+    expect(scMock.commandCalls(ProvisionProductCommand)).toHaveLength(0);
   });
 
   test('a payload without validation is InvalidStepInput', async () => {
