@@ -91,32 +91,53 @@ export function formatAccount(m: MetadataItem): string[] {
   return lines;
 }
 
-export function formatLocks(
-  locks: readonly LockView[],
-  controlTower: { lockName: string; limit?: number },
-): string[] {
-  const all = locks.some((l) => l.lockName === controlTower.lockName)
-    ? locks
-    : [{ lockName: controlTower.lockName, count: 0, holders: [], waiters: [] }, ...locks];
+/** The state of one lock, as `status` shows it. */
+export interface LockStatus extends LockView {
+  label: string;
+  limit?: number;
+}
+
+/** Who holds a slot: an execution (its name), or a pipeline execution (`codepipeline:<pipeline>:<id>`). */
+function holderName(holder: string): string {
+  return holder.startsWith('arn:') ? executionNameOf(holder) : holder;
+}
+
+export function formatLocks(locks: readonly LockStatus[]): string[] {
   const lines: string[] = [];
-  for (const l of all) {
-    const limit =
-      l.lockName === controlTower.lockName && controlTower.limit ? ` of ${controlTower.limit}` : '';
-    const what = l.lockName === controlTower.lockName ? 'Control Tower slots' : 'Slots';
-    lines.push(`${what} (lock ${l.lockName}): ${l.count}${limit} held, ${l.waiters.length} waiting`);
-    for (const h of l.holders) lines.push(`  held by   ${executionNameOf(h.holder)} since ${h.since}`);
-    for (const w of l.waiters) lines.push(`  waiting   ${executionNameOf(w.holder)} (started ${w.queuedAt})`);
+  for (const l of locks) {
+    const limit = l.limit ? ` of ${l.limit}` : '';
+    lines.push(`${l.label} (lock ${l.lockName}): ${l.count}${limit} slots held, ${l.waiters.length} waiting`);
+    for (const h of l.holders) lines.push(`  held by   ${holderName(h.holder)} since ${h.since}`);
+    for (const w of l.waiters) lines.push(`  waiting   ${holderName(w.holder)} (started ${w.queuedAt})`);
   }
   return lines;
+}
+
+/** Each lock of the target, read now (a lock with no item yet shows as free). */
+export async function readLockStatus(target: FactoryTarget): Promise<LockStatus[]> {
+  const byTable = new Map<string, Promise<LockView[]>>();
+  for (const ref of target.locks) {
+    if (!byTable.has(ref.table)) byTable.set(ref.table, readLocks(target.doc, ref.table));
+  }
+  const out: LockStatus[] = [];
+  for (const ref of target.locks) {
+    const view = (await byTable.get(ref.table)!).find((l) => l.lockName === ref.lockName);
+    out.push({
+      ...(view ?? { lockName: ref.lockName, count: 0, holders: [], waiters: [] }),
+      label: ref.label,
+      ...(ref.limit ? { limit: ref.limit } : {}),
+    });
+  }
+  return out;
 }
 
 export async function statusReport(
   target: FactoryTarget,
   account?: string,
-): Promise<{ accounts: MetadataItem[]; locks: LockView[]; text: string }> {
+): Promise<{ accounts: MetadataItem[]; locks: LockStatus[]; text: string }> {
   const [metadata, locks] = await Promise.all([
     readMetadata(target.doc, target.metadataTable),
-    readLocks(target.doc, target.semaphoreTable),
+    readLockStatus(target),
   ]);
   const accounts = account ? [findAccount(metadata, account)] : metadata;
   const lines = [
@@ -124,7 +145,7 @@ export async function statusReport(
       ? formatAccount(accounts[0])
       : [`Accounts (${metadata.length}) on ${target.description}`, ...formatAccounts(accounts)]),
     '',
-    ...formatLocks(locks, { lockName: target.semaphoreLock, limit: target.semaphoreLimit }),
+    ...formatLocks(locks),
   ];
   return { accounts, locks, text: lines.join('\n') };
 }

@@ -16,6 +16,15 @@ import type { GlobalOptions } from './index';
  * stack outputs), or, with `--local`, a factory started on the local engine for
  * the time of the command, with request files provisioned first.
  */
+/** A lock of the factory's semaphore: where it lives, and its limit when known. */
+export interface LockRef {
+  /** E.g. `Control Tower operations`. */
+  readonly label: string;
+  readonly table: string;
+  readonly lockName: string;
+  readonly limit?: number;
+}
+
 export interface FactoryTarget {
   /** E.g. "stack AccountFactory (eu-west-1)" or "the local engine (14 requests provisioned from ...)". */
   readonly description: string;
@@ -23,9 +32,8 @@ export interface FactoryTarget {
   readonly sfn: SFNClient;
   readonly requestsTable: string;
   readonly metadataTable: string;
-  readonly semaphoreTable: string;
-  /** The Control Tower lock in the semaphore table. */
-  readonly semaphoreLock: string;
+  /** The locks whose holders and waiters `status` shows: Control Tower operations first. */
+  readonly locks: readonly LockRef[];
   /** Its limit, when known. */
   readonly semaphoreLimit?: number;
   readonly rerunStateMachineArn: string;
@@ -48,6 +56,13 @@ export interface TargetOptions {
 }
 
 export const DEFAULT_STACK = 'AccountFactory';
+export const CONTROL_TOWER_LOCK_LABEL = 'Control Tower operations';
+export const CUSTOMIZATIONS_LOCK_LABEL = 'Customizations pipelines';
+
+function positive(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
 export const DEFAULT_LOCAL_REQUESTS = 'examples/account-requests';
 
 export function addTargetOptions(command: Command): Command {
@@ -94,16 +109,31 @@ async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<
     }
     return v;
   };
-  const limit = Number(outputs[STACK_OUTPUTS.SEMAPHORE_LIMIT]);
   return {
     description: `stack ${options.stack}${globals.region ? ` (${globals.region})` : ''}`,
     doc: documentClient(createClient(DynamoDBClient, config)),
     sfn: createClient(SFNClient, config),
     requestsTable: need(explicit.requestsTable, STACK_OUTPUTS.REQUESTS_TABLE, '--requests-table'),
     metadataTable: need(explicit.metadataTable, STACK_OUTPUTS.METADATA_TABLE, '--metadata-table'),
-    semaphoreTable: need(explicit.semaphoreTable, STACK_OUTPUTS.SEMAPHORE_TABLE, '--semaphore-table'),
-    semaphoreLock: outputs[STACK_OUTPUTS.SEMAPHORE_LOCK] ?? 'control-tower',
-    semaphoreLimit: Number.isInteger(limit) && limit > 0 ? limit : undefined,
+    locks: [
+      {
+        label: CONTROL_TOWER_LOCK_LABEL,
+        table: need(explicit.semaphoreTable, STACK_OUTPUTS.SEMAPHORE_TABLE, '--semaphore-table'),
+        lockName: outputs[STACK_OUTPUTS.SEMAPHORE_LOCK] ?? 'control-tower',
+        limit: positive(outputs[STACK_OUTPUTS.SEMAPHORE_LIMIT]),
+      },
+      // A factory deployed before the customizations lock has no such outputs.
+      ...(outputs[STACK_OUTPUTS.CUSTOMIZATIONS_SEMAPHORE_TABLE] && outputs[STACK_OUTPUTS.CUSTOMIZATIONS_LOCK]
+        ? [
+            {
+              label: CUSTOMIZATIONS_LOCK_LABEL,
+              table: outputs[STACK_OUTPUTS.CUSTOMIZATIONS_SEMAPHORE_TABLE],
+              lockName: outputs[STACK_OUTPUTS.CUSTOMIZATIONS_LOCK],
+              limit: positive(outputs[STACK_OUTPUTS.CUSTOMIZATIONS_LIMIT]),
+            },
+          ]
+        : []),
+    ],
     rerunStateMachineArn: need(
       explicit.rerunStateMachineArn,
       STACK_OUTPUTS.RERUN_STATE_MACHINE,
@@ -207,9 +237,20 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
     sfn: createClient(SFNClient),
     requestsTable: ref(STACK_OUTPUTS.REQUESTS_TABLE),
     metadataTable: ref(STACK_OUTPUTS.METADATA_TABLE),
-    semaphoreTable: ref(STACK_OUTPUTS.SEMAPHORE_TABLE),
-    semaphoreLock: ref(STACK_OUTPUTS.SEMAPHORE_LOCK),
-    semaphoreLimit: Number(ref(STACK_OUTPUTS.SEMAPHORE_LIMIT)),
+    locks: [
+      {
+        label: CONTROL_TOWER_LOCK_LABEL,
+        table: ref(STACK_OUTPUTS.SEMAPHORE_TABLE),
+        lockName: ref(STACK_OUTPUTS.SEMAPHORE_LOCK),
+        limit: positive(ref(STACK_OUTPUTS.SEMAPHORE_LIMIT)),
+      },
+      {
+        label: CUSTOMIZATIONS_LOCK_LABEL,
+        table: ref(STACK_OUTPUTS.CUSTOMIZATIONS_SEMAPHORE_TABLE),
+        lockName: ref(STACK_OUTPUTS.CUSTOMIZATIONS_LOCK),
+        limit: positive(ref(STACK_OUTPUTS.CUSTOMIZATIONS_LIMIT)),
+      },
+    ],
     rerunStateMachineArn: ref(STACK_OUTPUTS.RERUN_STATE_MACHINE),
     pollMs: 20,
     removeRequest: (id) => factory.remove(id),

@@ -46,6 +46,9 @@ export const STACK_OUTPUTS = {
   SEMAPHORE_TABLE: 'SemaphoreTableName',
   SEMAPHORE_LOCK: 'SemaphoreLockName',
   SEMAPHORE_LIMIT: 'SemaphoreLimit',
+  CUSTOMIZATIONS_SEMAPHORE_TABLE: 'CustomizationsSemaphoreTableName',
+  CUSTOMIZATIONS_LOCK: 'CustomizationsLockName',
+  CUSTOMIZATIONS_LIMIT: 'CustomizationsLimit',
   STATE_MACHINE: 'StateMachineArn',
   RERUN_STATE_MACHINE: 'RerunStateMachineArn',
 } as const;
@@ -90,6 +93,18 @@ export class AccountFactoryStack extends Stack {
       [STACK_OUTPUTS.SEMAPHORE_LIMIT]: {
         value: String(this.factory.semaphore.limit),
         description: 'How many Control Tower operations may run at once',
+      },
+      [STACK_OUTPUTS.CUSTOMIZATIONS_SEMAPHORE_TABLE]: {
+        value: this.factory.customizationsLock.table.tableName,
+        description: 'Customizations pipeline slots: holders and waiters',
+      },
+      [STACK_OUTPUTS.CUSTOMIZATIONS_LOCK]: {
+        value: this.factory.customizationsLock.lockName,
+        description: 'The lock of the customizations pipelines',
+      },
+      [STACK_OUTPUTS.CUSTOMIZATIONS_LIMIT]: {
+        value: String(this.factory.customizationsLock.limit),
+        description: 'How many account pipelines may run at once',
       },
       [STACK_OUTPUTS.STATE_MACHINE]: {
         value: this.factory.stateMachine.stateMachineArn,

@@ -100,7 +100,12 @@ describe('on the local engine', () => {
     for (const name of ['sandbox-one', 'security-one', 'workloads-one']) {
       expect(all.stdout).toMatch(new RegExp(`\\d{12} +${name} +\\w+ +ACTIVE +CREATE +SUCCEEDED`));
     }
-    expect(all.stdout).toContain('Control Tower slots (lock control-tower): 0 of 5 held, 0 waiting');
+    expect(all.stdout).toContain(
+      'Control Tower operations (lock control-tower): 0 of 5 slots held, 0 waiting',
+    );
+    expect(all.stdout).toMatch(
+      /Customizations pipelines \(lock customizations\): 0 of \d+ slots held, 0 waiting/,
+    );
 
     const one = await cli(...LOCAL, 'status', 'sandbox-one@example.com');
     expect(one.status).toBe(0);
