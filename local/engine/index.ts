@@ -358,6 +358,8 @@ function dynamoDbPort(): Promise<number> {
   dynamoDb ??= new Promise<number>((resolve, reject) => {
     const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
     server.once('error', reject);
+    // Neither the server nor its keep-alive connections hold the process open.
+    server.on('connection', (socket: { unref(): void }) => socket.unref());
     server.listen(0, '127.0.0.1', () => {
       server.unref();
       resolve((server.address() as AddressInfo).port);
