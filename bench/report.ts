@@ -43,7 +43,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`- Bench wall time: ${r.benchWallSeconds} s`);
   out.push('');
   out.push(
-    `Durations are emulated time on the scaled clock (emulated ms per real ms = the scale). Control Tower creates an account in T = ${T} min (no jitter unless said), the semaphore limit is L = ${L}, the state machine polls Control Tower every ${r.settings.pollIntervalSeconds ?? '?'} s and an Acquire slot task times out (and registers again) after ${r.settings.slotWaitTimeoutSeconds ?? '?'} s. Every real millisecond this machine spends is \`scale\` emulated milliseconds, so each run prints its event loop utilization (ELU), its CPU use and the machine's load average.`,
+    `Durations are emulated time on the scaled clock (emulated ms per real ms = the scale). Control Tower creates an account in T = ${T} min (no jitter unless said), the semaphore limit is L = ${L}, the state machine polls Control Tower every ${r.settings.pollIntervalSeconds ?? '?'} s and an Acquire slot task times out (and registers again) after ${r.settings.slotWaitTimeoutSeconds ?? '?'} s. Every real millisecond this machine spends is \`scale\` emulated milliseconds, so each run prints its event loop utilization (ELU), its CPU use and the machine's load average. The account pipelines' stages take the emulator's stage time: their builds (in AWS, CodeBuild jobs beside the orchestration) are not run in the measured process.`,
   );
   out.push('');
 

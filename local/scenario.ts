@@ -34,6 +34,8 @@ export interface ScenarioOptions {
   lambdaFaults?: LocalFactoryOptions['lambdaFaults'];
   streamFaults?: LocalFactoryOptions['streamFaults'];
   dropExecutionEvents?: boolean;
+  /** How the account pipelines' builds run (see LocalFactoryOptions.customizations). @default - the engine's default */
+  customizations?: LocalFactoryOptions['customizations'];
   /** Abort this many executions while they hold a Control Tower slot (they are waited on by the others). */
   abortWhileHolding?: number;
   /** Called every `progressMs` real ms with a line per request. */
@@ -115,6 +117,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     lambdaFaults: options.lambdaFaults,
     streamFaults: options.streamFaults,
     dropExecutionEvents: options.dropExecutionEvents,
+    customizations: options.customizations,
   });
   try {
     const start = factory.clock.nowMs();
