@@ -4,20 +4,21 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ControlTowerBusy } from '../../lambda/shared/errors';
 import { ConcurrencySemaphore } from '../concurrency-semaphore';
+import { STEP } from './step-names';
 import { ERROR_PATH, THROTTLING_RETRY, catchInto, stepTask } from './step-task';
 
-/** The state names of the closure (REMOVE of a request with `closeOnRemoval: true`). */
+/** The state names of the closure (REMOVE of a request with `closeOnRemoval: true`), from step-names.ts. */
 export const CLOSURE_STEP = {
-  CLOSE_ON_REMOVAL: 'Close account on removal?',
-  ACQUIRE_SLOT: 'Acquire slot for closure',
-  TERMINATE: 'Terminate provisioned product',
-  TERMINATION_STARTED: 'Termination started?',
-  WAIT: 'Wait for termination',
-  CHECK: 'Check termination',
-  TERMINATION_FINISHED: 'Termination finished?',
-  TERMINATION_FAILED: 'Termination failed',
-  CLOSE_ACCOUNT: 'Close account',
-  RELEASE_SLOT: 'Release slot after closure',
+  CLOSE_ON_REMOVAL: STEP.CLOSE_ON_REMOVAL,
+  ACQUIRE_SLOT: STEP.ACQUIRE_SLOT_FOR_CLOSURE,
+  TERMINATE: STEP.TERMINATE_PROVISIONED_PRODUCT,
+  TERMINATION_STARTED: STEP.TERMINATION_STARTED,
+  WAIT: STEP.WAIT_FOR_TERMINATION,
+  CHECK: STEP.CHECK_TERMINATION,
+  TERMINATION_FINISHED: STEP.TERMINATION_FINISHED,
+  TERMINATION_FAILED: STEP.TERMINATION_FAILED,
+  CLOSE_ACCOUNT: STEP.CLOSE_ACCOUNT,
+  RELEASE_SLOT: STEP.RELEASE_SLOT_AFTER_CLOSURE,
 } as const;
 
 export interface CloseAccountOnRemovalProps {

@@ -7,7 +7,17 @@ export const STEP = {
   VALIDATE_REQUEST: 'Validate request',
   CONTROL_TOWER_OPERATION: 'Control Tower operation?',
 
-  // REMOVE
+  // REMOVE (closing the account first only with closeOnRemoval, in a Control Tower slot)
+  CLOSE_ON_REMOVAL: 'Close account on removal?',
+  ACQUIRE_SLOT_FOR_CLOSURE: 'Acquire slot for closure',
+  TERMINATE_PROVISIONED_PRODUCT: 'Terminate provisioned product',
+  TERMINATION_STARTED: 'Termination started?',
+  WAIT_FOR_TERMINATION: 'Wait for termination',
+  CHECK_TERMINATION: 'Check termination',
+  TERMINATION_FINISHED: 'Termination finished?',
+  TERMINATION_FAILED: 'Termination failed',
+  CLOSE_ACCOUNT: 'Close account',
+  RELEASE_SLOT_AFTER_CLOSURE: 'Release slot after closure',
   REMOVE_FROM_MANAGEMENT: 'Remove from management',
   NOTIFY_REMOVED: 'Notify removed',
   ACCOUNT_REMOVED: 'Account removed',

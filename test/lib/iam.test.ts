@@ -83,6 +83,8 @@ const UNSCOPED_ACTIONS = new Set([
   'servicecatalog:UpdateProvisionedProduct',
   'servicecatalog:DescribeRecord',
   'servicecatalog:SearchProvisionedProducts',
+  'servicecatalog:TerminateProvisionedProduct',
+  'organizations:CloseAccount',
   'support:DescribeCases',
   'support:CreateCase',
 ]);
@@ -144,6 +146,7 @@ describe('each function gets the API actions of its own step only', () => {
     ['create-account-pipeline', ['codepipeline', 'iam', 'logs', 'xray']],
     ['notify', ['dynamodb', 'logs', 'sns', 'xray']],
     ['remove-from-management', ['codepipeline', 'dynamodb', 'logs', 'xray']],
+    ['close-account', ['logs', 'organizations', 'servicecatalog', 'xray']],
     ['request-trigger', ['dynamodb', 'logs', 'sns', 'states', 'xray']],
     ['acquire-slot', ['dynamodb', 'logs', 'states', 'xray']],
     ['release-slot', ['dynamodb', 'logs', 'states', 'xray']],

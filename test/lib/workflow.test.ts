@@ -89,7 +89,7 @@ describe('provisioning workflow (ASL)', () => {
         })),
         Next: STEP.ACQUIRE_SLOT,
       },
-      { Variable: '$.validation.operation', StringEquals: 'REMOVE', Next: STEP.REMOVE_FROM_MANAGEMENT },
+      { Variable: '$.validation.operation', StringEquals: 'REMOVE', Next: STEP.CLOSE_ON_REMOVAL },
     ]);
     expect(choice.Default).toBe(STEP.FETCH_ACCOUNT_ID);
     expect(states[STEP.VALIDATE_REQUEST].Next).toBe(STEP.CONTROL_TOWER_OPERATION);
