@@ -136,7 +136,7 @@ describe('each function gets the API actions of its own step only', () => {
 
   test.each([
     ['validate-request', ['controltower', 'dynamodb', 'logs', 'organizations', 'xray']],
-    ['provision-account', ['logs', 'servicecatalog', 'xray']],
+    ['provision-account', ['dynamodb', 'logs', 'servicecatalog', 'xray']],
     ['check-provisioning', ['logs', 'servicecatalog', 'xray']],
     ['fetch-account-id', ['dynamodb', 'logs', 'organizations', 'xray']],
     ['store-metadata', ['dynamodb', 'logs', 'xray']],
