@@ -12,7 +12,7 @@ export interface FactoryRunRecord {
   executions: LocalExecution[];
   /** The factory's Control Tower operations (EXTERNAL ones left out). */
   operations: ControlTowerOperation[];
-  /** Success notifications: the request and when it was published (emulated ms). */
+  /** The requests' success notifications (not the customizations results): request and time (emulated ms). */
   successNotifications: { requestId: string; at: number }[];
   /** Emulated ms when the first request was submitted. */
   submittedAt: number;
@@ -127,7 +127,12 @@ export function factoryFigures(run: FactoryRunRecord): FactoryFigures {
     .filter(Number.isFinite);
 
   // Overhead after Control Tower.
-  const notifiedAt = new Map(run.successNotifications.map((n) => [n.requestId, n.at]));
+  // The first success notification of each request.
+  const notifiedAt = new Map<string, number>();
+  for (const n of run.successNotifications) {
+    if (!notifiedAt.has(n.requestId) || n.at < notifiedAt.get(n.requestId)!)
+      notifiedAt.set(n.requestId, n.at);
+  }
   const toNotification = provisioned
     .map(({ e, op }) => {
       const at = notifiedAt.get(requestIdOf(e) ?? '');

@@ -270,6 +270,17 @@ export function findings(r: BenchResults): string[] {
   lines.push(
     `Throughput: at N=${largest.n} the factory takes ${t.ratio} x the bound; ${round(t.makespanSeconds - t.boundSeconds, 0)} s over it = lead ${t.leadSeconds} s + slots idle ${round(t.controlTowerSpanSeconds - t.controlTowerSpanBoundSeconds, 0)} s over ${Math.ceil(f.accounts / r.settings.limit)} rounds (${round((t.controlTowerSpanSeconds - t.controlTowerSpanBoundSeconds) / Math.max(1, Math.ceil(f.accounts / r.settings.limit) - 1), 0)} s per handoff round) + tail ${t.tailSeconds} s.`,
   );
+  const smallest = rows[0];
+  if (smallest && smallest !== largest) {
+    const s = smallest.factory.figures;
+    const scale = smallest.factory.job.scale;
+    lines.push(
+      `At N=${smallest.n} (one round) the excess is the lead (${s.throughput.leadSeconds} s; an execution's start to its ProvisionProduct is ${s.overhead.firstRoundStartToCall.median} s median = ${realMs(s.overhead.firstRoundStartToCall.median, scale)} real, the first calls of each handler in a fresh process) and the tail (${s.throughput.tailSeconds} s: the ${smallest.n} operations end at the same instant and their steps after Control Tower run at once; slowest: ${s.overhead.afterControlTower
+        .slice(0, 2)
+        .map((x) => `${x.state} ${x.median} s = ${realMs(x.median, scale)} real`)
+        .join(', ')}).`,
+    );
+  }
   for (const row of rows) {
     lines.push(
       `AFT's policy at N=${row.n}: ${row.aft.ratio} x the bound, ${row.aftOverFactory} x the factory's makespan. One start per ${r.settings.aftIntervalSeconds / 60}-min tick gives at best (N-1) x ${r.settings.aftIntervalSeconds / 60} min + T = ${min((row.n - 1) * r.settings.aftIntervalSeconds + T)} min; ${row.aft.ticksAtLimit} of ${row.aft.ticks} ticks found ${r.settings.limit} operations still running (an operation started just after a tick is still running ${T / 60} min later, at the same point of the schedule) and started nothing.`,

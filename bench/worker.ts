@@ -91,10 +91,13 @@ async function runFactory(job: WorkerJob): Promise<FactoryRunResult> {
     const lz = factory.landingZone;
     const executions = factory.executions();
     const successTopic = factory.lambda.functionFor('notify').environment[ENV.SUCCESS_TOPIC_ARN];
-    const successNotifications = lz.messages(successTopic).map((m) => ({
-      requestId: (JSON.parse(m.message) as { requestId: string }).requestId,
-      at: new Date(m.at).getTime(),
-    }));
+    // The request's own notification; the customizations results (kind CUSTOMIZATIONS,
+    // sent when each account pipeline ends) share the topic and are left out.
+    const successNotifications = lz
+      .messages(successTopic)
+      .map((m) => ({ body: JSON.parse(m.message) as { requestId: string; kind?: string }, at: m.at }))
+      .filter((m) => m.body.kind !== 'CUSTOMIZATIONS')
+      .map((m) => ({ requestId: m.body.requestId, at: new Date(m.at).getTime() }));
     const figures = factoryFigures({
       executions,
       operations: lz.controlTowerOperations.filter((o) => o.type !== 'EXTERNAL'),
