@@ -47,7 +47,7 @@ export interface ConcurrencySemaphoreProps {
    * keeps its place in the queue). Keep it longer than a Control Tower operation:
    * a shorter one makes every waiter time out and register again each round,
    * costing state transitions for nothing.
-   * @default Duration.hours(1)
+   * @default Duration.hours(6)
    */
   readonly slotWaitTimeout?: Duration;
   /**
@@ -224,7 +224,7 @@ export class ConcurrencySemaphore extends Construct {
     validateLimit(limit, 'ConcurrencySemaphore limit');
     const lockName = props.lockName ?? 'control-tower';
     validateLockName(lockName);
-    const slotWaitTimeout = props.slotWaitTimeout ?? Duration.hours(1);
+    const slotWaitTimeout = props.slotWaitTimeout ?? Duration.hours(6);
     if (slotWaitTimeout.toSeconds() < 60) {
       throw new Error(
         `ConcurrencySemaphore slotWaitTimeout must be at least 1 minute, got ${slotWaitTimeout.toHumanString()}`,

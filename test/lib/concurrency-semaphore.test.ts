@@ -31,7 +31,7 @@ describe('ConcurrencySemaphore', () => {
       'taskToken.$': '$$.Task.Token',
     });
     expect(acquire.ResultPath).toBeNull();
-    expect(acquire.TimeoutSeconds).toBe(60 * 60);
+    expect(acquire.TimeoutSeconds).toBe(6 * 60 * 60);
     // The safety net: a timeout registers again, keeping the queue place.
     expect(acquire.Catch).toEqual([{ ErrorEquals: ['States.Timeout'], ResultPath: null, Next: 'Acquire' }]);
     expect(asl.States.Release.Parameters.Payload).toEqual({
