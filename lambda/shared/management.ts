@@ -5,6 +5,7 @@ import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { STSClient } from '@aws-sdk/client-sts';
 import { SupportClient } from '@aws-sdk/client-support';
 import { AssumedCredentials, assumeRole, createClient } from './clients';
+import { now } from './clock';
 import { optionalEnv } from './env';
 
 /**
@@ -27,7 +28,7 @@ type CredentialProvider = () => Promise<AssumedCredentials>;
 export function assumedRoleProvider(sts: STSClient, roleArn: string, sessionName: string): CredentialProvider {
   let cached: AssumedCredentials | undefined;
   return async () => {
-    const fresh = cached?.expiration && cached.expiration.getTime() - Date.now() > 60_000;
+    const fresh = cached?.expiration && cached.expiration.getTime() - now().getTime() > 60_000;
     if (!cached || (cached.expiration && !fresh)) {
       cached = await assumeRole(sts, roleArn, sessionName);
     }

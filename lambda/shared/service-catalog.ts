@@ -110,7 +110,13 @@ export async function findProvisionedProduct(
   let PageToken: string | undefined;
   do {
     const out = await sc.send(
-      new SearchProvisionedProductsCommand({ Filters: { SearchQuery: [`name:${name}`] }, PageToken }),
+      new SearchProvisionedProductsCommand({
+        // Every provisioned product of the account, not only those this role provisioned
+        // (accounts vended before the factory, or by another of its roles).
+        AccessLevelFilter: { Key: 'Account', Value: 'self' },
+        Filters: { SearchQuery: [`name:${name}`] },
+        PageToken,
+      }),
     );
     const match = (out.ProvisionedProducts ?? []).find((p) => p.Name === name && p.Id);
     if (match?.Id) return { id: match.Id, status: match.Status };
