@@ -8,6 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { grantKey } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
+import { startPipelineTask } from './workflow/pipeline-tasks';
 import { ERROR_PATH, stepTask } from './workflow/step-task';
 
 /** The state names of the re-run state machine. */
@@ -158,15 +159,7 @@ export class RerunCustomizations extends Construct {
         comment: "Brings the account's pipeline up to date with its request (idempotent)",
       }),
     );
-    const start = new tasks.CallAwsService(this, RERUN_STEP.START_PIPELINE, {
-      service: 'codepipeline',
-      action: 'startPipelineExecution',
-      parameters: { Name: sfn.JsonPath.stringAt('$.pipeline.pipelineName') },
-      iamResources: [props.pipelineArnPattern],
-      resultSelector: { PipelineExecutionId: sfn.JsonPath.stringAt('$.PipelineExecutionId') },
-      resultPath: '$.pipelineExecution',
-      comment: "Starts the account's customizations pipeline",
-    });
+    const start = startPipelineTask(this, RERUN_STEP.START_PIPELINE, props.pipelineArnPattern);
     const wait = new sfn.Wait(this, RERUN_STEP.WAIT, {
       time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
     });

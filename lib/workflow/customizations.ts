@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import type { AccountContext } from '../../lambda/shared/contracts';
 import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
 import { SemaphoreLock } from '../concurrency-semaphore';
+import { startPipelineTask } from './pipeline-tasks';
 import { STEP } from './step-names';
 import { catchInto, ERROR_PATH, stepTask, THROTTLING_RETRY } from './step-task';
 
@@ -100,15 +101,7 @@ export class Customizations extends sfn.StateMachineFragment {
       props.onFailure,
     );
 
-    const runPipeline = new tasks.CallAwsService(this, STEP.RUN_ACCOUNT_CUSTOMIZATIONS, {
-      service: 'codepipeline',
-      action: 'startPipelineExecution',
-      parameters: { Name: sfn.JsonPath.stringAt('$.pipeline.pipelineName') },
-      iamResources: [props.pipelineArnPattern],
-      resultSelector: { PipelineExecutionId: sfn.JsonPath.stringAt('$.PipelineExecutionId') },
-      resultPath: '$.pipelineExecution',
-      comment: "Starts the account's customizations pipeline",
-    });
+    const runPipeline = startPipelineTask(this, STEP.RUN_ACCOUNT_CUSTOMIZATIONS, props.pipelineArnPattern);
     runPipeline.addRetry({
       errors: [
         'CodePipeline.ConcurrentModificationException',
