@@ -32,9 +32,19 @@ const program = new Command('npm start --')
   .description('Run the account factory locally: the synthesized workflow against an emulated landing zone')
   .option('--requests <dir>', 'folder of account request files (JSON / YAML)', 'examples/account-requests')
   .option('--generate <n>', 'also provision N generated requests', positiveInt, 0)
-  .option('--create-minutes <m>', 'emulated minutes Control Tower takes to create an account', positiveNumber, 25)
+  .option(
+    '--create-minutes <m>',
+    'emulated minutes Control Tower takes to create an account',
+    positiveNumber,
+    25,
+  )
   .option('--jitter <j>', 'spread of Control Tower durations (0..1)', rate, 0)
-  .option('--scale <x>', 'emulated milliseconds per real millisecond (higher is faster, until this machine cannot keep up)', positiveNumber, 200)
+  .option(
+    '--scale <x>',
+    'emulated milliseconds per real millisecond (higher is faster, until this machine cannot keep up)',
+    positiveNumber,
+    200,
+  )
   .option('--fail <emails>', 'comma-separated account emails whose Control Tower operation fails')
   .option('--throttle <rate>', 'fraction of AWS calls throttled (TooManyRequestsException)', rate, 0)
   .option('--crash <handler>', 'crash this step handler once, after it ran (e.g. tag-account)')
@@ -42,10 +52,13 @@ const program = new Command('npm start --')
   .option('--no-customizations', 'synthesize without the example provisioning customizations')
   .option('--seed <n>', 'seed of the emulated landing zone', positiveInt, 1)
   .option('--json', 'print the summary as JSON')
-  .option('--verbose', 'show the handlers\' logs');
+  .option('--verbose', "show the handlers' logs");
 
 function loadRequests(dir: string, generate: number): ScenarioRequest[] {
-  const fromFiles = loadRequestFiles(path.resolve(dir)).map((f) => ({ request: f.request, label: path.basename(f.source.replace(/^file:/, '')) }));
+  const fromFiles = loadRequestFiles(path.resolve(dir)).map((f) => ({
+    request: f.request,
+    label: path.basename(f.source.replace(/^file:/, '')),
+  }));
   const generated = generateRequests(generate).map((r) => ({ request: r, label: r.accountName }));
   return [...fromFiles, ...generated];
 }
@@ -102,10 +115,13 @@ async function main(): Promise<void> {
   const opts = program.opts();
   if (!opts.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   const requests = loadRequests(opts.requests, opts.generate);
-  if (!requests.length) throw new Error(`No requests: ${opts.requests} holds no request files and --generate is 0`);
+  if (!requests.length)
+    throw new Error(`No requests: ${opts.requests} holds no request files and --generate is 0`);
   const template = synthTemplate({ exampleCustomizations: opts.customizations });
   const view = new ProgressView(Boolean(process.stdout.isTTY) && !opts.json);
-  console.log(`Provisioning ${requests.length} account requests on the local engine (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`);
+  console.log(
+    `Provisioning ${requests.length} account requests on the local engine (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`,
+  );
   const { summary } = await runScenario({
     template,
     requests,
@@ -114,7 +130,11 @@ async function main(): Promise<void> {
     scale: opts.scale,
     seed: opts.seed,
     faults: {
-      failProvisioning: opts.fail ? String(opts.fail).split(',').map((e: string) => e.trim().toLowerCase()) : undefined,
+      failProvisioning: opts.fail
+        ? String(opts.fail)
+            .split(',')
+            .map((e: string) => e.trim().toLowerCase())
+        : undefined,
       throttle: opts.throttle > 0 ? { rate: opts.throttle } : undefined,
     },
     lambdaFaults: opts.crash ? { crash: [{ handler: opts.crash, times: 1, when: 'after' }] } : undefined,
@@ -124,7 +144,9 @@ async function main(): Promise<void> {
   console.log('');
   console.log(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
   if (summary.failedWithoutNotification.length || summary.duplicateAccounts.length) {
-    console.error('\nFAILED: a request failed without a failure notification, or an account was created twice.');
+    console.error(
+      '\nFAILED: a request failed without a failure notification, or an account was created twice.',
+    );
     process.exitCode = 1;
   }
 }

@@ -76,11 +76,16 @@ export function latestByRequest(executions: LocalExecution[]): Map<string, Local
   return latest;
 }
 
-export function describeLine(requestId: string, label: string, execution: LocalExecution | undefined): RequestLine {
+export function describeLine(
+  requestId: string,
+  label: string,
+  execution: LocalExecution | undefined,
+): RequestLine {
   const phase = phaseOf(execution);
   let detail = '';
   if (execution && phase === 'done') {
-    const out = execution.output as { validation?: { operation?: string }; account?: { accountId?: string } } | undefined;
+    const out = execution.output as
+      { validation?: { operation?: string }; account?: { accountId?: string } } | undefined;
     detail = [out?.validation?.operation, out?.account?.accountId].filter(Boolean).join(' ');
   } else if (execution && (phase === 'failed' || phase === 'aborted')) {
     detail = execution.error ?? phase;

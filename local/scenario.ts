@@ -96,7 +96,8 @@ export function linesOf(factory: LocalFactory, requests: { id: string; label: st
   return requests.map((r) => {
     const execution = latest.get(r.id);
     const line = describeLine(r.id, r.label, execution);
-    const accountId = (execution?.output as { account?: { accountId?: string } } | undefined)?.account?.accountId;
+    const accountId = (execution?.output as { account?: { accountId?: string } } | undefined)?.account
+      ?.accountId;
     const run = accountId ? runs.filter((e) => e.pipelineName.endsWith(`-${accountId}`)).pop() : undefined;
     const custom = customizationsDetail(run);
     return custom ? { ...line, detail: `${line.detail}  customizations: ${custom}` } : line;

@@ -185,7 +185,9 @@ export async function assertLatestVersion(
   );
   const latest = out.Item?.version?.N === undefined ? undefined : Number(out.Item.version.N);
   if (latest === undefined) {
-    throw new StaleRequestVersion(`Request ${requestId} version ${version} was superseded: the request was removed`);
+    throw new StaleRequestVersion(
+      `Request ${requestId} version ${version} was superseded: the request was removed`,
+    );
   }
   if (latest > version) {
     throw new StaleRequestVersion(

@@ -30,7 +30,11 @@ type Ctor<C, Cfg> = new (config: Cfg) => C;
 export function createClient<C, Cfg extends object>(ClientClass: Ctor<C, Cfg>, config: Cfg = {} as Cfg): C {
   const hook = clientHook();
   const name = ClientClass.name;
-  const client = new ClientClass({ ...config, ...(hook?.config?.(name) ?? {}), ...pick(config, 'credentials') });
+  const client = new ClientClass({
+    ...config,
+    ...(hook?.config?.(name) ?? {}),
+    ...pick(config, 'credentials'),
+  });
   hook?.attach?.(client, name);
   return client;
 }

@@ -25,7 +25,11 @@ export interface ManagementClients {
 type CredentialProvider = () => Promise<AssumedCredentials>;
 
 /** A credential provider that assumes `roleArn` and caches until 60 s before expiry. */
-export function assumedRoleProvider(sts: STSClient, roleArn: string, sessionName: string): CredentialProvider {
+export function assumedRoleProvider(
+  sts: STSClient,
+  roleArn: string,
+  sessionName: string,
+): CredentialProvider {
   let cached: AssumedCredentials | undefined;
   return async () => {
     const fresh = cached?.expiration && cached.expiration.getTime() - now().getTime() > 60_000;
@@ -36,7 +40,10 @@ export function assumedRoleProvider(sts: STSClient, roleArn: string, sessionName
   };
 }
 
-export function createManagementClients(sts: STSClient, roleArn = optionalEnv('MANAGEMENT_ROLE_ARN')): ManagementClients {
+export function createManagementClients(
+  sts: STSClient,
+  roleArn = optionalEnv('MANAGEMENT_ROLE_ARN'),
+): ManagementClients {
   const credentials = roleArn ? assumedRoleProvider(sts, roleArn, 'cdk-account-factory') : undefined;
   const config = credentials ? { credentials } : {};
   return {
@@ -60,6 +67,10 @@ export async function clientsInAccount<T>(
   roleName: string,
   make: (config: { credentials: AssumedCredentials }) => T,
 ): Promise<T> {
-  const credentials = await assumeRole(sts, `arn:aws:iam::${accountId}:role/${roleName}`, 'cdk-account-factory');
+  const credentials = await assumeRole(
+    sts,
+    `arn:aws:iam::${accountId}:role/${roleName}`,
+    'cdk-account-factory',
+  );
   return make({ credentials });
 }

@@ -7,7 +7,8 @@ import { z } from 'zod';
  */
 
 /** ASCII-only, as Organizations requires; no leading dot, no consecutive dots, a dotted domain. */
-const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 /** Organizations: printable ASCII except '<' and '>' (and no control characters). */
 const ACCOUNT_NAME = /^[ -;=?-~]+$/;
 /** Organizations OU id: ou-<root suffix>-<ou suffix>. */
@@ -55,7 +56,10 @@ const tagKey = z
   .min(1, 'tag keys must not be empty')
   .max(128, 'tag keys must be at most 128 characters')
   .regex(TAG_CHARS, 'tag keys may only contain letters, digits, spaces and _.:/=+-@')
-  .refine((k) => !k.toLowerCase().startsWith('aws:'), 'tag keys must not start with "aws:" (reserved by AWS)');
+  .refine(
+    (k) => !k.toLowerCase().startsWith('aws:'),
+    'tag keys must not start with "aws:" (reserved by AWS)',
+  );
 
 const tagValue = z
   .string({ error: 'tag values must be strings' })
@@ -86,13 +90,24 @@ export const AccountRequestSchema = z.strictObject({
     .default({}),
   customFields: z
     .record(
-      z.string().regex(CUSTOM_FIELD_KEY, 'custom field keys must start with a letter and use A-Z a-z 0-9 _ . - (at most 128)'),
+      z
+        .string()
+        .regex(
+          CUSTOM_FIELD_KEY,
+          'custom field keys must start with a letter and use A-Z a-z 0-9 _ . - (at most 128)',
+        ),
       z
         .string({ error: 'custom field values must be strings' })
-        .max(MAX_CUSTOM_FIELD_VALUE, `custom field values must be at most ${MAX_CUSTOM_FIELD_VALUE} characters`)
+        .max(
+          MAX_CUSTOM_FIELD_VALUE,
+          `custom field values must be at most ${MAX_CUSTOM_FIELD_VALUE} characters`,
+        )
         .regex(PLAIN_TEXT, 'custom field values must not contain control or invisible characters'),
     )
-    .refine((f) => Object.keys(f).length <= MAX_CUSTOM_FIELDS, `customFields may hold at most ${MAX_CUSTOM_FIELDS} entries`)
+    .refine(
+      (f) => Object.keys(f).length <= MAX_CUSTOM_FIELDS,
+      `customFields may hold at most ${MAX_CUSTOM_FIELDS} entries`,
+    )
     .refine(
       (f) => Buffer.byteLength(JSON.stringify(f)) <= MAX_CUSTOM_FIELDS_BYTES,
       `customFields must be at most ${MAX_CUSTOM_FIELDS_BYTES} bytes in all`,
@@ -100,7 +115,10 @@ export const AccountRequestSchema = z.strictObject({
     .default({}),
   customizationsName: z
     .string()
-    .regex(CUSTOMIZATIONS_NAME, 'customizationsName must be 1-64 characters of A-Z a-z 0-9 _ - starting with a letter or digit')
+    .regex(
+      CUSTOMIZATIONS_NAME,
+      'customizationsName must be 1-64 characters of A-Z a-z 0-9 _ - starting with a letter or digit',
+    )
     .optional(),
   /** Close the account when its request is removed. Never the default: removal only ends management. */
   closeOnRemoval: z.boolean({ error: 'closeOnRemoval must be true or false' }).default(false),
@@ -183,8 +201,16 @@ function shortHash(value: string, length = 10): string {
  * removed and written again starts over at version 1, and must not be taken for a
  * duplicate of the first life's version 1. At most 80 characters of [A-Za-z0-9-_].
  */
-export function executionName(requestId: string, version: number, eventName: string, writtenAt?: string): string {
-  const slug = requestId.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+export function executionName(
+  requestId: string,
+  version: number,
+  eventName: string,
+  writtenAt?: string,
+): string {
+  const slug = requestId
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
   const kind = eventName === 'REMOVE' ? 'remove' : 'v';
   const life = writtenAt ? `-${shortHash(writtenAt, 6)}` : '';
   return `${slug}-${shortHash(requestId, 8)}-${kind}${version}${life}`;
@@ -200,6 +226,9 @@ export function idempotencyToken(requestId: string, version: number, operation: 
 
 /** Service Catalog provisioned product name for an account: stable across edits. */
 export function provisionedProductName(request: AccountRequest): string {
-  const slug = request.accountName.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60);
+  const slug = request.accountName
+    .replace(/[^A-Za-z0-9_-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
   return `${slug || 'account'}-${shortHash(requestIdOf(request), 8)}`;
 }

@@ -40,7 +40,13 @@ export { ScaledClock } from './clock';
 export type { ScaledClockOptions } from './clock';
 export { awsError } from './common';
 export type { Principal } from './common';
-export type { PipelineEvent, PipelineRunner, PipelineRunResult, ExecutionRecord, StageReporter } from './codepipeline';
+export type {
+  PipelineEvent,
+  PipelineRunner,
+  PipelineRunResult,
+  ExecutionRecord,
+  StageReporter,
+} from './codepipeline';
 export type { FaultOptions, FaultStats, ThrottleFault, ExternalOperationsFault } from './faults';
 export type { OrganizationSpec, OrganizationalUnitSpec, AccountSpec } from './organizations';
 export { DEFAULT_ORGANIZATION } from './organizations';

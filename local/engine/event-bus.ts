@@ -75,7 +75,14 @@ export class EventBus {
   private deliver(rule: string, arn: string, event: BusEvent): void {
     const p = this.target(arn, event).then(
       () => void this.delivered.push({ rule, event, target: arn, ok: true }),
-      (err: Error) => void this.delivered.push({ rule, event, target: arn, ok: false, error: `${err.name}: ${err.message}` }),
+      (err: Error) =>
+        void this.delivered.push({
+          rule,
+          event,
+          target: arn,
+          ok: false,
+          error: `${err.name}: ${err.message}`,
+        }),
     );
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { LambdaRuntime } from './lambda-runtime';
@@ -55,13 +60,20 @@ export class RequestStream {
   async put(request: unknown, source = 'local'): Promise<{ id: string; version: number }> {
     const { ddb, tableName, clock } = this.options;
     const id = requestKey(request);
-    const before = await ddb.send(new GetItemCommand({ TableName: tableName, Key: marshall({ id }), ConsistentRead: true }));
+    const before = await ddb.send(
+      new GetItemCommand({ TableName: tableName, Key: marshall({ id }), ConsistentRead: true }),
+    );
     const after = await ddb.send(
       new UpdateItemCommand({
         TableName: tableName,
         Key: marshall({ id }),
         UpdateExpression: 'SET #request = :request, #source = :source, #updatedAt = :now ADD #version :one',
-        ExpressionAttributeNames: { '#request': 'request', '#source': 'source', '#updatedAt': 'updatedAt', '#version': 'version' },
+        ExpressionAttributeNames: {
+          '#request': 'request',
+          '#source': 'source',
+          '#updatedAt': 'updatedAt',
+          '#version': 'version',
+        },
         ExpressionAttributeValues: marshall(
           { ':request': request, ':source': source, ':now': clock.now().toISOString(), ':one': 1 },
           { removeUndefinedValues: true },
@@ -82,7 +94,9 @@ export class RequestStream {
   /** Deletes a request and delivers the REMOVE record. */
   async remove(id: string): Promise<void> {
     const { ddb, tableName } = this.options;
-    const out = await ddb.send(new DeleteItemCommand({ TableName: tableName, Key: marshall({ id }), ReturnValues: 'ALL_OLD' }));
+    const out = await ddb.send(
+      new DeleteItemCommand({ TableName: tableName, Key: marshall({ id }), ReturnValues: 'ALL_OLD' }),
+    );
     if (!out.Attributes) throw new Error(`No request ${id} in the requests table`);
     await this.deliver({ eventName: 'REMOVE', keys: { id: { S: id } }, oldImage: out.Attributes });
   }

@@ -20,11 +20,24 @@ interface ServiceEntry {
 }
 
 const SERVICES: Record<string, ServiceEntry> = {
-  codepipeline: { pkg: '@aws-sdk/client-codepipeline', client: 'CodePipelineClient', errorPrefix: 'CodePipeline', camelCase: true },
+  codepipeline: {
+    pkg: '@aws-sdk/client-codepipeline',
+    client: 'CodePipelineClient',
+    errorPrefix: 'CodePipeline',
+    camelCase: true,
+  },
   dynamodb: { pkg: '@aws-sdk/client-dynamodb', client: 'DynamoDBClient', errorPrefix: 'DynamoDB' },
   sns: { pkg: '@aws-sdk/client-sns', client: 'SNSClient', errorPrefix: 'SNS' },
-  organizations: { pkg: '@aws-sdk/client-organizations', client: 'OrganizationsClient', errorPrefix: 'Organizations' },
-  servicecatalog: { pkg: '@aws-sdk/client-service-catalog', client: 'ServiceCatalogClient', errorPrefix: 'ServiceCatalog' },
+  organizations: {
+    pkg: '@aws-sdk/client-organizations',
+    client: 'OrganizationsClient',
+    errorPrefix: 'Organizations',
+  },
+  servicecatalog: {
+    pkg: '@aws-sdk/client-service-catalog',
+    client: 'ServiceCatalogClient',
+    errorPrefix: 'ServiceCatalog',
+  },
   iam: { pkg: '@aws-sdk/client-iam', client: 'IAMClient', errorPrefix: 'Iam' },
   sts: { pkg: '@aws-sdk/client-sts', client: 'STSClient', errorPrefix: 'Sts' },
 };
@@ -46,7 +59,11 @@ export function isSupportedSdkResource(resource: string): boolean {
 export class SdkTasks {
   private readonly clients = new Map<string, { send(command: unknown): Promise<any> }>();
 
-  private client(service: string): { entry: ServiceEntry; client: { send(c: unknown): Promise<any> }; mod: any } {
+  private client(service: string): {
+    entry: ServiceEntry;
+    client: { send(c: unknown): Promise<any> };
+    mod: any;
+  } {
     const entry = SERVICES[service];
     if (!entry) throw new Error(`Service integration ${service} is not emulated`);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -69,8 +86,8 @@ export class SdkTasks {
     const native = entry.camelCase ? renameKeys(input ?? {}, lowerFirst) : (input ?? {});
     try {
       const out = await client.send(new Command(native));
-      const { $metadata: _m, ...rest } = out ?? {};
-      const plain = JSON.parse(JSON.stringify(rest));
+      const plain = JSON.parse(JSON.stringify(out ?? {}));
+      delete plain.$metadata;
       return entry.camelCase ? renameKeys(plain, upperFirst) : plain;
     } catch (err) {
       const e = err as Error;

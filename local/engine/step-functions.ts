@@ -122,7 +122,10 @@ function allStates(definition: any): { name: string; state: any }[] {
 const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9-_]+)(:[A-Za-z0-9$_-]+)?$/;
 
 export class LocalStepFunctions {
-  private readonly machines = new Map<string, { sm: LocalStateMachine; engine: StateMachine; overrides: any }>();
+  private readonly machines = new Map<
+    string,
+    { sm: LocalStateMachine; engine: StateMachine; overrides: any }
+  >();
   private readonly executions = new Map<string, LocalExecution>();
   private readonly running = new Map<string, Running>();
   private readonly tokens = new Map<string, PendingToken>();
@@ -138,7 +141,9 @@ export class LocalStepFunctions {
    * handler: the engine would otherwise call real AWS.
    */
   register(sm: LocalStateMachine): void {
-    const missing = taskStates(sm.definition).filter(({ state }) => !this.canServe(state.Resource, state.Parameters));
+    const missing = taskStates(sm.definition).filter(
+      ({ state }) => !this.canServe(state.Resource, state.Parameters),
+    );
     if (missing.length) {
       throw new Error(
         `State machine ${sm.name} has Task states the local engine cannot serve (it would call AWS): ${missing
@@ -152,21 +157,30 @@ export class LocalStepFunctions {
     for (const { name, state } of allStates(sm.definition)) {
       if (state.Type === 'Wait') {
         if (typeof state.Seconds !== 'number') {
-          throw new Error(`Wait state ${name} has no fixed Seconds: the local engine scales fixed waits only`);
+          throw new Error(
+            `Wait state ${name} has no fixed Seconds: the local engine scales fixed waits only`,
+          );
         }
         waitTimeOverrides[name] = clock.toRealMs(state.Seconds * 1000);
       }
       if (Array.isArray(state.Retry)) {
-        retryIntervalOverrides[name] = state.Retry.map((r: any) => clock.toRealMs((r.IntervalSeconds ?? 1) * 1000));
+        retryIntervalOverrides[name] = state.Retry.map((r: any) =>
+          clock.toRealMs((r.IntervalSeconds ?? 1) * 1000),
+        );
       }
     }
-    const engine = new StateMachine(sm.definition, { validationOptions: { checkPaths: true, checkArn: false } });
+    const engine = new StateMachine(sm.definition, {
+      validationOptions: { checkPaths: true, checkArn: false },
+    });
     this.machines.set(sm.arn, { sm, engine, overrides: { waitTimeOverrides, retryIntervalOverrides } });
   }
 
   private canServe(resource: string, parameters: any): boolean {
     if (LAMBDA_ARN.test(resource)) return this.options.lambda.has(resource);
-    if (resource === 'arn:aws:states:::lambda:invoke' || resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
+    if (
+      resource === 'arn:aws:states:::lambda:invoke' ||
+      resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken'
+    ) {
       const fn = parameters?.FunctionName;
       return typeof fn === 'string' && this.options.lambda.has(fn);
     }
@@ -178,24 +192,33 @@ export class LocalStepFunctions {
   }
 
   list(stateMachineArn?: string): LocalExecution[] {
-    return [...this.executions.values()].filter((e) => !stateMachineArn || e.stateMachineArn === stateMachineArn);
+    return [...this.executions.values()].filter(
+      (e) => !stateMachineArn || e.stateMachineArn === stateMachineArn,
+    );
   }
 
   describe(executionArn: string): LocalExecution {
     const e = this.executions.get(executionArn);
-    if (!e) throw new StepFunctionsError('ExecutionDoesNotExist', `Execution does not exist: ${executionArn}`);
+    if (!e)
+      throw new StepFunctionsError('ExecutionDoesNotExist', `Execution does not exist: ${executionArn}`);
     return e;
   }
 
   /** StartExecution: a name already used with the same input returns that execution; with another input, ExecutionAlreadyExists. */
   start(stateMachineArn: string, input: unknown, name: string = randomUUID()): LocalExecution {
     const machine = this.machines.get(stateMachineArn);
-    if (!machine) throw new StepFunctionsError('StateMachineDoesNotExist', `State machine does not exist: ${stateMachineArn}`);
-    if (!/^[A-Za-z0-9-_]{1,80}$/.test(name)) throw new StepFunctionsError('InvalidName', `Invalid execution name: ${name}`);
+    if (!machine)
+      throw new StepFunctionsError(
+        'StateMachineDoesNotExist',
+        `State machine does not exist: ${stateMachineArn}`,
+      );
+    if (!/^[A-Za-z0-9-_]{1,80}$/.test(name))
+      throw new StepFunctionsError('InvalidName', `Invalid execution name: ${name}`);
     const executionArn = stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
     const existing = this.executions.get(executionArn);
     if (existing) {
-      if (JSON.stringify(existing.input) === JSON.stringify(input) && existing.status === 'RUNNING') return existing;
+      if (JSON.stringify(existing.input) === JSON.stringify(input) && existing.status === 'RUNNING')
+        return existing;
       throw new StepFunctionsError('ExecutionAlreadyExists', `Execution already exists: ${executionArn}`);
     }
     const execution: LocalExecution = {
@@ -212,7 +235,12 @@ export class LocalStepFunctions {
     };
     this.executions.set(executionArn, execution);
     const context = {
-      Execution: { Id: executionArn, Name: name, StartTime: execution.startDate.toISOString(), Input: input as any },
+      Execution: {
+        Id: executionArn,
+        Name: name,
+        StartTime: execution.startDate.toISOString(),
+        Input: input as any,
+      },
       StateMachine: { Id: stateMachineArn, Name: machine.sm.name },
       // One callback task at a time per execution: the token names the execution.
       Task: { Token: `local-token:${executionArn}` },
@@ -248,7 +276,8 @@ export class LocalStepFunctions {
         if (ev.type === 'StateEntered' && ev.state?.name) {
           execution.currentState = ev.state.name;
           execution.transitions++;
-          execution.transitionsByState[ev.state.name] = (execution.transitionsByState[ev.state.name] ?? 0) + 1;
+          execution.transitionsByState[ev.state.name] =
+            (execution.transitionsByState[ev.state.name] ?? 0) + 1;
           const at = this.options.clock.now();
           execution.enteredAt[ev.state.name] = at;
           execution.history.push({ state: ev.state.name, at });
@@ -305,7 +334,8 @@ export class LocalStepFunctions {
   /** StopExecution: the execution ends ABORTED wherever it is. */
   stop(executionArn: string): void {
     const r = this.running.get(executionArn);
-    if (!r) throw new StepFunctionsError('ExecutionDoesNotExist', `Execution is not running: ${executionArn}`);
+    if (!r)
+      throw new StepFunctionsError('ExecutionDoesNotExist', `Execution is not running: ${executionArn}`);
     r.abort();
   }
 
@@ -362,10 +392,13 @@ export class LocalStepFunctions {
       // The task's timeout on the scaled clock (the engine's own timer counts real seconds).
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          if (this.tokens.get(token)) this.tokens.delete(token);
-          reject(new StepFunctionsError('States.Timeout', 'Task timed out'));
-        }, clock.toRealMs(state.TimeoutSeconds * 1000));
+        timer = setTimeout(
+          () => {
+            if (this.tokens.get(token)) this.tokens.delete(token);
+            reject(new StepFunctionsError('States.Timeout', 'Task timed out'));
+          },
+          clock.toRealMs(state.TimeoutSeconds * 1000),
+        );
       });
       try {
         return await Promise.race([callback, timeout]);
@@ -377,12 +410,18 @@ export class LocalStepFunctions {
     if (startMatch) {
       const childInput = typeof input.Input === 'string' ? JSON.parse(input.Input) : input.Input;
       const child = this.start(input.StateMachineArn, childInput ?? {}, input.Name);
-      if (!startMatch[1]) return { ExecutionArn: child.executionArn, StartDate: child.startDate.toISOString() };
+      if (!startMatch[1])
+        return { ExecutionArn: child.executionArn, StartDate: child.startDate.toISOString() };
       const ended = await this.wait(child.executionArn);
       if (ended.status !== 'SUCCEEDED') {
         throw new StepFunctionsError(
           'States.TaskFailed',
-          JSON.stringify({ ExecutionArn: ended.executionArn, Status: ended.status, Error: ended.error, Cause: ended.cause }),
+          JSON.stringify({
+            ExecutionArn: ended.executionArn,
+            Status: ended.status,
+            Error: ended.error,
+            Cause: ended.cause,
+          }),
         );
       }
       return {

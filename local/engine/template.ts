@@ -92,13 +92,19 @@ function physical(logicalId: string, resource: CfnResource): { ref: string; attr
       return { ref: arn, attrs: { TopicArn: arn, TopicName: logicalId } };
     }
     case 'AWS::SQS::Queue':
-      return { ref: `https://sqs.local/${logicalId}`, attrs: { Arn: arnOf('sqs', logicalId), QueueName: logicalId } };
+      return {
+        ref: `https://sqs.local/${logicalId}`,
+        attrs: { Arn: arnOf('sqs', logicalId), QueueName: logicalId },
+      };
     case 'AWS::S3::Bucket': {
       const name = logicalId.toLowerCase().slice(0, 63);
       return { ref: name, attrs: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` } };
     }
     case 'AWS::IAM::Role':
-      return { ref: logicalId, attrs: { Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${logicalId}`, RoleId: logicalId } };
+      return {
+        ref: logicalId,
+        attrs: { Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${logicalId}`, RoleId: logicalId },
+      };
     case 'AWS::KMS::Key':
       return { ref: logicalId, attrs: { Arn: arnOf('kms', `key/${logicalId}`), KeyId: logicalId } };
     case 'AWS::Logs::LogGroup':
@@ -220,10 +226,20 @@ export function resolveTemplate(template: CfnTemplate): ResolvedTemplate {
         });
         break;
       case 'AWS::StepFunctions::StateMachine': {
-        const raw = p.DefinitionString !== undefined ? resolve(p.DefinitionString) : JSON.stringify(resolve(p.Definition));
+        const raw =
+          p.DefinitionString !== undefined
+            ? resolve(p.DefinitionString)
+            : JSON.stringify(resolve(p.Definition));
         const substituted = p.DefinitionSubstitutions ? resolve(p.DefinitionSubstitutions) : {};
-        const text = String(raw).replace(/\$\{([A-Za-z0-9_]+)\}/g, (m, k: string) => (k in substituted ? substituted[k] : m));
-        stateMachines.push({ logicalId: id, name: id, arn: names.get(id)!.ref, definition: JSON.parse(text) });
+        const text = String(raw).replace(/\$\{([A-Za-z0-9_]+)\}/g, (m, k: string) =>
+          k in substituted ? substituted[k] : m,
+        );
+        stateMachines.push({
+          logicalId: id,
+          name: id,
+          arn: names.get(id)!.ref,
+          definition: JSON.parse(text),
+        });
         break;
       }
       case 'AWS::SNS::Topic':

@@ -9,7 +9,10 @@ const README = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'u
 test('the README library example builds a factory and an account request', () => {
   const block = /```ts\n([\s\S]*?)```/.exec(README);
   expect(block).not.toBeNull();
-  const source = block![1].replace(/from 'cdk-account-factory'/g, `from '${path.join(__dirname, '..', '..', 'lib')}'`);
+  const source = block![1].replace(
+    /from 'cdk-account-factory'/g,
+    `from '${path.join(__dirname, '..', '..', 'lib')}'`,
+  );
   const file = path.join(__dirname, '.readme-example.generated.ts');
   fs.writeFileSync(file, `${source}\nexport { app, stack };\n`);
   const context = process.env.CDK_CONTEXT_JSON;

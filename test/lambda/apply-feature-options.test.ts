@@ -290,13 +290,11 @@ describe('enterprise support', () => {
   });
 
   test('no support plan is FeatureOptionFailed', async () => {
-    supportMock
-      .on(DescribeCasesCommand)
-      .rejects(
-        Object.assign(new Error('AWS Premium Support Subscription is required'), {
-          name: 'SubscriptionRequiredException',
-        }),
-      );
+    supportMock.on(DescribeCasesCommand).rejects(
+      Object.assign(new Error('AWS Premium Support Subscription is required'), {
+        name: 'SubscriptionRequiredException',
+      }),
+    );
 
     await expect(applyFeatureOptions(clients, input, config)).rejects.toMatchObject({
       name: 'FeatureOptionFailed',

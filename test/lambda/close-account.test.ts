@@ -65,14 +65,12 @@ test('terminate: no provisioned product to be found, nothing to wait for', async
 });
 
 test('terminate: Control Tower busy becomes ControlTowerBusy (retried by the state machine)', async () => {
-  scMock
-    .on(TerminateProvisionedProductCommand)
-    .rejects(
-      new InvalidParametersException({
-        message: 'Another AWS Control Tower operation is in progress.',
-        $metadata: {},
-      }),
-    );
+  scMock.on(TerminateProvisionedProductCommand).rejects(
+    new InvalidParametersException({
+      message: 'Another AWS Control Tower operation is in progress.',
+      $metadata: {},
+    }),
+  );
 
   await expect(terminateProvisionedProduct(sc, validation('pp-1'))).rejects.toMatchObject({
     name: 'ControlTowerBusy',

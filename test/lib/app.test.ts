@@ -38,7 +38,9 @@ describe('createApp', () => {
       const template = Template.fromStack(stack);
       template.resourceCountIs('Custom::AccountRequest', 1);
       template.resourceCountIs('AWS::StepFunctions::StateMachine', 2);
-      expect(definitionOf(template, 'AccountFactoryWorkflow').States[STEP.PROVISIONING_CUSTOMIZATIONS].Type).toBe('Pass');
+      expect(
+        definitionOf(template, 'AccountFactoryWorkflow').States[STEP.PROVISIONING_CUSTOMIZATIONS].Type,
+      ).toBe('Pass');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -34,19 +34,27 @@ test('20 requests at once: never more than 5 Control Tower operations, 20 accoun
 });
 
 test('a failing Control Tower operation: failure notification with the cause, slot released, the others unaffected', async () => {
-  factory = await startFactory(template, { landingZone: { faults: { failProvisioning: ['doomed@example.com'] } } });
+  factory = await startFactory(template, {
+    landingZone: { faults: { failProvisioning: ['doomed@example.com'] } },
+  });
 
   await factory.submit(request('doomed'));
   for (const r of generateRequests(6, 'fine')) await factory.submit(r);
   await factory.idle();
 
-  const byRequest = new Map(factory.executions().map((e) => [(e.input as { requestId: string }).requestId, e]));
+  const byRequest = new Map(
+    factory.executions().map((e) => [(e.input as { requestId: string }).requestId, e]),
+  );
   expect(byRequest.get('doomed@example.com')!.status).toBe('FAILED');
   expect(byRequest.get('doomed@example.com')!.error).toBe('ControlTowerOperationFailed');
   for (let i = 1; i <= 6; i++) expect(byRequest.get(`fine-00${i}@example.com`)!.status).toBe('SUCCEEDED');
 
   const [failure] = notifications(factory, 'failure');
-  expect(failure).toMatchObject({ outcome: 'FAILED', requestId: 'doomed@example.com', error: { name: 'ControlTowerOperationFailed' } });
+  expect(failure).toMatchObject({
+    outcome: 'FAILED',
+    requestId: 'doomed@example.com',
+    error: { name: 'ControlTowerOperationFailed' },
+  });
   expect(failure.error!.cause.length).toBeGreaterThan(0);
   expect(factory.landingZone.account('doomed@example.com')).toBeUndefined();
   expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
@@ -65,11 +73,15 @@ test('an execution aborted while holding a slot: the cleanup reclaims the slot a
   await factory.idle();
 
   const executions = factory.executions();
-  expect(executions.filter((e) => e.status === 'ABORTED').map((e) => e.executionArn)).toEqual([victim.executionArn]);
+  expect(executions.filter((e) => e.status === 'ABORTED').map((e) => e.executionArn)).toEqual([
+    victim.executionArn,
+  ]);
   // The four other holders, and the sixth request that was waiting for a slot.
   expect(executions.filter((e) => e.status === 'SUCCEEDED')).toHaveLength(5);
   // The cleanup Lambda ran on the ABORTED event and released the dead holder.
-  const cleanup = factory.bus.delivered.filter((d) => d.event['detail-type'] === 'Step Functions Execution Status Change' && d.ok);
+  const cleanup = factory.bus.delivered.filter(
+    (d) => d.event['detail-type'] === 'Step Functions Execution Status Change' && d.ok,
+  );
   expect(cleanup.some((d) => (d.event.detail as { status: string }).status === 'ABORTED')).toBe(true);
   expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
 });

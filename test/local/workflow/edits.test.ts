@@ -39,18 +39,26 @@ test('editing tags and the customizations name re-runs customizations without a 
   expect(factory.landingZone.account(account.id)!.tags).toEqual({ owner: 'team-b' });
   const pipeline = factory.landingZone.pipelines.find((p: { name: string }) => p.name.endsWith(account.id));
   expect(JSON.stringify(pipeline)).toContain('accounts/sandbox');
-  expect(await metadataItem(factory, account.id)).toMatchObject({ requestVersion: 2, lastOperation: 'CUSTOMIZE', lastOutcome: 'SUCCEEDED' });
+  expect(await metadataItem(factory, account.id)).toMatchObject({
+    requestVersion: 2,
+    lastOperation: 'CUSTOMIZE',
+    lastOutcome: 'SUCCEEDED',
+  });
 });
 
 test('editing the organizational unit updates the account through Service Catalog', async () => {
   const account = factory.landingZone.account('editable@example.com')!;
 
-  await factory.submit(request('editable', { organizationalUnit: 'Workloads', tags: { owner: 'team-a', tier: 'gold' } }));
+  await factory.submit(
+    request('editable', { organizationalUnit: 'Workloads', tags: { owner: 'team-a', tier: 'gold' } }),
+  );
   await factory.idle();
 
   const [, edit] = factory.executions();
   expect(edit.status).toBe('SUCCEEDED');
-  expect((edit.output as { validation: { operation: string; controlTowerChanges: string[] } }).validation).toMatchObject({
+  expect(
+    (edit.output as { validation: { operation: string; controlTowerChanges: string[] } }).validation,
+  ).toMatchObject({
     operation: 'UPDATE',
     controlTowerChanges: ['ManagedOrganizationalUnit'],
   });

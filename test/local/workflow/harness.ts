@@ -24,7 +24,12 @@ export async function startFactory(
     landingZone: {
       seed: 7,
       ...options.landingZone,
-      controlTower: { createSeconds: CREATE_SECONDS, updateSeconds: 300, jitter: 0, ...options.landingZone?.controlTower },
+      controlTower: {
+        createSeconds: CREATE_SECONDS,
+        updateSeconds: 300,
+        jitter: 0,
+        ...options.landingZone?.controlTower,
+      },
     },
   });
 }
@@ -50,7 +55,10 @@ export function notifications(factory: LocalFactory, kind: 'success' | 'failure'
     .filter((m) => m.kind !== 'CUSTOMIZATIONS');
 }
 
-export async function metadataItem(factory: LocalFactory, accountId: string): Promise<Record<string, any> | undefined> {
+export async function metadataItem(
+  factory: LocalFactory,
+  accountId: string,
+): Promise<Record<string, any> | undefined> {
   const table = factory.lambda.functionFor('store-metadata').environment[ENV.METADATA_TABLE];
   const out = await factory.ddb.send(
     new GetItemCommand({ TableName: table, Key: marshall({ accountId }), ConsistentRead: true }),
@@ -59,7 +67,9 @@ export async function metadataItem(factory: LocalFactory, accountId: string): Pr
 }
 
 /** The semaphore's lock item: its count and the execution ARNs that hold a slot. */
-export async function semaphoreState(factory: LocalFactory): Promise<{ count: number; holders: string[]; waiters: number }> {
+export async function semaphoreState(
+  factory: LocalFactory,
+): Promise<{ count: number; holders: string[]; waiters: number }> {
   const table = factory.lambda.functionFor('acquire-slot').environment[ENV.SEMAPHORE_TABLE];
   const out = await factory.ddb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
   const items = (out.Items ?? []).map((i) => unmarshall(i));

@@ -17,7 +17,9 @@ afterEach(async () => {
 test('one request end to end: account in its OU with tags, metadata, execution role, pipeline started, one success notification', async () => {
   factory = await startFactory(template);
 
-  await factory.submit(request('solo', { organizationalUnit: 'Workloads', tags: { owner: 'team-a', env: 'dev' } }));
+  await factory.submit(
+    request('solo', { organizationalUnit: 'Workloads', tags: { owner: 'team-a', env: 'dev' } }),
+  );
   await factory.idle();
 
   const [execution] = factory.executions();
@@ -40,7 +42,9 @@ test('one request end to end: account in its OU with tags, metadata, execution r
   });
 
   const roles = factory.landingZone.roles(account!.id).map((r) => r.name);
-  expect(roles).toEqual(expect.arrayContaining(['AWSControlTowerExecution', 'AWSAFTExecution', 'audit-readonly']));
+  expect(roles).toEqual(
+    expect.arrayContaining(['AWSControlTowerExecution', 'AWSAFTExecution', 'audit-readonly']),
+  );
 
   const pipelines = factory.landingZone.pipelines.map((p: { name: string }) => p.name);
   expect(pipelines).toEqual([`account-customizations-${account!.id}`]);
@@ -48,7 +52,12 @@ test('one request end to end: account in its OU with tags, metadata, execution r
 
   const success = notifications(factory, 'success');
   expect(success).toHaveLength(1);
-  expect(success[0]).toMatchObject({ outcome: 'SUCCEEDED', operation: 'CREATE', accountId: account!.id, requestId: 'solo@example.com' });
+  expect(success[0]).toMatchObject({
+    outcome: 'SUCCEEDED',
+    operation: 'CREATE',
+    accountId: account!.id,
+    requestId: 'solo@example.com',
+  });
   expect(notifications(factory, 'failure')).toHaveLength(0);
 });
 
@@ -60,7 +69,9 @@ test('without a provisioning customizations state machine the step is a no-op', 
 
   const [execution] = factory.executions();
   expect(execution.status).toBe('SUCCEEDED');
-  expect((execution.output as { provisioningCustomizations: unknown }).provisioningCustomizations).toEqual({ skipped: true });
+  expect((execution.output as { provisioningCustomizations: unknown }).provisioningCustomizations).toEqual({
+    skipped: true,
+  });
   const account = factory.landingZone.account('plain@example.com')!;
   expect(factory.landingZone.roles(account.id).map((r) => r.name)).not.toContain('audit-readonly');
   // Only the factory's own state machine ran: no child execution.
@@ -89,7 +100,9 @@ test('with provisioning customizations, the user state machine runs with the acc
 
 test('a failing provisioning customization is reported, not swallowed', async () => {
   factory = await startFactory(template, {
-    lambdaFaults: { crash: [{ handler: 'examples/provisioning-customizations/handler', times: 50, when: 'before' }] },
+    lambdaFaults: {
+      crash: [{ handler: 'examples/provisioning-customizations/handler', times: 50, when: 'before' }],
+    },
   });
 
   await factory.submit(request('broken-custom'));
@@ -99,6 +112,10 @@ test('a failing provisioning customization is reported, not swallowed', async ()
   expect(execution.status).toBe('FAILED');
   expect(execution.transitionsByState['Run account customizations']).toBeUndefined();
   const [failure] = notifications(factory, 'failure');
-  expect(failure).toMatchObject({ outcome: 'FAILED', requestId: 'broken-custom@example.com', error: { name: 'States.TaskFailed' } });
+  expect(failure).toMatchObject({
+    outcome: 'FAILED',
+    requestId: 'broken-custom@example.com',
+    error: { name: 'States.TaskFailed' },
+  });
   expect(notifications(factory, 'success')).toHaveLength(0);
 });
