@@ -16,12 +16,12 @@ import type {
   CustomizationsStatus,
 } from '../shared/contracts';
 import { optionalEnv, requireEnv } from '../shared/env';
+import { isConditionalCheckFailed } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import {
   createMetadataDocumentClient,
   getMetadata,
-  isConditionalCheckFailed,
   MetadataTable,
   metadataTableFromEnv,
 } from '../shared/metadata';

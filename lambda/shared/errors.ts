@@ -60,3 +60,11 @@ export const THROTTLING_ERRORS = [
   'InternalServerError',
   'InternalFailure',
 ] as const;
+
+/**
+ * A DynamoDB conditional write whose condition failed. `Item` is the item as it was,
+ * when the request asked for it (ReturnValuesOnConditionCheckFailure ALL_OLD).
+ */
+export function isConditionalCheckFailed(err: unknown): err is Error & { Item?: Record<string, unknown> } {
+  return (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+}

@@ -4,7 +4,7 @@ import { createClient } from './clients';
 import { nowIso } from './clock';
 import type { CustomizationsRecord, Operation, OrganizationalUnitRef } from './contracts';
 import { optionalEnv, requireEnv } from './env';
-import { StaleRequestVersion } from './errors';
+import { isConditionalCheckFailed, StaleRequestVersion } from './errors';
 import type { AccountRequest } from './schema';
 
 /**
@@ -320,8 +320,4 @@ export async function recordAppliedTagKeys(
     if (isConditionalCheckFailed(err)) return false;
     throw err;
   }
-}
-
-export function isConditionalCheckFailed(err: unknown): boolean {
-  return (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 }

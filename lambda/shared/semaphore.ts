@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { nowIso } from './clock';
+import { isConditionalCheckFailed } from './errors';
 
 /**
  * A counting semaphore in one DynamoDB table (partition key `pk`, sort key `sk`).
@@ -60,10 +61,6 @@ export interface LockState {
   count: number;
   /** Holder -> acquired at (ISO). */
   holders: Record<string, string>;
-}
-
-function isConditionalCheckFailed(err: unknown): err is Error & { Item?: Record<string, unknown> } {
-  return (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
 }
 
 export function waiterKey(lockName: string, queuedAt: string, holder: string): { pk: string; sk: string } {
