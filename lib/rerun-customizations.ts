@@ -214,17 +214,6 @@ export class RerunCustomizations extends Construct {
       .otherwise(pipelineFailed);
     wait.next(check).next(finished);
 
-    start.addRetry({
-      errors: [
-        'CodePipeline.ConcurrentModificationException',
-        'CodePipeline.ConcurrentPipelineExecutionsLimitExceededException',
-        'CodePipeline.ThrottlingException',
-      ],
-      interval: Duration.seconds(5),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
     catchFailed(start);
     createPipeline.next(start).next(wait);
 

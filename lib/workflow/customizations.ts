@@ -102,18 +102,6 @@ export class Customizations extends sfn.StateMachineFragment {
     );
 
     const runPipeline = startPipelineTask(this, STEP.RUN_ACCOUNT_CUSTOMIZATIONS, props.pipelineArnPattern);
-    runPipeline.addRetry({
-      errors: [
-        'CodePipeline.ConcurrentModificationException',
-        'CodePipeline.ConcurrentPipelineExecutionsLimitExceededException',
-        'CodePipeline.ThrottlingException',
-        'CodePipeline.CodePipelineException',
-      ],
-      interval: Duration.seconds(5),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
     const lock = props.customizationsLock;
     const releaseAfterFailure = lock.release(this, STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE);
     releaseAfterFailure.addRetry(THROTTLING_RETRY);

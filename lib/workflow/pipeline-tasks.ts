@@ -1,19 +1,23 @@
+import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
 
 /**
  * Starts the account's customizations pipeline named at `$.pipeline.pipelineName`
  * (one SDK call, straight from the state machine); its execution ID lands at
  * `$.pipelineExecution.PipelineExecutionId`. Shared by the provisioning workflow and
- * the re-run state machine.
+ * the re-run state machine. Retried while CodePipeline is busy or throttles: an SDK
+ * integration's errors carry the service's prefix (`CodePipeline.TooManyRequestsException`),
+ * so the step Lambdas' retry list does not match them.
  */
 export function startPipelineTask(
   scope: Construct,
   stateName: string,
   pipelineArnPattern: string,
 ): tasks.CallAwsService {
-  return new tasks.CallAwsService(scope, stateName, {
+  const task = new tasks.CallAwsService(scope, stateName, {
     service: 'codepipeline',
     action: 'startPipelineExecution',
     parameters: { Name: sfn.JsonPath.stringAt('$.pipeline.pipelineName') },
@@ -22,4 +26,16 @@ export function startPipelineTask(
     resultPath: '$.pipelineExecution',
     comment: "Starts the account's customizations pipeline",
   });
+  task.addRetry({
+    errors: [
+      ...THROTTLING_ERRORS.map((e) => `CodePipeline.${e}`),
+      'CodePipeline.ConcurrentPipelineExecutionsLimitExceededException',
+      'CodePipeline.CodePipelineException',
+    ],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts: 6,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
 }
