@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -47,7 +46,6 @@ export class ExampleProvisioningCustomizations extends Construct {
 
     const step = new StepFunction(this, 'AuditRole', {
       handler: EXAMPLE_HANDLER,
-      entry: path.join(__dirname, 'handler.ts'),
       serviceName: 'example-provisioning-customizations',
       description: 'Creates the audit-readonly role in a new account',
       logRetention: props.logRetention,

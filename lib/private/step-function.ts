@@ -1,25 +1,21 @@
-import * as path from 'node:path';
 import { CfnResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { HANDLER_METADATA_KEY } from '../../lambda/shared/env';
+import { handlerAsset } from './assets';
 import { acknowledge } from './nag';
 
-/** The repository root, seen from lib/private/. */
-const REPO_ROOT = path.join(__dirname, '..', '..');
-
 export interface StepFunctionProps {
-  /** The handler folder under lambda/ (its index.ts exports `handler`). */
-  readonly handler: string;
   /**
-   * The entry file.
-   * @default - `lambda/<handler>/index.ts`
+   * The handler: a folder under lambda/ whose index.ts exports `handler`, or the
+   * path of another entry without its extension (e.g.
+   * `examples/provisioning-customizations/handler`). Its prebuilt bundle
+   * (scripts/build-assets.ts) is the function's code.
    */
-  readonly entry?: string;
+  readonly handler: string;
   /** @default - no extra variables */
   readonly environment?: Record<string, string>;
   /** @default logs.RetentionDays.ONE_YEAR */
@@ -41,8 +37,8 @@ export interface StepFunctionProps {
 }
 
 /**
- * One handler Lambda: Node.js 22 on arm64, bundled with esbuild (the AWS SDK
- * included, so the deployed code runs the SDK versions it was tested with), its
+ * One handler Lambda: Node.js 22 on arm64, its code the prebuilt bundle of the
+ * handler (lib/private/assets.ts; the AWS SDK v3 comes from the Lambda runtime), its
  * own role (logs to its own log group, X-Ray), an explicit log group with a
  * retention, active tracing, and no VPC.
  *
@@ -50,7 +46,7 @@ export interface StepFunctionProps {
  * the local engine reads it to run the same handler in process.
  */
 export class StepFunction extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
   /** The handler folder name under lambda/. */
@@ -71,9 +67,10 @@ export class StepFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry ?? path.join(REPO_ROOT, 'lambda', props.handler, 'index.ts'),
-      handler: 'handler',
+    const asset = handlerAsset(props.handler);
+    this.function = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(asset.dir),
+      handler: asset.handler,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -84,17 +81,7 @@ export class StepFunction extends Construct {
       description: props.description,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? props.handler,
-        NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
-      },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // The maps point at the bundle's lines; leaving the sources out of them cuts the assets by about 60 %.
-        sourcesContent: false,
-        target: 'node22',
-        forceDockerBundling: false,
-        externalModules: [],
       },
     });
     (this.function.node.defaultChild as CfnResource).addMetadata(HANDLER_METADATA_KEY, props.handler);

@@ -84,7 +84,7 @@ describe('AccountFactory resources', () => {
         Architectures: ['arm64'],
         MemorySize: 256,
         TracingConfig: { Mode: 'Active' },
-        Handler: 'index.handler',
+        Handler: `${handler}/index.handler`,
       });
       expect(props.VpcConfig).toBeUndefined();
       expect(props.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe(handler);
