@@ -3,7 +3,10 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ExampleProvisioningCustomizations } from '../examples/provisioning-customizations';
 import { AccountFactoryStack, AccountFactoryStackProps } from '../lib/account-factory-stack';
+import { DEFAULT_MANAGEMENT_ROLE_NAME } from '../lib/control-tower-access';
+import { ManagementAccountStack } from '../lib/management-account-stack';
 import { loadRequestFiles } from '../lib/request-files';
+import { AppConfig, readAppConfig } from './app-config';
 
 /** The repository root (bin/ is one level down). */
 const REPO_ROOT = path.join(__dirname, '..');
@@ -43,11 +46,19 @@ export interface CreateAppOptions {
   readonly stackProps?: Omit<AccountFactoryStackProps, 'accountRequests' | 'provisioningCustomizations'>;
   /** @default 'AccountFactory' */
   readonly stackName?: string;
+  /**
+   * Where the factory runs (see bin/app-config.ts).
+   * @default - read from the context (`topology`, `managementAccountId`, ...)
+   */
+  readonly config?: AppConfig;
 }
 
 export interface AccountFactoryApp {
   readonly app: App;
   readonly stack: AccountFactoryStack;
+  /** The management account's stack (delegated topology only). */
+  readonly managementStack?: ManagementAccountStack;
+  readonly config: AppConfig;
   /** The directory the requests were read from (absolute). */
   readonly requestsDir: string;
 }
@@ -64,9 +75,38 @@ export function createApp(options: CreateAppOptions = {}): AccountFactoryApp {
   );
   const example = options.exampleCustomizations ?? booleanContext(app, 'exampleCustomizations') ?? true;
 
+  const config = options.config ?? readAppConfig((key) => app.node.tryGetContext(key));
+  const stackName = options.stackName ?? 'AccountFactory';
+  const factorySettings = options.stackProps?.factory ?? {};
+  let managementStack: ManagementAccountStack | undefined;
+  let delegated: Pick<AccountFactoryStackProps, 'env' | 'managementRoleArn'> = {};
+  if (config.topology === 'delegated') {
+    const roleName = config.managementRoleName ?? DEFAULT_MANAGEMENT_ROLE_NAME;
+    managementStack = new ManagementAccountStack(app, `${stackName}Management`, {
+      env: { account: config.managementAccountId, region: config.homeRegion },
+      factoryAccountId: config.factoryAccountId!,
+      homeRegion: config.homeRegion,
+      roleName,
+      trustedRolePath: factorySettings.factoryRolePath,
+      controlTowerExecutionRoleName: factorySettings.controlTowerExecutionRoleName,
+      enterpriseSupport: factorySettings.featureOptions?.enterpriseSupport,
+      cloudTrailTrailName: factorySettings.featureOptions?.cloudTrailDataEvents?.trailName,
+      logRetention: factorySettings.logRetention,
+    });
+    delegated = {
+      env: { account: config.factoryAccountId, region: config.factoryRegion ?? config.homeRegion },
+      managementRoleArn: `arn:${partitionOf(config.homeRegion!)}:iam::${config.managementAccountId}:role/${roleName}`,
+    };
+  }
+
   const requests = loadRequestFiles(requestsDir);
-  const stack = new AccountFactoryStack(app, options.stackName ?? 'AccountFactory', {
+  const stack = new AccountFactoryStack(app, stackName, {
     ...options.stackProps,
+    ...delegated,
+    factory: {
+      ...factorySettings,
+      controlTowerHomeRegion: factorySettings.controlTowerHomeRegion ?? config.homeRegion,
+    },
     provisioningCustomizations: example
       ? (scope) => new ExampleProvisioningCustomizations(scope, 'ProvisioningCustomizations').stateMachine
       : undefined,
@@ -75,7 +115,14 @@ export function createApp(options: CreateAppOptions = {}): AccountFactoryApp {
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }
-  return { app, stack, requestsDir };
+  return { app, stack, managementStack, requestsDir, config };
+}
+
+/** The partition of a region (the management role's ARN is written before any deploy). */
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
 }
 
 function stringContext(app: App, key: string): string | undefined {

@@ -1,4 +1,5 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { AccountRequestInput } from '../lambda/shared/schema';
@@ -21,7 +22,14 @@ export interface AccountFactoryStackProps extends StackProps {
    * The factory's settings.
    * @default - the AccountFactory defaults
    */
-  readonly factory?: Omit<AccountFactoryProps, 'provisioningCustomizations'>;
+  readonly factory?: Omit<AccountFactoryProps, 'provisioningCustomizations' | 'controlTowerManagementRole'>;
+  /**
+   * The role the factory assumes in the Control Tower management account, when the
+   * factory runs in another account (deploy ManagementAccountStack there first; its
+   * output ManagementRoleArn).
+   * @default - the factory runs in the management account and creates that role itself
+   */
+  readonly managementRoleArn?: string;
   /**
    * Creates the provisioning customizations state machine in the stack (it is
    * given the stack as its scope).
@@ -71,6 +79,9 @@ export class AccountFactoryStack extends Stack {
     this.provisioningCustomizations = props.provisioningCustomizations?.(this);
     this.factory = new AccountFactory(this, 'AccountFactory', {
       ...props.factory,
+      controlTowerManagementRole: props.managementRoleArn
+        ? iam.Role.fromRoleArn(this, 'ManagementRole', props.managementRoleArn, { mutable: false })
+        : undefined,
       provisioningCustomizations: this.provisioningCustomizations,
     });
     const outputs: Record<string, { value: string; description: string }> = {

@@ -40,6 +40,7 @@ import { HANDLER, HandlerName } from './workflow/step-names';
 import { ValidateRequest } from './workflow/validate';
 import { CloseAccountOnRemoval } from './workflow/close-account';
 import { RerunCustomizations } from './rerun-customizations';
+import { ControlTowerAccess, DEFAULT_TRUSTED_ROLE_PATH } from './control-tower-access';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -99,12 +100,27 @@ export interface AccountFactoryProps {
    */
   readonly executionRoleName?: string;
   /**
-   * A role in the Control Tower management account that the factory assumes
-   * for Organizations, Service Catalog, Control Tower, Support and CloudTrail,
-   * when the factory is deployed in another account.
-   * @default - the factory runs in the management account and calls those APIs directly
+   * The role in the Control Tower management account that the factory assumes for
+   * Organizations, Service Catalog, Control Tower, Support, CloudTrail and the first hop
+   * into member accounts, when the factory runs in another account (a vending account,
+   * as AWS recommends for AFT). Deploy it with `ManagementAccountStack` (or
+   * `ControlTowerAccess`) in the management account: it must trust this factory's roles
+   * under `factoryRolePath` and be associated with Account Factory's portfolio.
+   * @default - the factory runs in the Control Tower management account and creates that role itself (`controlTowerAccess`)
    */
   readonly controlTowerManagementRole?: iam.IRole;
+  /**
+   * The Control Tower home region: Account Factory (Service Catalog) and Control Tower
+   * are called there, wherever the factory runs.
+   * @default - the stack's region
+   */
+  readonly controlTowerHomeRegion?: string;
+  /**
+   * The IAM path of the factory roles that act in the management account; the
+   * management role trusts the roles under it (ControlTowerAccess `trustedRolePath`).
+   * @default '/account-factory/'
+   */
+  readonly factoryRolePath?: string;
   /**
    * A customer-managed key for the tables, topics, buckets, logs and the
    * customizations project. The key policy must let CloudWatch Logs use the key
@@ -178,8 +194,13 @@ const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const PIPELINE_PREFIX = /^[A-Za-z0-9.@_-]{1,80}$/;
 const TRAIL_NAME = /^(arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/)?[A-Za-z0-9][A-Za-z0-9._-]{2,127}$/;
 
-/** The handlers that act in the Control Tower management account. */
+/**
+ * The handlers that act in the Control Tower management account, through the management
+ * role (create-execution-role for its first hop: AWSControlTowerExecution trusts only the
+ * management account).
+ */
 const MANAGEMENT_HANDLERS: readonly HandlerName[] = [
+  HANDLER.CREATE_EXECUTION_ROLE,
   HANDLER.VALIDATE_REQUEST,
   HANDLER.PROVISION_ACCOUNT,
   HANDLER.CHECK_PROVISIONING,
@@ -274,6 +295,13 @@ export class AccountFactory extends Construct {
   public readonly controlTowerExecutionRoleName: string;
   public readonly executionRoleName: string;
   public readonly encryptionKey?: kms.IKey;
+  /** The role the factory assumes in the Control Tower management account. */
+  public readonly managementRole: iam.IRole;
+  /**
+   * The management role and its portfolio access, when the factory runs in the
+   * management account (no `controlTowerManagementRole` given).
+   */
+  public readonly controlTowerAccess?: ControlTowerAccess;
   /**
    * Re-runs the customizations of given managed accounts (input
    * `{ "accountIds": [...] }`), with no Control Tower operation.
@@ -446,19 +474,37 @@ export class AccountFactory extends Construct {
     if (config.features.cloudTrailTrail) {
       environment[ENV.FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL] = config.features.cloudTrailTrail;
     }
-    const managementRole = props.controlTowerManagementRole;
+    const rolePath = props.factoryRolePath ?? DEFAULT_TRUSTED_ROLE_PATH;
+    if (!props.controlTowerManagementRole) {
+      this.controlTowerAccess = new ControlTowerAccess(this, 'ControlTowerAccess', {
+        trustedRolePath: rolePath,
+        homeRegion: props.controlTowerHomeRegion,
+        controlTowerExecutionRoleName: config.controlTowerExecutionRoleName,
+        enterpriseSupport: config.features.enterpriseSupport,
+        cloudTrailTrailName: config.features.cloudTrailTrail,
+        logRetention: props.logRetention,
+        encryptionKey: key,
+      });
+    }
+    const managementRole = props.controlTowerManagementRole ?? this.controlTowerAccess!.role;
+    this.managementRole = managementRole;
+    const homeRegion = props.controlTowerHomeRegion ?? stack.region;
 
     const fnProps = { logRetention: props.logRetention, encryptionKey: key };
     const make = (name: HandlerName, description: string, timeout?: Duration): StepFunction => {
       const env = { ...environment };
-      if (managementRole && MANAGEMENT_HANDLERS.includes(name))
+      const inManagement = MANAGEMENT_HANDLERS.includes(name);
+      if (inManagement) {
         env[ENV.MANAGEMENT_ROLE_ARN] = managementRole.roleArn;
+        env[ENV.CONTROL_TOWER_HOME_REGION] = homeRegion;
+      }
       return new StepFunction(this, pascal(name), {
         ...fnProps,
         handler: name,
         description,
         timeout,
         environment: env,
+        rolePath: inManagement ? rolePath : undefined,
       });
     };
     const steps = {
@@ -505,7 +551,6 @@ export class AccountFactory extends Construct {
       config,
       managementRole,
       executionRoleArns,
-      controlTowerExecutionRoleArns: roleInAnyAccount(stack, config.controlTowerExecutionRoleName),
       pipelineArnPattern,
     });
 
@@ -815,22 +860,18 @@ export class AccountFactory extends Construct {
     steps: Record<WorkflowHandler, StepFunction>,
     ctx: {
       config: ResolvedProps;
-      managementRole?: iam.IRole;
+      managementRole: iam.IRole;
       executionRoleArns: string;
-      controlTowerExecutionRoleArns: string;
       pipelineArnPattern: string;
     },
   ): void {
     const { config, managementRole } = ctx;
-    // Management-account APIs: directly, or through the management role.
-    const management = (step: StepFunction, actions: string[], reason: string) => {
-      if (managementRole) {
-        step.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [managementRole.roleArn] }),
-        );
-      } else {
-        step.allowOnAnyResource(actions, reason);
-      }
+    // Management-account APIs go through the management role, which holds their permissions
+    // (ControlTowerAccess): `actions` and `reason` document what the step does there.
+    const management = (step: StepFunction, _actions: string[], _reason: string) => {
+      step.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [managementRole.roleArn] }),
+      );
     };
 
     const validate = steps[HANDLER.VALIDATE_REQUEST];
@@ -869,20 +910,17 @@ export class AccountFactory extends Construct {
 
     grantTableReadWrite(this.metadataTable, steps[HANDLER.STORE_METADATA].role);
 
+    // The first hop (AWSControlTowerExecution) goes through the management role; the
+    // check that the new role can be assumed is made as the factory itself.
+    management(steps[HANDLER.CREATE_EXECUTION_ROLE], ['sts:AssumeRole'], 'first hop into the account');
     steps[HANDLER.CREATE_EXECUTION_ROLE].role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['sts:AssumeRole'],
-        resources: [ctx.controlTowerExecutionRoleArns, ctx.executionRoleArns],
-      }),
+      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [ctx.executionRoleArns] }),
     );
     acknowledge(
       steps[HANDLER.CREATE_EXECUTION_ROLE].role,
       'AwsSolutions-IAM5',
-      'Creates the execution role in each vended account (any account ID) through the Control Tower execution role, then checks it can be assumed',
-      [
-        `Resource::${nagResource(this, ctx.controlTowerExecutionRoleArns)}`,
-        `Resource::${nagResource(this, ctx.executionRoleArns)}`,
-      ],
+      'Checks that the execution role it created in a vended account (any account ID) can be assumed',
+      [`Resource::${nagResource(this, ctx.executionRoleArns)}`],
     );
 
     const tag = steps[HANDLER.TAG_ACCOUNT];
@@ -913,23 +951,11 @@ export class AccountFactory extends Construct {
       );
     }
     if (config.features.cloudTrailTrail) {
-      const trail = config.features.cloudTrailTrail;
-      if (managementRole) {
-        features.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [managementRole.roleArn] }),
-        );
-      } else {
-        const stack = Stack.of(this);
-        const trailArn = trail.startsWith('arn:')
-          ? trail
-          : stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trail });
-        features.role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            actions: ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
-            resources: [trailArn],
-          }),
-        );
-      }
+      management(
+        features,
+        ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
+        'the organization trail lives in the management account',
+      );
     }
 
     const pipeline = steps[HANDLER.CREATE_ACCOUNT_PIPELINE];

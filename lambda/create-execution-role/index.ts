@@ -15,7 +15,7 @@ import { requireEnv } from '../shared/env';
 import { ExecutionRoleNotReady } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { clientsInAccount } from '../shared/management';
+import { clientsInAccount, createManagementClients } from '../shared/management';
 
 /**
  * Step 5, Create execution role: creates (or repairs) the factory's execution role in
@@ -26,6 +26,8 @@ import { clientsInAccount } from '../shared/management';
 
 const logger = createLogger('create-execution-role');
 const sts = createClient(STSClient);
+/** AWSControlTowerExecution trusts only the Control Tower management account: the first hop goes through it. */
+const management = createManagementClients(sts);
 
 /**
  * The same managed policy as AFT's AWSAFTExecution role: customizations run with it and
@@ -195,13 +197,21 @@ export async function checkAssumable(stsClient: STSClient, arn: string): Promise
   }
 }
 
+/**
+ * `managementSts` acts as the Control Tower management account (the management role):
+ * Control Tower's execution role trusts only that account (AFT's
+ * account_provisioning_framework.py: "this role only trusts federation from the CT
+ * Management account"). The check that the new role can be assumed uses `stsClient`, the
+ * factory's own identity, as the customizations will.
+ */
 export async function createExecutionRole(
   stsClient: STSClient,
   input: CreateExecutionRoleInput,
   config: ExecutionRoleConfig,
+  managementSts: STSClient = stsClient,
 ): Promise<ExecutionRoleResult> {
   const { accountId } = input.state.account;
-  const iam = await clientsInAccount(stsClient, accountId, config.controlTowerRoleName, (c) =>
+  const iam = await clientsInAccount(managementSts, accountId, config.controlTowerRoleName, (c) =>
     createClient(IAMClient, c),
   );
   const startTime = input.execution?.startTime ? new Date(input.execution.startTime) : undefined;
@@ -213,5 +223,5 @@ export async function createExecutionRole(
 
 export async function handler(event: unknown): Promise<ExecutionRoleResult> {
   const input = parseInput(CreateExecutionRoleInputSchema, event, 'Create execution role');
-  return createExecutionRole(sts, input, configFromEnv());
+  return createExecutionRole(sts, input, configFromEnv(), management.sts);
 }

@@ -20,6 +20,8 @@ export const ENV = {
   EXECUTION_ROLE_TRUSTED_ACCOUNT: 'EXECUTION_ROLE_TRUSTED_ACCOUNT',
   /** Optional: role in the Control Tower management account for Organizations / Service Catalog calls. */
   MANAGEMENT_ROLE_ARN: 'MANAGEMENT_ROLE_ARN',
+  /** The Control Tower home region: Service Catalog (Account Factory) and Control Tower are called there. */
+  CONTROL_TOWER_HOME_REGION: 'CONTROL_TOWER_HOME_REGION',
   FEATURE_DELETE_DEFAULT_VPCS: 'FEATURE_DELETE_DEFAULT_VPCS',
   FEATURE_ENTERPRISE_SUPPORT: 'FEATURE_ENTERPRISE_SUPPORT',
   /** Trail name or ARN for CloudTrail data events; unset = off. */

@@ -15,6 +15,8 @@ import { optionalEnv } from './env';
  * refreshed before they expire.
  */
 export interface ManagementClients {
+  /** STS as the management role: the first hop into member accounts (AWSControlTowerExecution trusts only the management account). */
+  sts: STSClient;
   organizations: OrganizationsClient;
   serviceCatalog: ServiceCatalogClient;
   controlTower: ControlTowerClient;
@@ -43,13 +45,18 @@ export function assumedRoleProvider(
 export function createManagementClients(
   sts: STSClient,
   roleArn = optionalEnv('MANAGEMENT_ROLE_ARN'),
+  homeRegion = optionalEnv('CONTROL_TOWER_HOME_REGION'),
 ): ManagementClients {
   const credentials = roleArn ? assumedRoleProvider(sts, roleArn, 'cdk-account-factory') : undefined;
   const config = credentials ? { credentials } : {};
+  // Account Factory (Service Catalog) and Control Tower's API serve the landing zone from
+  // its home region only (AFT's ct_home_region: "MUST be the same region as Control Tower").
+  const home = homeRegion ? { region: homeRegion } : {};
   return {
+    sts: roleArn ? createClient(STSClient, config) : sts,
     organizations: createClient(OrganizationsClient, config),
-    serviceCatalog: createClient(ServiceCatalogClient, config),
-    controlTower: createClient(ControlTowerClient, config),
+    serviceCatalog: createClient(ServiceCatalogClient, { ...config, ...home }),
+    controlTower: createClient(ControlTowerClient, { ...config, ...home }),
     // AWS Support's API lives in us-east-1 only.
     support: createClient(SupportClient, { ...config, region: 'us-east-1' }),
     cloudTrail: createClient(CloudTrailClient, config),
@@ -69,8 +76,17 @@ export async function clientsInAccount<T>(
 ): Promise<T> {
   const credentials = await assumeRole(
     sts,
-    `arn:aws:iam::${accountId}:role/${roleName}`,
+    `arn:${partitionOf(roleArnEnv())}:iam::${accountId}:role/${roleName}`,
     'cdk-account-factory',
   );
   return make({ credentials });
+}
+
+function roleArnEnv(): string | undefined {
+  return optionalEnv('MANAGEMENT_ROLE_ARN');
+}
+
+/** The partition of an ARN (`aws`, `aws-us-gov`, `aws-cn`); `aws` when there is none. */
+export function partitionOf(arn: string | undefined): string {
+  return arn?.split(':')[1] || 'aws';
 }

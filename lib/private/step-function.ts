@@ -27,6 +27,12 @@ export interface StepFunctionProps {
   readonly encryptionKey?: kms.IKey;
   /** @default Duration.minutes(1) */
   readonly timeout?: Duration;
+  /**
+   * The IAM path of the function's role. The Control Tower management role trusts the
+   * factory's roles under one path (see ControlTowerAccess).
+   * @default '/'
+   */
+  readonly rolePath?: string;
   /** @default - none */
   readonly description?: string;
   /**
@@ -64,6 +70,7 @@ export class StepFunction extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Runs the ${props.handler} handler of the account factory`,
+      path: props.rolePath,
     });
     this.logGroup.grantWrite(this.role);
 

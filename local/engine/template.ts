@@ -19,10 +19,18 @@ export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
 }
 
+/** Where a template is deployed: one account and region of the emulated landing zone. */
+export interface DeployTarget {
+  account: string;
+  region: string;
+}
+
 export interface LocalFunction {
   logicalId: string;
   name: string;
   arn: string;
+  /** The function's execution role (its ARN, path included). */
+  roleArn: string;
   /** lambda/<handler>/index.ts, or another module path given in the metadata. */
   handler: string;
   environment: Record<string, string>;
@@ -44,6 +52,29 @@ export interface LocalStateMachine {
   name: string;
   arn: string;
   definition: any;
+  /** The role the state machine's tasks act as. */
+  roleArn: string;
+}
+
+/** An IAM role of the template, with every policy CloudFormation would attach to it. */
+export interface LocalRole {
+  logicalId: string;
+  name: string;
+  path: string;
+  arn: string;
+  trustPolicy: any;
+  /** Inline policies (the role's own and every AWS::IAM::Policy naming it). */
+  policies: any[];
+  managedPolicyArns: string[];
+}
+
+/** A custom resource and the handler function that serves it (through the provider framework). */
+export interface LocalCustomResource {
+  logicalId: string;
+  type: string;
+  /** The function with a handler under lambda/ that serves it. */
+  functionArn: string;
+  properties: Record<string, unknown>;
 }
 
 export interface LocalRule {
@@ -61,7 +92,10 @@ export interface LocalEventSourceMapping {
 }
 
 export interface ResolvedTemplate {
+  target: DeployTarget;
   functions: LocalFunction[];
+  roles: LocalRole[];
+  customResources: LocalCustomResource[];
   tables: LocalTable[];
   stateMachines: LocalStateMachine[];
   topics: { logicalId: string; arn: string }[];
@@ -70,12 +104,15 @@ export interface ResolvedTemplate {
   resolve(value: unknown): any;
 }
 
-const arnOf = (service: string, resource: string, region = LOCAL_REGION) =>
-  `arn:${LOCAL_PARTITION}:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
-
 /** The physical name and ARN an emulated deployment gives each resource. */
-function physical(logicalId: string, resource: CfnResource): { ref: string; attrs: Record<string, string> } {
+function physical(
+  logicalId: string,
+  resource: CfnResource,
+  target: DeployTarget,
+): { ref: string; attrs: Record<string, string> } {
   const p = resource.Properties ?? {};
+  const arnOf = (service: string, res: string) =>
+    `arn:${LOCAL_PARTITION}:${service}:${target.region}:${target.account}:${res}`;
   switch (resource.Type) {
     case 'AWS::Lambda::Function':
       return { ref: logicalId, attrs: { Arn: arnOf('lambda', `function:${logicalId}`) } };
@@ -100,11 +137,14 @@ function physical(logicalId: string, resource: CfnResource): { ref: string; attr
       const name = logicalId.toLowerCase().slice(0, 63);
       return { ref: name, attrs: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` } };
     }
-    case 'AWS::IAM::Role':
+    case 'AWS::IAM::Role': {
+      const name = typeof p.RoleName === 'string' ? p.RoleName : logicalId;
+      const path = typeof p.Path === 'string' ? p.Path : '/';
       return {
-        ref: logicalId,
-        attrs: { Arn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${logicalId}`, RoleId: logicalId },
+        ref: name,
+        attrs: { Arn: `arn:${LOCAL_PARTITION}:iam::${target.account}:role${path}${name}`, RoleId: logicalId },
       };
+    }
     case 'AWS::KMS::Key':
       return { ref: logicalId, attrs: { Arn: arnOf('kms', `key/${logicalId}`), KeyId: logicalId } };
     case 'AWS::Logs::LogGroup':
@@ -120,18 +160,20 @@ function physical(logicalId: string, resource: CfnResource): { ref: string; attr
   }
 }
 
-const PSEUDO: Record<string, string> = {
-  'AWS::AccountId': LOCAL_ACCOUNT,
-  'AWS::Region': LOCAL_REGION,
-  'AWS::Partition': LOCAL_PARTITION,
-  'AWS::URLSuffix': 'amazonaws.com',
-  'AWS::StackName': 'AccountFactory',
-  'AWS::NoValue': '',
-};
-
-export function resolveTemplate(template: CfnTemplate): ResolvedTemplate {
+export function resolveTemplate(
+  template: CfnTemplate,
+  target: DeployTarget = { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
+): ResolvedTemplate {
+  const PSEUDO: Record<string, string> = {
+    'AWS::AccountId': target.account,
+    'AWS::Region': target.region,
+    'AWS::Partition': LOCAL_PARTITION,
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::StackName': 'AccountFactory',
+    'AWS::NoValue': '',
+  };
   const resources = template.Resources ?? {};
-  const names = new Map(Object.entries(resources).map(([id, r]) => [id, physical(id, r)]));
+  const names = new Map(Object.entries(resources).map(([id, r]) => [id, physical(id, r, target)]));
 
   const resolve = (value: unknown): any => {
     if (Array.isArray(value)) return value.map(resolve);
@@ -197,17 +239,43 @@ export function resolveTemplate(template: CfnTemplate): ResolvedTemplate {
   const topics: { logicalId: string; arn: string }[] = [];
   const rules: LocalRule[] = [];
   const eventSourceMappings: LocalEventSourceMapping[] = [];
+  const roles = new Map<string, LocalRole>();
+  const policies: { roles: string[]; document: any }[] = [];
+  const customResources: LocalCustomResource[] = [];
+  /** Every function's environment by ARN, framework functions included (to follow a provider). */
+  const functionEnv = new Map<string, Record<string, any>>();
 
   for (const [id, r] of Object.entries(resources)) {
     const p = r.Properties ?? {};
     switch (r.Type) {
+      case 'AWS::IAM::Role': {
+        const n = names.get(id)!;
+        roles.set(n.ref, {
+          logicalId: id,
+          name: n.ref,
+          path: typeof p.Path === 'string' ? p.Path : '/',
+          arn: n.attrs.Arn,
+          trustPolicy: resolve(p.AssumeRolePolicyDocument),
+          policies: (p.Policies ?? []).map((x: any) => resolve(x.PolicyDocument)),
+          managedPolicyArns: (p.ManagedPolicyArns ?? []).map((x: unknown) => String(resolve(x))),
+        });
+        break;
+      }
+      case 'AWS::IAM::Policy':
+        policies.push({
+          roles: (p.Roles ?? []).map((x: unknown) => String(resolve(x))),
+          document: p.PolicyDocument,
+        });
+        break;
       case 'AWS::Lambda::Function': {
+        functionEnv.set(names.get(id)!.attrs.Arn, p.Environment?.Variables ?? {});
         const handler = r.Metadata?.[HANDLER_METADATA_KEY];
         if (typeof handler !== 'string') break; // framework functions (custom resources, log retention)
         functions.push({
           logicalId: id,
           name: id,
           arn: names.get(id)!.attrs.Arn,
+          roleArn: resolve(p.Role),
           handler,
           environment: resolve(p.Environment?.Variables ?? {}),
           timeoutSeconds: Number(p.Timeout ?? 3),
@@ -239,6 +307,7 @@ export function resolveTemplate(template: CfnTemplate): ResolvedTemplate {
           name: id,
           arn: names.get(id)!.ref,
           definition: JSON.parse(text),
+          roleArn: resolve(p.RoleArn),
         });
         break;
       }
@@ -264,8 +333,34 @@ export function resolveTemplate(template: CfnTemplate): ResolvedTemplate {
         });
         break;
       default:
+        if (r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource') {
+          customResources.push({ logicalId: id, type: r.Type, functionArn: '', properties: p });
+        }
         break;
     }
   }
-  return { functions, tables, stateMachines, topics, rules, eventSourceMappings, resolve };
+  for (const policy of policies) {
+    for (const roleName of policy.roles) roles.get(roleName)?.policies.push(resolve(policy.document));
+  }
+  // A custom resource's ServiceToken is the provider framework's function, which invokes
+  // the user's handler named in its environment.
+  for (const c of customResources) {
+    const token = String(resolve(c.properties.ServiceToken));
+    const framework = functionEnv.get(token);
+    const user = framework?.USER_ON_EVENT_FUNCTION_ARN;
+    c.functionArn = user ? String(resolve(user)) : token;
+    c.properties = resolve(c.properties);
+  }
+  return {
+    target,
+    functions,
+    roles: [...roles.values()],
+    customResources,
+    tables,
+    stateMachines,
+    topics,
+    rules,
+    eventSourceMappings,
+    resolve,
+  };
 }
