@@ -375,6 +375,8 @@ interface IssuedCredentials {
  * earlier landing zone of the same accounts still names its role session.
  */
 const ISSUED = new Map<string, IssuedCredentials>();
+/** Access key IDs are unique in the process (seeded ids would repeat across landing zones). */
+let keyCounter = 0;
 
 /** STS: AssumeRole across the emulated accounts, and who-am-I. */
 export class Sts {
@@ -433,7 +435,8 @@ export class Sts {
       );
     }
     const principal = principalOf(accountId, roleName, session, role.path);
-    const accessKeyId = `ASIA${this.rng.upperAlnum(16)}`;
+    keyCounter += 1;
+    const accessKeyId = `ASIA${this.rng.upperAlnum(6)}${String(keyCounter).padStart(10, '0')}`;
     const expiresAt = this.env.clock.nowMs() + duration * 1000;
     this.issued.set(accessKeyId, { principal, expiresAt });
     return {
