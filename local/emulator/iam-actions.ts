@@ -29,6 +29,11 @@ export interface ArnContext {
    * role ARN, whose path the input (RoleName) does not carry; without this, path `/`.
    */
   resolveRoleArn?: (roleName: string) => string | undefined;
+  /**
+   * The ARN of the state machine (or activity) whose execution issued a task token.
+   * SendTaskSuccess/Failure/Heartbeat are authorized on it (see the SFN entries).
+   */
+  resolveTaskToken?: (taskToken: string) => string | undefined;
 }
 
 export interface ActionCheck {
@@ -469,9 +474,13 @@ const TABLE: Record<string, Entry> = {
     prefix: 'states',
     resources: (i) => [isArn(i.mapRunArn) ? i.mapRunArn : required(i, 'stateMachineArn', 'ListExecutions')],
   },
-  'SFN.SendTaskSuccess': { prefix: 'states', resources: ANY },
-  'SFN.SendTaskFailure': { prefix: 'states', resources: ANY },
-  'SFN.SendTaskHeartbeat': { prefix: 'states', resources: ANY },
+  // The reference lists no resource type for SendTask* (which would mean "*"), but AWS
+  // authorizes them on the state machine that issued the token: AccessDenied messages read
+  // "... states:SendTaskFailure on resource: arn:aws:states:<r>:<a>:stateMachine:<name>", and
+  // aws-cdk tested grants scoped to the state machine as working (aws/aws-cdk pull 8486).
+  'SFN.SendTaskSuccess': { prefix: 'states', resources: (i, c) => taskTokenOwner(c, i) },
+  'SFN.SendTaskFailure': { prefix: 'states', resources: (i, c) => taskTokenOwner(c, i) },
+  'SFN.SendTaskHeartbeat': { prefix: 'states', resources: (i, c) => taskTokenOwner(c, i) },
 
   // Lambda
   'Lambda.Invoke': {
@@ -518,6 +527,18 @@ const TABLE: Record<string, Entry> = {
   'KMS.Decrypt': { prefix: 'kms', resources: (i, c) => kmsKey(c, i.KeyId) },
   'KMS.GenerateDataKey': { prefix: 'kms', resources: (i, c) => kmsKey(c, i.KeyId) },
 };
+
+const TASK_TOKEN_GUESS =
+  'not in the reference (no resource type listed): AWS is observed to authorize SendTask* on the state machine that issued the token';
+
+function taskTokenOwner(ctx: ArnContext, input: Input): Resolved {
+  const owner = typeof input.taskToken === 'string' ? ctx.resolveTaskToken?.(input.taskToken) : undefined;
+  if (owner) return { resources: [owner], guess: TASK_TOKEN_GUESS };
+  return {
+    resources: [arn(ctx, 'states', ctx.region, ctx.accountId, 'stateMachine:*')],
+    guess: `${TASK_TOKEN_GUESS}; the token's state machine is unknown here (no resolveTaskToken): stateMachine:* in its place`,
+  };
+}
 
 function trailArn(ctx: ArnContext, nameOrArn: string): string[] {
   if (isArn(nameOrArn)) return [nameOrArn];

@@ -145,7 +145,24 @@ describe('iamActionFor', () => {
     expect(
       iamActionFor('CloudTrail', 'PutEventSelectors', { TrailName: 'org-trail' }, CTX).resources,
     ).toEqual(['arn:aws:cloudtrail:us-east-1:111111111111:trail/org-trail']);
-    expect(iamActionFor('SFN', 'SendTaskSuccess', { taskToken: 't' }, CTX).resources).toEqual(['*']);
+  });
+
+  test('SendTask* is authorized on the state machine that issued the token (observed, marked as a guess)', () => {
+    const sm = 'arn:aws:states:us-east-1:111111111111:stateMachine:Workflow';
+    const known = iamActionFor(
+      'SFN',
+      'SendTaskFailure',
+      { taskToken: 't-1' },
+      {
+        ...CTX,
+        resolveTaskToken: (t) => (t === 't-1' ? sm : undefined),
+      },
+    );
+    const unknown = iamActionFor('SFN', 'SendTaskSuccess', { taskToken: 't-2' }, CTX);
+
+    expect(known).toMatchObject({ action: 'states:SendTaskFailure', resources: [sm] });
+    expect(known.guess).toMatch(/observed/);
+    expect(unknown.resources).toEqual(['arn:aws:states:us-east-1:111111111111:stateMachine:*']);
   });
 
   test('an unmapped call or a missing input field throws', () => {
@@ -292,8 +309,10 @@ function knownActions(): string[] {
 }
 
 describe('the synthesized template', () => {
-  test('every action in every identity policy is a real IAM action (or a wildcard that matches one)', () => {
-    // Arrange: the factory with every feature, a key, and a delegated management role
+  let template: Template;
+
+  beforeAll(() => {
+    // The factory with every feature, a key, and a delegated management role
     const { stack } = newStack();
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
     new AccountFactory(stack, 'Factory', {
@@ -309,15 +328,60 @@ describe('the synthesized template', () => {
         'arn:aws:iam::222222222222:role/factory-management',
       ),
     });
-    const statements = identityStatements(Template.fromStack(stack));
+    template = Template.fromStack(stack);
+  });
+
+  test('every action in every identity policy is a real IAM action (or a wildcard that matches one)', () => {
+    // Arrange
     const known = knownActions();
 
     // Act
-    const actions = [...new Set(statements.flatMap((s) => s.Action))];
+    const actions = [...new Set(identityStatements(template).flatMap((s) => s.Action))];
     const unknown = actions.filter((a) => !known.some((k) => actionMatches(a, k)));
 
     // Assert
     expect(actions.length).toBeGreaterThan(20);
     expect(unknown).toEqual([]);
+  });
+
+  test("every Task of every state machine maps to an emulated call its role's policies name", () => {
+    // Arrange
+    const policies = template.findResources('AWS::IAM::Policy');
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    const actionOf = new Map(mappedOperations().map((m) => [`${m.service}.${m.operation}`, m.action]));
+
+    // Act
+    const missing: string[] = [];
+    let tasks = 0;
+    for (const [id, machine] of Object.entries<any>(machines)) {
+      const roleId = machine.Properties.RoleArn['Fn::GetAtt'][0];
+      const allowed = Object.values<any>(policies)
+        .filter((p) => (p.Properties.Roles ?? []).some((r: any) => r.Ref === roleId))
+        .flatMap((p) => [p.Properties.PolicyDocument.Statement].flat())
+        .filter((s: any) => s.Effect === 'Allow')
+        .flatMap((s: any) => [s.Action].flat() as string[]);
+      const definition = machine.Properties.DefinitionString;
+      const text =
+        typeof definition === 'string'
+          ? definition
+          : definition['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : 'REF')).join('');
+      for (const [, resource] of text.matchAll(/"Resource":"(arn:[^:"]*:states:::[^"]+)"/g)) {
+        tasks++;
+        const { service, action } = parseIntegrationArn(resource);
+        const target = STEP_FUNCTIONS_INTEGRATION_ACTION(service, action);
+        const needed = [
+          actionOf.get(`${target.service}.${target.operation}`),
+          ...(target.additional ?? []).map((a) => a.action),
+        ];
+        for (const n of needed) {
+          if (!n) missing.push(`${id}: ${resource} maps to no emulated call`);
+          else if (!allowed.some((p) => actionMatches(p, n))) missing.push(`${id}: ${resource} needs ${n}`);
+        }
+      }
+    }
+
+    // Assert
+    expect(tasks).toBeGreaterThan(5);
+    expect(missing).toEqual([]);
   });
 });
