@@ -122,6 +122,17 @@ export function evaluateTrustPolicy(
   caller: Caller,
   request: RequestContext,
 ): Decision {
+  return trustEvaluation(document, caller, request).decision;
+}
+
+/** How a Principal element matched the caller. */
+type PrincipalMatch = 'named' | 'account' | 'everyone' | 'service';
+
+function trustEvaluation(
+  document: PolicyDocument | string,
+  caller: Caller,
+  request: RequestContext,
+): { decision: Decision; namedAllow: boolean } {
   const doc: PolicyDocument = typeof document === 'string' ? JSON.parse(document) : document;
   const statements = statementsOf(doc);
   const who = callerFacts(caller);
@@ -132,7 +143,8 @@ export function evaluateTrustPolicy(
     ...(request.keys ?? {}),
   };
   const withKeys: RequestContext = { ...request, keys };
-  return decide(statements, (s) => {
+  let namedAllow = false;
+  const decision = decide(statements, (s) => {
     if (s.Principal !== undefined && s.NotPrincipal !== undefined) {
       throw new UnsupportedPolicyError(`statement ${s.Sid ?? '(no Sid)'}: both Principal and NotPrincipal`);
     }
@@ -141,13 +153,51 @@ export function evaluateTrustPolicy(
         `statement ${s.Sid ?? '(no Sid)'}: a trust policy statement needs Principal or NotPrincipal`,
       );
     }
-    const principalOk =
-      s.Principal !== undefined ? principalMatches(s.Principal, who) : !principalMatches(s.NotPrincipal, who);
-    if (!principalOk) return false;
+    let match: PrincipalMatch | undefined;
+    if (s.Principal !== undefined) match = principalMatch(s.Principal, who);
+    else match = principalMatch(s.NotPrincipal, who) ? undefined : 'everyone';
+    if (!match) return false;
     // Trust policies carry no Resource: the role itself is the resource.
     const noResource = s.Resource === undefined && s.NotResource === undefined;
-    return noResource ? actionAndConditionApply(s, withKeys) : statementApplies(s, withKeys);
+    const applies = noResource ? actionAndConditionApply(s, withKeys) : statementApplies(s, withKeys);
+    if (applies && s.Effect === 'Allow' && (match === 'named' || match === 'service')) namedAllow = true;
+    return applies;
   });
+  return { decision, namedAllow };
+}
+
+/**
+ * sts:AssumeRole as AWS decides it: the role's trust policy must allow the caller, and an
+ * explicit deny in either policy denies. Across accounts the caller's identity policies
+ * must allow it too. In the same account a trust policy that names the caller's role or
+ * session ARN is enough on its own; one that trusts the account (or "*") delegates to the
+ * account, whose identity policies must then allow it.
+ * Sources: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ * and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+ * (AWS account principals).
+ */
+export function evaluateAssumeRole(
+  identityDocuments: PolicyDocument[],
+  trustDocument: PolicyDocument | string,
+  caller: Caller,
+  roleArn: string,
+  keys: RequestContext['keys'] = {},
+): { decision: Decision; policyType: 'identity-based' | 'resource-based' } {
+  const request: RequestContext = { action: 'sts:AssumeRole', resource: roleArn, keys };
+  const who = callerFacts(caller);
+  const identity = evaluateIdentityPolicies(identityDocuments, {
+    ...request,
+    keys: { 'aws:PrincipalArn': who.principalArn, 'aws:PrincipalAccount': who.accountId, ...keys },
+  });
+  if (identity.effect === 'ExplicitDeny') return { decision: identity, policyType: 'identity-based' };
+  const trust = trustEvaluation(trustDocument, caller, request);
+  if (trust.decision.effect !== 'Allow') return { decision: trust.decision, policyType: 'resource-based' };
+  const roleAccount = /^arn:[^:]+:iam::(\d{12}):role\//.exec(roleArn)?.[1];
+  const sameAccount = roleAccount !== undefined && roleAccount === who.accountId;
+  if (identity.effect === 'Allow' || (sameAccount && trust.namedAllow)) {
+    return { decision: { effect: 'Allow' }, policyType: 'identity-based' };
+  }
+  return { decision: identity, policyType: 'identity-based' };
 }
 
 interface CallerFacts {
@@ -175,43 +225,47 @@ function callerFacts(caller: Caller): CallerFacts {
   return { arn: caller.arn, roleArn, accountId, principalArn: roleArn ?? caller.arn };
 }
 
-function principalMatches(principal: unknown, who: CallerFacts): boolean {
-  if (principal === '*') return true;
+function principalMatch(principal: unknown, who: CallerFacts): PrincipalMatch | undefined {
+  if (principal === '*') return 'everyone';
   if (typeof principal !== 'object' || principal === null || Array.isArray(principal)) {
     throw new UnsupportedPolicyError(`Principal must be "*" or an object, got ${JSON.stringify(principal)}`);
   }
+  let found: PrincipalMatch | undefined;
   for (const [kind, raw] of Object.entries(principal as Record<string, unknown>)) {
     const values = asList(raw as string | string[]);
     for (const v of values) {
       if (typeof v !== 'string') throw new UnsupportedPolicyError(`Principal ${kind}: not a string: ${v}`);
       rejectPolicyVariable(v);
+      let m: PrincipalMatch | undefined;
       if (kind === 'AWS') {
-        if (v === '*') return true;
-        if (v.includes('*') || v.includes('?')) {
+        if (v === '*') m = 'everyone';
+        else if (v.includes('*') || v.includes('?')) {
           throw new UnsupportedPolicyError(`Principal AWS "${v}": wildcards are only allowed as "*"`);
-        }
-        if (awsPrincipalMatches(v, who)) return true;
+        } else m = awsPrincipalMatch(v, who);
       } else if (kind === 'Service') {
-        if (who.service !== undefined && v === who.service) return true;
+        if (who.service !== undefined && v === who.service) m = 'service';
       } else if (kind === 'Federated' || kind === 'CanonicalUser') {
         // Not emulated: no caller is federated or an S3 canonical user.
       } else {
         throw new UnsupportedPolicyError(`Principal type "${kind}" is not known`);
       }
+      // The most specific match wins: a named principal over its account.
+      if (m === 'named' || m === 'service') return m;
+      found ??= m;
     }
   }
-  return false;
+  return found;
 }
 
 const ACCOUNT_ROOT = /^arn:[^:]+:iam::(\d{12}):root$/;
 
-function awsPrincipalMatches(value: string, who: CallerFacts): boolean {
-  if (who.service) return false;
-  if (/^\d{12}$/.test(value)) return who.accountId === value;
+function awsPrincipalMatch(value: string, who: CallerFacts): PrincipalMatch | undefined {
+  if (who.service) return undefined;
+  if (/^\d{12}$/.test(value)) return who.accountId === value ? 'account' : undefined;
   const root = ACCOUNT_ROOT.exec(value);
-  if (root) return who.accountId === root[1];
+  if (root) return who.accountId === root[1] ? 'account' : undefined;
   // A role ARN matches its sessions; a session ARN or user ARN matches itself.
-  return value === who.arn || (who.roleArn !== undefined && value === who.roleArn);
+  return value === who.arn || (who.roleArn !== undefined && value === who.roleArn) ? 'named' : undefined;
 }
 
 // ---------------------------------------------------------------------------

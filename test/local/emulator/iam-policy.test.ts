@@ -1,6 +1,7 @@
 import {
   authorizationMessage,
   Caller,
+  evaluateAssumeRole,
   evaluateIdentityPolicies,
   evaluateTrustPolicy,
   PolicyDocument,
@@ -386,6 +387,75 @@ describe('trust policies', () => {
     const doc = trust({ Principal: { AWS: 'arn:aws:iam::222222222222:role/Factory-*' } });
 
     expect(() => evaluateTrustPolicy(doc, session, assume)).toThrow(/wildcards/);
+  });
+});
+
+describe('evaluateAssumeRole', () => {
+  const MGMT_ROLE = 'arn:aws:iam::111111111111:role/factory-management';
+  const factorySession: Caller = {
+    arn: 'arn:aws:sts::222222222222:assumed-role/Factory-Provision/s',
+    roleArn: 'arn:aws:iam::222222222222:role/Factory-Provision',
+  };
+  const canAssume = policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: MGMT_ROLE });
+  const trustAccount = policy({
+    Effect: 'Allow',
+    Principal: { AWS: 'arn:aws:iam::222222222222:root' },
+    Action: 'sts:AssumeRole',
+    Condition: { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::222222222222:role/Factory-*' } },
+  });
+
+  test('across accounts both the identity policy and the trust policy must allow', () => {
+    expect(evaluateAssumeRole([canAssume], trustAccount, factorySession, MGMT_ROLE).decision.effect).toBe(
+      'Allow',
+    );
+    expect(evaluateAssumeRole([], trustAccount, factorySession, MGMT_ROLE)).toEqual({
+      decision: { effect: 'ImplicitDeny' },
+      policyType: 'identity-based',
+    });
+    expect(
+      evaluateAssumeRole(
+        [canAssume],
+        policy({ ...(trustAccount.Statement as PolicyStatement[])[0], Principal: { AWS: '333333333333' } }),
+        factorySession,
+        MGMT_ROLE,
+      ),
+    ).toEqual({ decision: { effect: 'ImplicitDeny' }, policyType: 'resource-based' });
+  });
+
+  test('in one account a trust policy naming the role is enough; one trusting the account is not', () => {
+    const role = 'arn:aws:iam::222222222222:role/Target';
+    const named = policy({
+      Effect: 'Allow',
+      Principal: { AWS: factorySession.roleArn },
+      Action: 'sts:AssumeRole',
+    });
+    const account = policy({ Effect: 'Allow', Principal: { AWS: '222222222222' }, Action: 'sts:AssumeRole' });
+
+    expect(evaluateAssumeRole([], named, factorySession, role).decision.effect).toBe('Allow');
+    expect(evaluateAssumeRole([], account, factorySession, role).decision.effect).toBe('ImplicitDeny');
+    expect(
+      evaluateAssumeRole(
+        [policy({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: role })],
+        account,
+        factorySession,
+        role,
+      ).decision.effect,
+    ).toBe('Allow');
+  });
+
+  test('an explicit deny in the identity policy wins over a trust that names the caller', () => {
+    const role = 'arn:aws:iam::222222222222:role/Target';
+    const named = policy({
+      Effect: 'Allow',
+      Principal: { AWS: factorySession.roleArn },
+      Action: 'sts:AssumeRole',
+    });
+    const deny = policy({ Sid: 'NoAssume', Effect: 'Deny', Action: 'sts:AssumeRole', Resource: '*' });
+
+    expect(evaluateAssumeRole([deny], named, factorySession, role)).toEqual({
+      decision: { effect: 'ExplicitDeny', statement: 'NoAssume' },
+      policyType: 'identity-based',
+    });
   });
 });
 
