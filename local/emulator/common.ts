@@ -22,14 +22,27 @@ export interface Principal {
   readonly arn: string;
 }
 
-export function principalOf(accountId: string, roleName: string, sessionName: string): Principal {
+export function principalOf(
+  accountId: string,
+  roleName: string,
+  sessionName: string,
+  rolePath = '/',
+): Principal {
   return {
     accountId,
     roleName,
     sessionName,
-    roleArn: `arn:aws:iam::${accountId}:role/${roleName}`,
+    // An IAM role's ARN carries its path; the session ARN does not.
+    roleArn: `arn:aws:iam::${accountId}:role${rolePath}${roleName}`,
     arn: `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`,
   };
+}
+
+/** The principal a role's ambient credentials act as (a Lambda function's or a state machine's role). */
+export function principalOfRole(roleArn: string, sessionName: string): Principal {
+  const m = /^arn:[\w-]+:iam::(\d{12}):role(\/(?:.*\/)?)([\w+=,.@-]+)$/.exec(roleArn);
+  if (!m) throw new Error(`Not an IAM role ARN: ${roleArn}`);
+  return principalOf(m[1], m[3], sessionName.slice(0, 64), m[2]);
 }
 
 export interface CallContext {
@@ -53,6 +66,8 @@ export interface Env {
   readonly clock: ScaledClock;
   readonly rng: Rng;
   readonly managementAccountId: string;
+  /** The Control Tower home region: Account Factory's portfolio and product live there only. */
+  readonly homeRegion: string;
   readonly regions: readonly string[];
   readonly pageSize: number;
 }

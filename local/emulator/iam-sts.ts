@@ -51,6 +51,8 @@ export interface RoleRecord {
   previousTrustPolicy?: string;
   trustUpdatedAt?: number;
   attached: Map<string, string>;
+  /** Inline policy documents (from the template: the role's own and each AWS::IAM::Policy naming it). */
+  inline: unknown[];
   description?: string;
   maxSessionDuration: number;
   tags: { Key: string; Value: string }[];
@@ -168,7 +170,13 @@ export class Iam {
     accountId: string,
     name: string,
     trustPolicy: string,
-    options: { propagated?: boolean; policies?: string[]; path?: string; description?: string } = {},
+    options: {
+      propagated?: boolean;
+      policies?: string[];
+      inline?: unknown[];
+      path?: string;
+      description?: string;
+    } = {},
   ): RoleRecord {
     const now = this.env.clock.nowMs();
     const path = options.path ?? '/';
@@ -180,6 +188,7 @@ export class Iam {
       createdAt: options.propagated ? now - this.propagationSeconds * 1000 - 1 : now,
       trustPolicy,
       attached: new Map((options.policies ?? []).map((arn) => [arn, arn.split('/').pop()!])),
+      inline: options.inline ?? [],
       description: options.description,
       maxSessionDuration: 3600,
       tags: [],
@@ -360,9 +369,18 @@ interface IssuedCredentials {
   expiresAt: number;
 }
 
+/**
+ * Credentials issued in this process. Handler modules outlive a landing zone (as a warm
+ * Lambda container would) and keep the credentials they cached: a key issued by an
+ * earlier landing zone of the same accounts still names its role session.
+ */
+const ISSUED = new Map<string, IssuedCredentials>();
+/** Access key IDs are unique in the process (seeded ids would repeat across landing zones). */
+let keyCounter = 0;
+
 /** STS: AssumeRole across the emulated accounts, and who-am-I. */
 export class Sts {
-  private readonly issued = new Map<string, IssuedCredentials>();
+  private readonly issued = ISSUED;
   private readonly rng: Rng;
 
   constructor(
@@ -416,8 +434,9 @@ export class Sts {
         `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,
       );
     }
-    const principal = principalOf(accountId, roleName, session);
-    const accessKeyId = `ASIA${this.rng.upperAlnum(16)}`;
+    const principal = principalOf(accountId, roleName, session, role.path);
+    keyCounter += 1;
+    const accessKeyId = `ASIA${this.rng.upperAlnum(6)}${String(keyCounter).padStart(10, '0')}`;
     const expiresAt = this.env.clock.nowMs() + duration * 1000;
     this.issued.set(accessKeyId, { principal, expiresAt });
     return {

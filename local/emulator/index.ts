@@ -31,6 +31,7 @@ import {
   Sts,
   trustAccountPolicy,
 } from './iam-sts';
+import { currentCaller } from './caller';
 import { DEFAULT_ORGANIZATION, Organizations, OrganizationSpec, OuRecord } from './organizations';
 import { ControlTowerOperation, ControlTowerTimings, ServiceCatalog } from './service-catalog';
 import { PublishedMessage, Sns } from './sns';
@@ -64,6 +65,8 @@ export interface LandingZoneOptions {
   readonly seed?: number;
   /** @default '111111111111' */
   readonly managementAccountId?: string;
+  /** The Control Tower home region (Account Factory's product lives there only). @default 'us-east-1' */
+  readonly homeRegion?: string;
   /** @default DEFAULT_ORGANIZATION */
   readonly organization?: OrganizationSpec;
   readonly controlTower?: ControlTowerTimings;
@@ -212,6 +215,7 @@ export class LandingZone {
       clock: options.clock,
       rng,
       managementAccountId: this.managementAccountId,
+      homeRegion: options.homeRegion ?? 'us-east-1',
       regions: options.regions?.length ? [...options.regions] : DEFAULT_REGIONS,
       pageSize: options.pageSize ?? 5,
     };
@@ -251,6 +255,9 @@ export class LandingZone {
       propagated: true,
       policies: [ADMINISTRATOR_ACCESS],
     });
+    // The administrator who set up Control Tower: associated with Account Factory's portfolio,
+    // as Control Tower's own administrators are.
+    this.sc.associate(this.defaultPrincipal.roleArn);
     this.ec2.createDefaultVpcs(this.managementAccountId);
     this.buildOrganization(options.organization ?? DEFAULT_ORGANIZATION);
     this.setFaults(options.faults ?? {});
@@ -266,7 +273,7 @@ export class LandingZone {
     }
     for (const a of spec.accounts ?? []) {
       const ou = this.org.requireOuByName(a.ou);
-      const account = this.org.createAccount(a.name, a.email, ou.id, 'CREATED');
+      const account = this.org.createAccount(a.name, a.email, ou.id, 'CREATED', a.id);
       for (const [k, v] of Object.entries(a.tags ?? {})) account.tags.set(k, v);
       this.iam.putRole(
         account.id,
@@ -280,6 +287,35 @@ export class LandingZone {
       this.ec2.createDefaultVpcs(account.id);
       if (a.provisioned) this.sc.seedProvisionedAccount(account, ou.name);
     }
+  }
+
+  // ---- deployments ---------------------------------------------------------------
+
+  /**
+   * Puts a role CloudFormation created (trust, managed and inline policies) in place in
+   * an account. Deployed roles have propagated by the time the stack is complete.
+   */
+  deployRole(
+    accountId: string,
+    role: {
+      name: string;
+      path: string;
+      trustPolicy: unknown;
+      policies: unknown[];
+      managedPolicyArns: string[];
+    },
+  ): void {
+    this.iam.putRole(accountId, role.name, JSON.stringify(role.trustPolicy), {
+      propagated: true,
+      path: role.path,
+      policies: role.managedPolicyArns,
+      inline: role.policies,
+    });
+  }
+
+  /** The principals associated with Account Factory's portfolio. */
+  get portfolioPrincipals(): string[] {
+    return this.sc.associatedPrincipals;
   }
 
   // ---- the hook ------------------------------------------------------------------
@@ -336,7 +372,8 @@ export class LandingZone {
     const c = client.config.credentials;
     const creds = typeof c === 'function' ? await c() : c;
     const issued = creds ? this.sts.lookup(creds.accessKeyId) : undefined;
-    if (!issued) return this.defaultPrincipal;
+    // Ambient credentials: the Lambda function's (or state machine's) own role, as the engine marks it.
+    if (!issued) return currentCaller() ?? this.defaultPrincipal;
     if (this.enforceExpiry && issued.expiresAt <= this.clock.nowMs()) {
       throw awsError(
         clientName,
@@ -418,7 +455,7 @@ export class LandingZone {
   private authorize(principal: Principal, clientName: string, commandName: string): void {
     if (principal === this.defaultPrincipal) return;
     const role = this.iam.role(principal.accountId, principal.roleName);
-    if (role && role.attached.size > 0) return;
+    if (role && (role.attached.size > 0 || role.inline.length > 0)) return;
     const action = `${serviceName(clientName).toLowerCase()}:${operationName(commandName)}`;
     const names: Record<string, string> = {
       STSClient: 'AccessDenied',

@@ -47,6 +47,8 @@ export interface AccountSpec {
   readonly ou: string;
   /** Vended through Account Factory: has a provisioned product in Service Catalog. @default false */
   readonly provisioned?: boolean;
+  /** The account ID. @default - the next generated ID */
+  readonly id?: string;
   readonly tags?: Record<string, string>;
 }
 
@@ -168,10 +170,12 @@ export class Organizations {
     email: string,
     parentId: string,
     joinedMethod: 'CREATED' | 'INVITED',
+    fixedId?: string,
   ): AccountRecord {
     if (this.findAccountByEmail(email)) throw new Error(`An account with email ${email} already exists`);
-    this.accountCounter += 1;
-    const id = String(this.idBase + this.accountCounter);
+    if (fixedId && this.accountsById.has(fixedId)) throw new Error(`Account ${fixedId} already exists`);
+    if (!fixedId) this.accountCounter += 1;
+    const id = fixedId ?? String(this.idBase + this.accountCounter);
     const account: AccountRecord = {
       id,
       arn: this.accountArn(id),

@@ -3,8 +3,12 @@ import type {
   DescribeProvisionedProductCommandOutput,
   DescribeRecordCommandInput,
   DescribeRecordCommandOutput,
+  AssociatePrincipalWithPortfolioCommandInput,
+  DisassociatePrincipalFromPortfolioCommandInput,
   ListLaunchPathsCommandInput,
   ListLaunchPathsCommandOutput,
+  ListPortfoliosCommandInput,
+  ListPortfoliosCommandOutput,
   ListProvisioningArtifactsCommandInput,
   ListProvisioningArtifactsCommandOutput,
   ProvisionedProductAttribute,
@@ -23,7 +27,7 @@ import type {
   UpdateProvisionedProductCommandInput,
   UpdateProvisionedProductCommandOutput,
 } from '@aws-sdk/client-service-catalog';
-import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Rng } from './common';
+import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Principal, Rng } from './common';
 import type { Ec2 } from './ec2';
 import type { FaultInjector } from './faults';
 import { ADMINISTRATOR_ACCESS, CONTROL_TOWER_EXECUTION_ROLE, Iam, trustAccountPolicy } from './iam-sts';
@@ -125,6 +129,26 @@ export interface LandingZoneParts {
   readonly iam: Iam;
   readonly ec2: Ec2;
   readonly faults: FaultInjector;
+  /** The first of `actions` the principal's identity policies do not allow, if any. */
+  readonly authorize?: (principal: Principal, actions: readonly string[]) => string | undefined;
+}
+
+/** The portfolio Control Tower puts its Account Factory product in. */
+export const ACCOUNT_FACTORY_PORTFOLIO_NAME = 'AWS Control Tower Account Factory Portfolio';
+
+/**
+ * What the principal that provisions Account Factory's product must be allowed to do
+ * (Control Tower guide, Account Factory permissions; see docs/aws-behaviour.md).
+ */
+export const REQUESTER_ACTIONS = ['organizations:CreateAccount', 'organizations:DescribeCreateAccountStatus'];
+
+function wildcard(pattern: string): RegExp {
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
 /**
@@ -150,6 +174,11 @@ export class ServiceCatalog {
   private readonly jitterRng: Rng;
   private readonly timings: Required<ControlTowerTimings>;
   private readonly ssoPortal: string;
+  /**
+   * Principals associated with the Account Factory portfolio: IAM ARNs, or IAM_PATTERN
+   * patterns (`*` wildcards). Only they see the product.
+   */
+  private readonly portfolioPrincipals = new Map<string, 'IAM' | 'IAM_PATTERN'>();
 
   constructor(
     private readonly env: Env,
@@ -327,7 +356,92 @@ export class ServiceCatalog {
         this.describeProvisionedProduct(i, c),
       TerminateProvisionedProductCommand: (i: TerminateProvisionedProductCommandInput, c: CallContext) =>
         this.terminateProvisionedProduct(i, c),
+      ListPortfoliosCommand: (i: ListPortfoliosCommandInput, c: CallContext) => this.listPortfolios(i, c),
+      AssociatePrincipalWithPortfolioCommand: (
+        i: AssociatePrincipalWithPortfolioCommandInput,
+        c: CallContext,
+      ) => this.associatePrincipal(i, c),
+      DisassociatePrincipalFromPortfolioCommand: (
+        i: DisassociatePrincipalFromPortfolioCommandInput,
+        c: CallContext,
+      ) => this.disassociatePrincipal(i, c),
     };
+  }
+
+  // ---- portfolio access ----------------------------------------------------------
+
+  /** Associates a principal with the Account Factory portfolio (what an administrator does in the console). */
+  associate(principalArn: string, type: 'IAM' | 'IAM_PATTERN' = 'IAM'): void {
+    this.portfolioPrincipals.set(principalArn, type);
+  }
+
+  /** The principals associated with the Account Factory portfolio. */
+  get associatedPrincipals(): string[] {
+    return [...this.portfolioPrincipals.keys()];
+  }
+
+  /**
+   * Whether the caller sees the Account Factory product: Service Catalog shows a product
+   * to end users only through a portfolio they are associated with (an IAM principal
+   * association names the role, path included; a session acts as its role).
+   * https://docs.aws.amazon.com/servicecatalog/latest/adminguide/catalogs_portfolios_users.html
+   */
+  private canSeeProduct(ctx: CallContext): boolean {
+    if (ctx.region !== this.env.homeRegion) return false;
+    const roleArn = ctx.principal.roleArn;
+    for (const [arn, type] of this.portfolioPrincipals) {
+      if (type === 'IAM' && arn === roleArn) return true;
+      if (type === 'IAM_PATTERN' && wildcard(arn).test(roleArn)) return true;
+    }
+    return false;
+  }
+
+  private requirePortfolio(id: string | undefined): void {
+    if (id !== this.portfolioId) throw err('ResourceNotFoundException', `Portfolio ${id} not found.`);
+  }
+
+  listPortfolios(i: ListPortfoliosCommandInput, ctx: CallContext): Out<ListPortfoliosCommandOutput> {
+    this.requireManagement(ctx);
+    // The portfolio lives in the home region only (Control Tower creates it there).
+    const all =
+      ctx.region === this.env.homeRegion
+        ? [
+            {
+              Id: this.portfolioId,
+              ARN: `arn:aws:catalog:${this.env.homeRegion}:${this.env.managementAccountId}:portfolio/${this.portfolioId}`,
+              DisplayName: ACCOUNT_FACTORY_PORTFOLIO_NAME,
+              Description: 'AWS Control Tower Account Factory Portfolio',
+              ProviderName: 'AWS Control Tower',
+              CreatedTime: new Date(this.createdAt),
+            },
+          ]
+        : [];
+    const p = this.page(all, i.PageToken, i.PageSize, 'portfolios');
+    return { PortfolioDetails: p.items, NextPageToken: p.nextToken };
+  }
+
+  associatePrincipal(i: AssociatePrincipalWithPortfolioCommandInput, ctx: CallContext): object {
+    this.requireManagement(ctx);
+    this.requirePortfolio(ctx.region === this.env.homeRegion ? i.PortfolioId : undefined);
+    const type = i.PrincipalType ?? 'IAM';
+    const arn = i.PrincipalARN ?? '';
+    if (type === 'IAM' && !/^arn:[\w-]+:iam::\d{12}:(role|user|group)\/.+$/.test(arn)) {
+      throw this.invalid(`PrincipalARN ${arn} is not a valid IAM ARN.`);
+    }
+    this.portfolioPrincipals.set(arn, type);
+    return {};
+  }
+
+  disassociatePrincipal(i: DisassociatePrincipalFromPortfolioCommandInput, ctx: CallContext): object {
+    this.requireManagement(ctx);
+    this.requirePortfolio(ctx.region === this.env.homeRegion ? i.PortfolioId : undefined);
+    if (!this.portfolioPrincipals.delete(i.PrincipalARN ?? '')) {
+      throw err(
+        'ResourceNotFoundException',
+        `Principal ${i.PrincipalARN} is not associated with the portfolio.`,
+      );
+    }
+    return {};
   }
 
   private requireManagement(ctx: CallContext): void {
@@ -340,6 +454,20 @@ export class ServiceCatalog {
   }
 
   private invalid = (message: string): Error => err('InvalidParametersException', message);
+
+  /**
+   * Account Factory creates the account as the principal that provisions the product:
+   * it needs the Organizations permissions the Control Tower guide lists for
+   * Account Factory users (checked against the caller's identity policies).
+   */
+  private requireRequesterPermissions(ctx: CallContext): void {
+    const denied = this.parts.authorize?.(ctx.principal, REQUESTER_ACTIONS);
+    if (denied) {
+      throw this.invalid(
+        `Account Factory cannot create the account: ${ctx.principal.arn} is not authorized to perform ${denied}`,
+      );
+    }
+  }
 
   private page<T>(all: T[], token: string | undefined, size: number | undefined, scope: string) {
     if (size !== undefined && (size < 0 || size > 100))
@@ -374,7 +502,7 @@ export class ServiceCatalog {
   private requirePath(id: string | undefined, name: string | undefined): string {
     if (id !== undefined && id !== this.pathId)
       throw err('ResourceNotFoundException', `Path ${id} not found.`);
-    if (name !== undefined && name !== 'AWS Control Tower Account Factory Portfolio') {
+    if (name !== undefined && name !== ACCOUNT_FACTORY_PORTFOLIO_NAME) {
       throw err('ResourceNotFoundException', `Path ${name} not found.`);
     }
     return this.pathId;
@@ -399,6 +527,7 @@ export class ServiceCatalog {
     const text = (values: string[] | undefined, hay: string[]) =>
       !values?.length || values.some((v) => hay.some((h) => h.toLowerCase().includes(v.toLowerCase())));
     const ok =
+      this.canSeeProduct(ctx) &&
       text(f.FullTextSearch, [view.Name, view.Owner, view.ShortDescription]) &&
       text(f.Owner, [view.Owner]) &&
       (!f.ProductType?.length || f.ProductType.includes(view.Type));
@@ -439,10 +568,12 @@ export class ServiceCatalog {
   listLaunchPaths(i: ListLaunchPathsCommandInput, ctx: CallContext): Out<ListLaunchPathsCommandOutput> {
     this.requireManagement(ctx);
     this.requireProduct(i.ProductId, undefined);
+    // A principal not associated with the portfolio has no launch path (AFT issue #33, "No launch paths found").
+    if (!this.canSeeProduct(ctx)) return { LaunchPathSummaries: [] };
     const all = [
       {
         Id: this.pathId,
-        Name: 'AWS Control Tower Account Factory Portfolio',
+        Name: ACCOUNT_FACTORY_PORTFOLIO_NAME,
         ConstraintSummaries: [{ Type: 'LAUNCH', Description: '' }],
         Tags: [],
       },
@@ -648,8 +779,15 @@ export class ServiceCatalog {
       if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
     }
     this.requireProduct(i.ProductId, i.ProductName);
+    if (!this.canSeeProduct(ctx)) {
+      throw err(
+        'ResourceNotFoundException',
+        `No launch paths found for resource: ${i.ProductId ?? this.productId}`,
+      );
+    }
     this.requireArtifact(i.ProvisioningArtifactId, i.ProvisioningArtifactName);
     this.requirePath(i.PathId, i.PathName);
+    this.requireRequesterPermissions(ctx);
     const name = i.ProvisionedProductName ?? '';
     if (!/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/.test(name)) {
       throw this.invalid(`ProvisionedProductName ${name} is not valid.`);

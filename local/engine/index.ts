@@ -20,7 +20,15 @@ import { LambdaRuntime, REPO_ROOT, type LambdaFaults } from './lambda-runtime';
 import { RequestStream, type StreamFaults } from './request-stream';
 import { addSdkRetry } from './sdk-retry';
 import { LocalStepFunctions, StepFunctionsError, type LocalExecution } from './step-functions';
-import { resolveTemplate, type CfnTemplate, type ResolvedTemplate } from './template';
+import {
+  deploymentOf,
+  FACTORY_ACCOUNT_OU,
+  MANAGEMENT_ACCOUNT,
+  type LocalDeployment,
+  type SynthesizedTemplate,
+} from './deployment';
+import { DEFAULT_ORGANIZATION, type OrganizationSpec } from '../emulator';
+import { resolveTemplate, type ResolvedTemplate } from './template';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION } from './template';
 export type { LocalExecution } from './step-functions';
@@ -31,8 +39,12 @@ export type { LocalExecution } from './step-functions';
  * rules on a local event bus, and the landing zone emulated beneath the SDK clients.
  */
 export interface LocalFactoryOptions {
-  /** The synthesized template (see synthTemplate). */
-  readonly template: CfnTemplate;
+  /**
+   * The synthesized template (see synthTemplate): the factory's, with the management
+   * account's stack when the factory runs in a vending account. A bare template is
+   * deployed in the management account.
+   */
+  readonly template: SynthesizedTemplate;
   /** Emulated milliseconds per real millisecond. @default 1000 */
   readonly scale?: number;
   /** Landing zone options (organization, Control Tower timings, faults). */
@@ -63,15 +75,27 @@ export class LocalFactory {
   static async start(options: LocalFactoryOptions): Promise<LocalFactory> {
     if (LocalFactory.current)
       throw new Error('A local factory is already running in this process: close it first');
-    const resolved = resolveTemplate(options.template);
+    const deployment = deploymentOf(options.template);
+    const resolved = resolveTemplate(deployment.factory.template, deployment.factory.target);
+    const management = deployment.management
+      ? resolveTemplate(deployment.management.template, deployment.management.target)
+      : undefined;
     const port = await dynamoDbPort();
     const clock = new ScaledClock({ scale: options.scale ?? 200 });
-    const landingZone = new LandingZone({ ...(options.landingZone ?? {}), clock } as LandingZoneOptions);
+    const lzOptions = options.landingZone ?? {};
+    const landingZone = new LandingZone({
+      ...lzOptions,
+      managementAccountId: MANAGEMENT_ACCOUNT,
+      homeRegion: deployment.homeRegion,
+      organization: withFactoryAccount(lzOptions.organization ?? DEFAULT_ORGANIZATION, deployment),
+      clock,
+    } as LandingZoneOptions);
     LandingZone.active = landingZone;
-    const factory = new LocalFactory(resolved, port, clock, landingZone, options);
+    const factory = new LocalFactory(resolved, port, clock, landingZone, options, management);
     LocalFactory.current = factory;
     try {
       await factory.createTables();
+      await factory.deployCustomResources();
     } catch (err) {
       await factory.close();
       throw err;
@@ -96,6 +120,8 @@ export class LocalFactory {
     readonly clock: ScaledClock,
     readonly landingZone: LandingZone,
     options: LocalFactoryOptions,
+    /** The management account's stack (delegated topology). */
+    readonly managementTemplate?: ResolvedTemplate,
   ) {
     const lzHook = landingZone.hook();
     const endpoint = `http://127.0.0.1:${port}`;
@@ -113,7 +139,11 @@ export class LocalFactory {
     setClock(clock);
     this.ddb = createClient(DynamoDBClient);
 
-    this.lambda = new LambdaRuntime(template.functions);
+    // CloudFormation creates each stack's roles in its account.
+    for (const t of [template, managementTemplate]) {
+      for (const role of t?.roles ?? []) landingZone.deployRole(t!.target.account, role);
+    }
+    this.lambda = new LambdaRuntime([...template.functions, ...(managementTemplate?.functions ?? [])]);
     this.lambda.preload();
     if (options.lambdaFaults) this.lambda.setFaults(options.lambdaFaults);
     this.bus = new EventBus(template.rules, (arn, event) => this.deliverToTarget(arn, event), clock);
@@ -206,6 +236,26 @@ export class LocalFactory {
         }
       }
       if (pending.length === before) throw lastError;
+    }
+  }
+
+  /**
+   * Creates the custom resources whose handlers live under lambda/ (the management role's
+   * portfolio access), as CloudFormation does during the deploy: the provider framework
+   * invokes the handler with a Create event, as the function's role.
+   */
+  private async deployCustomResources(): Promise<void> {
+    for (const t of [this.managementTemplate, this.template]) {
+      for (const c of t?.customResources ?? []) {
+        if (!this.lambda.has(c.functionArn)) continue; // e.g. AccountRequest items: written by submit()
+        const { ServiceToken: _token, ...properties } = c.properties;
+        await this.lambda.invoke(c.functionArn, {
+          RequestType: 'Create',
+          ResourceType: c.type,
+          LogicalResourceId: c.logicalId,
+          ResourceProperties: properties,
+        });
+      }
     }
   }
 
@@ -346,6 +396,27 @@ export class LocalFactory {
     if (LandingZone.active === this.landingZone) LandingZone.active = undefined;
     if (LocalFactory.current === this) LocalFactory.current = undefined;
   }
+}
+
+/**
+ * The organization, with the vending account the factory runs in (delegated topology)
+ * in an OU of its own, as AWS recommends for the AFT management account.
+ */
+function withFactoryAccount(org: OrganizationSpec, deployment: LocalDeployment): OrganizationSpec {
+  if (deployment.topology !== 'delegated') return org;
+  const hasOu = org.ous.some((o) => o.name === FACTORY_ACCOUNT_OU);
+  return {
+    ous: hasOu ? org.ous : [...org.ous, { name: FACTORY_ACCOUNT_OU }],
+    accounts: [
+      ...(org.accounts ?? []),
+      {
+        id: deployment.factory.target.account,
+        name: 'Account Factory',
+        email: 'account-factory@example.com',
+        ou: FACTORY_ACCOUNT_OU,
+      },
+    ],
+  };
 }
 
 /**

@@ -1,4 +1,6 @@
 import * as path from 'node:path';
+import { runAs } from '../emulator/caller';
+import { principalOfRole } from '../emulator/common';
 import type { LocalFunction } from './template';
 
 /**
@@ -142,7 +144,11 @@ export class LambdaRuntime {
         throw new LambdaFunctionError('Lambda.Unknown', 'injected crash before the handler ran');
       }
       // Events cross a JSON boundary in Lambda: no shared references, no Dates.
-      const result = await handler(JSON.parse(JSON.stringify(event ?? null)), context);
+      // The handler acts as the function's execution role (session name: the function's name).
+      const principal = principalOfRole(fn.roleArn, fn.name);
+      const result = await runAs(principal, () =>
+        handler(JSON.parse(JSON.stringify(event ?? null)), context),
+      );
       // A crash after the work hits an invocation that did its work: one that failed by itself
       // (e.g. a retried ExecutionRoleNotReady) leaves the crash for the next one.
       if (crashNow && (this.crashesLeft.get(fn.handler) ?? 0) > 0) {

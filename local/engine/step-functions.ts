@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, StateMachine } from 'aws-local-stepfunctions';
+import { runAs } from '../emulator/caller';
+import { principalOfRole, type Principal } from '../emulator/common';
 import type { LambdaRuntime } from './lambda-runtime';
 import { isSupportedSdkResource, SdkTasks } from './sdk-tasks';
 import type { LocalStateMachine } from './template';
@@ -124,7 +126,7 @@ const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9-_]+)(
 export class LocalStepFunctions {
   private readonly machines = new Map<
     string,
-    { sm: LocalStateMachine; engine: StateMachine; overrides: any }
+    { sm: LocalStateMachine; engine: StateMachine; overrides: any; principal: Principal }
   >();
   private readonly executions = new Map<string, LocalExecution>();
   private readonly running = new Map<string, Running>();
@@ -172,7 +174,12 @@ export class LocalStepFunctions {
     const engine = new StateMachine(sm.definition, {
       validationOptions: { checkPaths: true, checkArn: false },
     });
-    this.machines.set(sm.arn, { sm, engine, overrides: { waitTimeOverrides, retryIntervalOverrides } });
+    this.machines.set(sm.arn, {
+      sm,
+      engine,
+      overrides: { waitTimeOverrides, retryIntervalOverrides },
+      principal: principalOfRole(sm.roleArn, sm.name),
+    });
   }
 
   private canServe(resource: string, parameters: any): boolean {
@@ -248,7 +255,8 @@ export class LocalStepFunctions {
     const handlers = Object.fromEntries(
       taskStates(machine.sm.definition).map(({ name: stateName, state }) => [
         stateName,
-        (taskInput: any) => this.runTask(execution, state, taskInput),
+        // A task acts as the state machine's role (its SDK integrations and Lambda invocations).
+        (taskInput: any) => runAs(machine.principal, () => this.runTask(execution, state, taskInput)),
       ]),
     );
     const run = machine.engine.run(input as any, {
