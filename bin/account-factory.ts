@@ -6,9 +6,8 @@ run(process.argv).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(
-      `account-factory: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    // run() reports every error itself; this is the last resort.
+    process.stderr.write(`account-factory: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -99,6 +99,12 @@ async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<
   let outputs: Record<string, string> = {};
   if (Object.values(explicit).some((v) => v === undefined)) {
     outputs = await stackOutputs(createClient(CloudFormationClient, config), options.stack);
+    if (!Object.values(STACK_OUTPUTS).some((key) => key in outputs)) {
+      throw new UsageError(
+        `stack ${options.stack} is not an account factory (it has no ${STACK_OUTPUTS.REQUESTS_TABLE} output): ` +
+          "pass --stack with the factory's stack name",
+      );
+    }
   }
   const need = (value: string | undefined, output: string, option: string): string => {
     const v = value ?? outputs[output];
@@ -179,9 +185,8 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
   const started = Date.now();
   // Loaded only here: the local engine and its emulator are development dependencies.
   // (require, not import(): the bin runs TypeScript through tsx's CommonJS hook.)
+  const { synthTemplate, LocalFactory } = loadLocalEngine();
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { synthTemplate } = require('../local/engine/synth') as typeof import('../local/engine/synth');
-  const { LocalFactory } = require('../local/engine') as typeof import('../local/engine');
   const { loadRequestFiles } = require('../lib/request-files') as typeof import('../lib/request-files');
   const { planChanges } = require('./plan') as typeof import('./plan');
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -284,6 +289,39 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
     }
   }
   return target;
+}
+
+/** The development dependencies --local needs, with the major versions the repository tests. */
+const LOCAL_DEPENDENCIES = ['aws-local-stepfunctions@3', 'dynalite@4', 'cdk-nag@3'];
+
+/**
+ * The local engine, loaded only for --local. It is part of the repository, not of the
+ * npm package; in the repository it needs development dependencies. A missing piece is
+ * a UsageError that says what to install.
+ */
+function loadLocalEngine(): typeof import('../local/engine/synth') & typeof import('../local/engine') {
+  try {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    return {
+      ...(require('../local/engine/synth') as typeof import('../local/engine/synth')),
+      ...(require('../local/engine') as typeof import('../local/engine')),
+    };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== 'MODULE_NOT_FOUND') throw err;
+    const missing = /Cannot find module '([^']+)'/.exec(e.message)?.[1] ?? '';
+    if (missing.includes('local/engine')) {
+      throw new UsageError(
+        '--local runs the local engine, which is in the cdk-account-factory repository, not in the npm package: ' +
+          'clone the repository, run `npm ci` there, and run the command from it',
+      );
+    }
+    throw new UsageError(
+      `--local needs ${missing || 'a development dependency'}: run \`npm ci\` in the repository ` +
+        `(or \`npm install --no-save ${LOCAL_DEPENDENCIES.join(' ')}\`)`,
+    );
+  }
 }
 
 /** Waits until no execution runs and every customizations pipeline has ended (and its result is recorded). */
