@@ -46,7 +46,8 @@ export function handlerEntries(root: string = REPO_ROOT): Record<string, string>
  * `control-tower-sdk` holds the Control Tower client (3.332, the newest this project
  * can install, older than the SDK the Lambda runtime has) and the 3.329 smithy
  * packages lambda/shared/control-tower.ts builds its extra command on: they are
- * bundled with everything they import, so they run the versions they were tested with.
+ * bundled with what they import, so they run the versions they were tested with, but
+ * for the default credential chain (RUNTIME_SDK_FOR_VENDOR).
  */
 export const VENDOR: Record<string, readonly string[]> = {
   zod: ['zod'],
@@ -106,6 +107,25 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * The Control Tower client's default credential chain (`@aws-sdk/credential-provider-node`,
+ * and `@aws-sdk/client-sts` that decorates it with role assumers) comes from the runtime's
+ * SDK: the same interface in every v3 version (a function that returns a credentials
+ * provider), and bundling the 3.332 copies (an STS client, two SSO clients, an XML parser)
+ * would be ~150 KB more in every handler that reaches Control Tower.
+ * test/lib/assets.test.ts signs a request with the bundled client to check it.
+ */
+export const RUNTIME_SDK_FOR_VENDOR = ['@aws-sdk/client-sts', '@aws-sdk/credential-provider-node'];
+
+const runtimeCredentials: Plugin = {
+  name: 'runtime-credentials',
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\// }, (args) =>
+      RUNTIME_SDK_FOR_VENDOR.includes(args.path) ? { path: args.path, external: true } : undefined,
+    );
+  },
+};
+
 const COMMON: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -132,7 +152,7 @@ export function vendorBuildOptions(name: string, outDir: string): BuildOptions {
       loader: 'js',
     },
     outfile: path.join(outDir, 'vendor', `${name}.js`),
-    plugins: [zodEnglishOnly],
+    plugins: [zodEnglishOnly, runtimeCredentials],
   };
 }
 
