@@ -370,18 +370,12 @@ interface IssuedCredentials {
   expiresAt: number;
 }
 
-/**
- * Credentials issued in this process. Handler modules outlive a landing zone (as a warm
- * Lambda container would) and keep the credentials they cached: a key issued by an
- * earlier landing zone of the same accounts still names its role session.
- */
-const ISSUED = new Map<string, IssuedCredentials>();
 /** Access key IDs are unique in the process (seeded ids would repeat across landing zones). */
 let keyCounter = 0;
 
 /** STS: AssumeRole across the emulated accounts, and who-am-I. */
 export class Sts {
-  private readonly issued = ISSUED;
+  private readonly issued = new Map<string, IssuedCredentials>();
   private readonly rng: Rng;
 
   constructor(

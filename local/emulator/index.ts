@@ -407,6 +407,16 @@ export class LandingZone {
     const c = given ?? client.config.credentials;
     const creds = typeof c === 'function' ? await c() : c;
     const issued = creds ? this.sts.lookup(creds.accessKeyId) : undefined;
+    if (!issued && creds?.accessKeyId.startsWith('ASIA')) {
+      // Temporary credentials this STS never issued (e.g. an earlier landing zone's).
+      // https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+      const queryProtocol = ['STSClient', 'IAMClient', 'EC2Client', 'SNSClient'].includes(clientName);
+      throw awsError(
+        clientName,
+        queryProtocol ? 'InvalidClientTokenId' : 'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+      );
+    }
     // Ambient credentials: the Lambda function's (or state machine's) own role, as the engine marks it.
     if (!issued) return currentCaller() ?? this.defaultPrincipal;
     if (this.enforceExpiry && issued.expiresAt <= this.clock.nowMs()) {

@@ -10,6 +10,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import dynalite from 'dynalite';
 import { createClient, installClientHook } from '../../lambda/shared/clients';
 import { setClock } from '../../lambda/shared/clock';
+import { resetWarmCaches } from '../../lambda/shared/warm-cache';
 import { ENV } from '../../lambda/shared/env';
 import { ScaledClock } from '../emulator/clock';
 import { LandingZone, type LandingZoneOptions } from '../emulator';
@@ -84,6 +85,8 @@ export class LocalFactory {
     const port = await dynamoDbPort();
     const clock = new ScaledClock({ scale: options.scale ?? 200 });
     const lzOptions = options.landingZone ?? {};
+    // A deploy starts new execution environments: no warm cache survives from an earlier factory.
+    resetWarmCaches();
     const landingZone = new LandingZone({
       ...lzOptions,
       managementAccountId: MANAGEMENT_ACCOUNT,
@@ -256,7 +259,8 @@ export class LocalFactory {
     for (const t of [this.managementTemplate, this.template]) {
       for (const c of t?.customResources ?? []) {
         if (!this.lambda.has(c.functionArn)) continue; // e.g. AccountRequest items: written by submit()
-        const { ServiceToken: _token, ...properties } = c.properties;
+        const properties = { ...c.properties };
+        delete properties.ServiceToken;
         await this.lambda.invoke(c.functionArn, {
           RequestType: 'Create',
           ResourceType: c.type,
