@@ -104,14 +104,11 @@ export class ControlTowerAccess extends Construct {
     const statements: { sid: string; actions: string[]; resources: string[]; reason?: string }[] = [
       {
         sid: 'ReadOrganization',
-        // List*/DescribeOrganization have no resource-level permissions.
+        // These list actions have no resource-level permissions.
         actions: [
-          'organizations:DescribeOrganization',
           'organizations:ListRoots',
           'organizations:ListAccounts',
           'organizations:ListOrganizationalUnitsForParent',
-          'organizations:ListAccountsForParent',
-          'organizations:ListParents',
         ],
         resources: ['*'],
         reason: 'Organizations list actions have no resource-level permissions',
@@ -149,7 +146,6 @@ export class ControlTowerAccess extends Construct {
           'servicecatalog:TerminateProvisionedProduct',
           'servicecatalog:DescribeRecord',
           'servicecatalog:SearchProvisionedProducts',
-          'servicecatalog:DescribeProvisionedProduct',
         ],
         resources: ['*'],
         reason:

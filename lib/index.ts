@@ -2,6 +2,8 @@ export * from './account-factory';
 export * from './account-factory-stack';
 export * from './account-request';
 export * from './concurrency-semaphore';
+export * from './control-tower-access';
+export * from './management-account-stack';
 export * from './customizations-source';
 export * from './request-files';
 export { STEP, NUMBERED_STEPS, HANDLER } from './workflow/step-names';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadRequestFiles } from '../lib/request-files';
 import { synthTemplate } from './engine/synth';
 import { formatLine, type RequestLine } from './progress';
@@ -50,6 +50,14 @@ const program = new Command('npm start --')
   .option('--crash <handler>', 'crash this step handler once, after it ran (e.g. tag-account)')
   .option('--abort <n>', 'abort N executions while they hold a Control Tower slot', positiveInt, 0)
   .option('--no-customizations', 'synthesize without the example provisioning customizations')
+  .addOption(
+    new Option(
+      '--topology <where>',
+      'delegated: the factory in a vending account, reaching the Control Tower management account through its management role (as AWS recommends); management: the factory in the management account',
+    )
+      .choices(['delegated', 'management'])
+      .default('delegated'),
+  )
   .option('--seed <n>', 'seed of the emulated landing zone', positiveInt, 1)
   .option('--json', 'print the summary as JSON')
   .option('--verbose', "show the handlers' logs");
@@ -117,10 +125,10 @@ async function main(): Promise<void> {
   const requests = loadRequests(opts.requests, opts.generate);
   if (!requests.length)
     throw new Error(`No requests: ${opts.requests} holds no request files and --generate is 0`);
-  const template = synthTemplate({ exampleCustomizations: opts.customizations });
+  const template = synthTemplate({ exampleCustomizations: opts.customizations, topology: opts.topology });
   const view = new ProgressView(Boolean(process.stdout.isTTY) && !opts.json);
   console.log(
-    `Provisioning ${requests.length} account requests on the local engine (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`,
+    `Provisioning ${requests.length} account requests on the local engine, ${opts.topology} topology (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`,
   );
   const { summary } = await runScenario({
     template,

@@ -9,8 +9,11 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 export interface ClientHook {
   /** Extra constructor config for a client class (e.g. endpoint, credentials). */
   config?(clientName: string): Record<string, unknown> | undefined;
-  /** Called with each new client (e.g. to add middleware). */
-  attach?(client: unknown, clientName: string): void;
+  /**
+   * Called with each new client (e.g. to add middleware), and the config the code gave
+   * it: its `credentials` as given, before the SDK memoizes them on the wall clock.
+   */
+  attach?(client: unknown, clientName: string, config?: Record<string, unknown>): void;
 }
 
 const HOOK_KEY = Symbol.for('cdk-account-factory.client-hook');
@@ -35,7 +38,7 @@ export function createClient<C, Cfg extends object>(ClientClass: Ctor<C, Cfg>, c
     ...(hook?.config?.(name) ?? {}),
     ...pick(config, 'credentials'),
   });
-  hook?.attach?.(client, name);
+  hook?.attach?.(client, name, config as Record<string, unknown>);
   return client;
 }
 

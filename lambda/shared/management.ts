@@ -6,6 +6,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { SupportClient } from '@aws-sdk/client-support';
 import { AssumedCredentials, assumeRole, createClient } from './clients';
 import { now } from './clock';
+import { warmCache } from './warm-cache';
 import { optionalEnv } from './env';
 
 /**
@@ -29,14 +30,17 @@ type CredentialProvider = () => Promise<AssumedCredentials>;
 /** A credential provider that assumes `roleArn` and caches until 60 s before expiry. */
 export function assumedRoleProvider(
   sts: STSClient,
-  roleArn: string,
+  roleArn: string | (() => string),
   sessionName: string,
 ): CredentialProvider {
-  let cached: AssumedCredentials | undefined;
+  const cache = warmCache<string, AssumedCredentials>();
   return async () => {
+    const arn = typeof roleArn === 'function' ? roleArn() : roleArn;
+    let cached = cache.get(arn);
     const fresh = cached?.expiration && cached.expiration.getTime() - now().getTime() > 60_000;
     if (!cached || (cached.expiration && !fresh)) {
-      cached = await assumeRole(sts, roleArn, sessionName);
+      cached = await assumeRole(sts, arn, sessionName);
+      cache.set(arn, cached);
     }
     return cached;
   };
@@ -47,7 +51,10 @@ export function createManagementClients(
   roleArn = optionalEnv('MANAGEMENT_ROLE_ARN'),
   homeRegion = optionalEnv('CONTROL_TOWER_HOME_REGION'),
 ): ManagementClients {
-  const credentials = roleArn ? assumedRoleProvider(sts, roleArn, 'cdk-account-factory') : undefined;
+  // The role's ARN is read when credentials are needed (the environment is the function's).
+  const credentials = roleArn
+    ? assumedRoleProvider(sts, () => optionalEnv('MANAGEMENT_ROLE_ARN') ?? roleArn, 'cdk-account-factory')
+    : undefined;
   const config = credentials ? { credentials } : {};
   // Account Factory (Service Catalog) and Control Tower's API serve the landing zone from
   // its home region only (AFT's ct_home_region: "MUST be the same region as Control Tower").

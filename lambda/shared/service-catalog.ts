@@ -7,6 +7,7 @@ import {
   ServiceCatalogClient,
 } from '@aws-sdk/client-service-catalog';
 import { now } from './clock';
+import { warmCache } from './warm-cache';
 import { AccountFactoryProductNotFound } from './errors';
 
 /** The Control Tower Account Factory product in Service Catalog, and the version and launch path to use. */
@@ -18,7 +19,7 @@ export interface AccountFactoryProduct {
 
 /** Control Tower publishes a new product version on landing zone updates: look again after this long. */
 const CACHE_MS = 10 * 60 * 1000;
-const cache = new Map<string, { at: number; product: Promise<AccountFactoryProduct> }>();
+const cache = warmCache<string, { at: number; product: Promise<AccountFactoryProduct> }>();
 
 /** Forgets the cached product (after a landing zone update, and in tests). */
 export function clearAccountFactoryProductCache(): void {

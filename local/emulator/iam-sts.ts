@@ -21,6 +21,7 @@ import type {
   GetCallerIdentityCommandInput,
   GetCallerIdentityCommandOutput,
 } from '@aws-sdk/client-sts';
+import { authorizationMessage, evaluateAssumeRole, type Decision, type PolicyDocument } from './iam-policy';
 import {
   CallContext,
   CommandTable,
@@ -369,18 +370,12 @@ interface IssuedCredentials {
   expiresAt: number;
 }
 
-/**
- * Credentials issued in this process. Handler modules outlive a landing zone (as a warm
- * Lambda container would) and keep the credentials they cached: a key issued by an
- * earlier landing zone of the same accounts still names its role session.
- */
-const ISSUED = new Map<string, IssuedCredentials>();
 /** Access key IDs are unique in the process (seeded ids would repeat across landing zones). */
 let keyCounter = 0;
 
 /** STS: AssumeRole across the emulated accounts, and who-am-I. */
 export class Sts {
-  private readonly issued = ISSUED;
+  private readonly issued = new Map<string, IssuedCredentials>();
   private readonly rng: Rng;
 
   constructor(
@@ -388,6 +383,8 @@ export class Sts {
     private readonly iam: Iam,
     /** ACTIVE accounts of the organization (the management account included). */
     private readonly accountActive: (accountId: string) => boolean,
+    /** The caller's identity policies (sts:AssumeRole needs them to allow it too). */
+    private readonly identityPolicies: (principal: Principal) => PolicyDocument[],
   ) {
     this.rng = env.rng.fork('sts');
   }
@@ -416,19 +413,36 @@ export class Sts {
     const m = /^arn:aws:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(i.RoleArn ?? '');
     if (!m) throw stsErr('ValidationError', `${i.RoleArn} is invalid`);
     const [, accountId, roleName] = m;
-    const denied = () =>
+    const denied = (
+      decision: Decision = { effect: 'ImplicitDeny' },
+      policyType?: 'identity-based' | 'resource-based',
+    ) =>
       stsErr(
         'AccessDenied',
-        `User: ${ctx.principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${i.RoleArn}`,
+        authorizationMessage(ctx.principal.arn, 'sts:AssumeRole', i.RoleArn ?? '', decision, policyType),
       );
     const role = this.accountActive(accountId) ? this.iam.role(accountId, roleName) : undefined;
-    if (!role || !this.iam.propagated(role) || !trustAllows(this.iam.effectiveTrust(role), ctx.principal)) {
-      throw denied();
-    }
+    // A role is found by its whole ARN (path included), and STS sees it only once IAM has propagated it.
+    if (!role || role.arn !== i.RoleArn || !this.iam.propagated(role)) throw denied();
+    // The role's trust policy and (across accounts, or when the trust names the account) the
+    // caller's identity policies: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+    const { decision, policyType } = evaluateAssumeRole(
+      this.identityPolicies(ctx.principal),
+      this.iam.effectiveTrust(role),
+      { arn: ctx.principal.arn, roleArn: ctx.principal.roleArn, accountId: ctx.principal.accountId },
+      role.arn,
+    );
+    if (decision.effect !== 'Allow') throw denied(decision, policyType);
     const duration = i.DurationSeconds ?? 3600;
-    // Every caller here is a role session, and role chaining caps sessions at one hour.
-    const max = Math.min(role.maxSessionDuration, 3600);
-    if (duration < 900 || duration > max) {
+    if (duration > 3600) {
+      // Every caller here is a role session: role chaining caps sessions at one hour.
+      // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
+      throw stsErr(
+        'ValidationError',
+        'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+      );
+    }
+    if (duration < 900 || duration > role.maxSessionDuration) {
       throw stsErr(
         'ValidationError',
         `The requested DurationSeconds exceeds the MaxSessionDuration set for this role.`,

@@ -31,6 +31,7 @@ import {
   Sts,
   trustAccountPolicy,
 } from './iam-sts';
+import { Authorizer } from './authorization';
 import { currentCaller } from './caller';
 import { DEFAULT_ORGANIZATION, Organizations, OrganizationSpec, OuRecord } from './organizations';
 import { ControlTowerOperation, ControlTowerTimings, ServiceCatalog } from './service-catalog';
@@ -87,6 +88,8 @@ export interface LandingZoneOptions {
   /** Clients that go to their real endpoint untouched (the engine points them at local servers). @default DynamoDB */
   readonly passThroughClients?: readonly string[];
 }
+
+type CredentialSource = () => Promise<{ accessKeyId: string }>;
 
 /** Serves a whole client elsewhere (e.g. the local engine serves SFNClient). */
 export type ServiceHandler = (commandName: string, input: unknown, principal: Principal) => Promise<unknown>;
@@ -202,6 +205,8 @@ export class LandingZone {
   private readonly registered = new Map<string, ServiceHandler>();
   private readonly counts = new Map<string, number>();
   private readonly enforceExpiry: boolean;
+  /** Authorizes every call against the caller's identity policies. */
+  readonly authorizer: Authorizer;
   private readonly passThrough: Set<string>;
 
   constructor(options: LandingZoneOptions) {
@@ -224,11 +229,33 @@ export class LandingZone {
     this.faultInjector = new FaultInjector(rng.fork('faults'));
     this.org = new Organizations(this.env);
     this.iam = new Iam(this.env, options.iamPropagationSeconds ?? 10, (id) => !!this.org.account(id));
-    this.sts = new Sts(this.env, this.iam, (id) => this.org.account(id)?.status === 'ACTIVE');
+    const roleName = options.defaultRoleName ?? 'AccountFactoryLocal';
+    const admin = principalOf(this.managementAccountId, roleName, roleName);
+    this.authorizer = new Authorizer(
+      {
+        iam: this.iam,
+        managementAccountId: this.managementAccountId,
+        organizationId: () => this.org.orgId,
+      },
+      (p) => p === admin || p.roleArn === admin.roleArn,
+    );
+    this.sts = new Sts(
+      this.env,
+      this.iam,
+      (id) => this.org.account(id)?.status === 'ACTIVE',
+      (p) => this.authorizer.policiesOf(p),
+    );
     this.ec2 = new Ec2(this.env);
     this.sc = new ServiceCatalog(
       this.env,
-      { org: this.org, iam: this.iam, ec2: this.ec2, faults: this.faultInjector },
+      {
+        org: this.org,
+        iam: this.iam,
+        ec2: this.ec2,
+        faults: this.faultInjector,
+        authorize: (principal, actions) =>
+          this.authorizer.firstDenied(principal, actions, this.env.homeRegion),
+      },
       options.controlTower,
     );
     this.controlTower = new ControlTower(this.env, this.org);
@@ -249,8 +276,7 @@ export class LandingZone {
       CloudTrailClient: this.cloudTrail.commands(),
     };
 
-    const roleName = options.defaultRoleName ?? 'AccountFactoryLocal';
-    this.defaultPrincipal = principalOf(this.managementAccountId, roleName, roleName);
+    this.defaultPrincipal = admin;
     this.iam.putRole(this.managementAccountId, roleName, trustAccountPolicy(this.managementAccountId), {
       propagated: true,
       policies: [ADMINISTRATOR_ACCESS],
@@ -331,7 +357,8 @@ export class LandingZone {
         }
         return config;
       },
-      attach: (client: unknown, clientName: string) => this.attach(client as ClientShape, clientName),
+      attach: (client: unknown, clientName: string, config?: Record<string, unknown>) =>
+        this.attach(client as ClientShape, clientName, config?.credentials),
     };
   }
 
@@ -340,8 +367,12 @@ export class LandingZone {
     this.registered.set(clientName, handler);
   }
 
-  private attach(client: ClientShape, clientName: string): void {
+  private attach(client: ClientShape, clientName: string, givenCredentials?: unknown): void {
     if (this.passThrough.has(clientName)) return;
+    // The SDK memoizes a credential provider until its expiration on the wall clock; the
+    // emulated clock runs faster, so the provider the code gave is asked on every call (it
+    // caches on the handlers' clock, as it would in AWS).
+    const credentials = typeof givenCredentials === 'function' ? givenCredentials : undefined;
     // A region given to the client wins; without one, the emulated clients default to us-east-1.
     const original = client.config.region;
     client.config.region = async () => {
@@ -359,7 +390,7 @@ export class LandingZone {
         // Clients outlive a landing zone (handler modules keep theirs at module level):
         // a call goes to the landing zone that is active now.
         const lz = LandingZone.active ?? this;
-        const principal = await lz.principalOf(client, name);
+        const principal = await lz.principalOf(client, name, credentials as CredentialSource | undefined);
         const region = await (client.config.region as () => Promise<string>)();
         const output = await lz.dispatch(name, command, args.input, principal, region);
         return { output: { ...(output as object), $metadata: metadata(200) }, response: {} };
@@ -368,10 +399,24 @@ export class LandingZone {
     );
   }
 
-  private async principalOf(client: ClientShape, clientName: string): Promise<Principal> {
-    const c = client.config.credentials;
+  private async principalOf(
+    client: ClientShape,
+    clientName: string,
+    given?: CredentialSource,
+  ): Promise<Principal> {
+    const c = given ?? client.config.credentials;
     const creds = typeof c === 'function' ? await c() : c;
     const issued = creds ? this.sts.lookup(creds.accessKeyId) : undefined;
+    if (!issued && creds?.accessKeyId.startsWith('ASIA')) {
+      // Temporary credentials this STS never issued (e.g. an earlier landing zone's).
+      // https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+      const queryProtocol = ['STSClient', 'IAMClient', 'EC2Client', 'SNSClient'].includes(clientName);
+      throw awsError(
+        clientName,
+        queryProtocol ? 'InvalidClientTokenId' : 'UnrecognizedClientException',
+        'The security token included in the request is invalid.',
+      );
+    }
     // Ambient credentials: the Lambda function's (or state machine's) own role, as the engine marks it.
     if (!issued) return currentCaller() ?? this.defaultPrincipal;
     if (this.enforceExpiry && issued.expiresAt <= this.clock.nowMs()) {
@@ -434,7 +479,10 @@ export class LandingZone {
     const table = this.builtIn[clientName];
     const fault = this.faultInjector.throttle(clientName, commandName, !registered && !!table);
     if (fault) throw fault;
-    if (registered) return registered(commandName, clone(input), principal);
+    if (registered) {
+      this.authorizer.authorize(principal, clientName, commandName, input, region);
+      return registered(commandName, clone(input), principal);
+    }
     const handler: CommandHandler | undefined = table?.[commandName];
     if (!handler) {
       throw awsError(
@@ -443,31 +491,12 @@ export class LandingZone {
         `The emulated landing zone does not serve ${key}: add it to local/emulator/ or register a service for ${clientName}.`,
       );
     }
-    this.authorize(principal, clientName, commandName);
+    this.authorizer.authorize(principal, clientName, commandName, input, region);
     this.sc.settle();
     this.org.settle();
     const ctx: CallContext = { principal, region, clientName, commandName };
     const output = await handler(clone(input ?? {}) as never, ctx);
     return compact(output);
-  }
-
-  /** A role session acts only while its role exists and has a policy attached. */
-  private authorize(principal: Principal, clientName: string, commandName: string): void {
-    if (principal === this.defaultPrincipal) return;
-    const role = this.iam.role(principal.accountId, principal.roleName);
-    if (role && (role.attached.size > 0 || role.inline.length > 0)) return;
-    const action = `${serviceName(clientName).toLowerCase()}:${operationName(commandName)}`;
-    const names: Record<string, string> = {
-      STSClient: 'AccessDenied',
-      IAMClient: 'AccessDenied',
-      EC2Client: 'UnauthorizedOperation',
-      SNSClient: 'AuthorizationErrorException',
-    };
-    throw awsError(
-      clientName,
-      names[clientName] ?? 'AccessDeniedException',
-      `User: ${principal.arn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
-    );
   }
 
   // ---- faults and hooks ----------------------------------------------------------

@@ -568,8 +568,10 @@ export class ServiceCatalog {
   listLaunchPaths(i: ListLaunchPathsCommandInput, ctx: CallContext): Out<ListLaunchPathsCommandOutput> {
     this.requireManagement(ctx);
     this.requireProduct(i.ProductId, undefined);
-    // A principal not associated with the portfolio has no launch path (AFT issue #33, "No launch paths found").
-    if (!this.canSeeProduct(ctx)) return { LaunchPathSummaries: [] };
+    // A principal not associated with the portfolio has no launch path (AFT issue #33).
+    if (!this.canSeeProduct(ctx)) {
+      throw err('ResourceNotFoundException', `No launch paths found for resource: ${i.ProductId}`);
+    }
     const all = [
       {
         Id: this.pathId,

@@ -10,6 +10,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import dynalite from 'dynalite';
 import { createClient, installClientHook } from '../../lambda/shared/clients';
 import { setClock } from '../../lambda/shared/clock';
+import { resetWarmCaches } from '../../lambda/shared/warm-cache';
 import { ENV } from '../../lambda/shared/env';
 import { ScaledClock } from '../emulator/clock';
 import { LandingZone, type LandingZoneOptions } from '../emulator';
@@ -27,8 +28,9 @@ import {
   type LocalDeployment,
   type SynthesizedTemplate,
 } from './deployment';
-import { DEFAULT_ORGANIZATION, type OrganizationSpec } from '../emulator';
-import { resolveTemplate, type ResolvedTemplate } from './template';
+import { awsError, DEFAULT_ORGANIZATION, type OrganizationSpec } from '../emulator';
+import { currentCaller } from '../emulator/caller';
+import { LOCAL_REGION, resolveTemplate, type ResolvedTemplate } from './template';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION } from './template';
 export type { LocalExecution } from './step-functions';
@@ -83,6 +85,8 @@ export class LocalFactory {
     const port = await dynamoDbPort();
     const clock = new ScaledClock({ scale: options.scale ?? 200 });
     const lzOptions = options.landingZone ?? {};
+    // A deploy starts new execution environments: no warm cache survives from an earlier factory.
+    resetWarmCaches();
     const landingZone = new LandingZone({
       ...lzOptions,
       managementAccountId: MANAGEMENT_ACCOUNT,
@@ -130,8 +134,9 @@ export class LocalFactory {
         name === 'DynamoDBClient'
           ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
           : lzHook.config?.(name),
-      attach: (client, name) => {
-        lzHook.attach?.(client, name);
+      attach: (client, name, config) => {
+        lzHook.attach?.(client, name, config);
+        if (name === 'DynamoDBClient') authorizeDynamoDb(client, landingZone);
         // DynamoDB goes to dynalite over HTTP, through the SDK's own retry.
         if (name !== 'DynamoDBClient' && name !== 'DynamoDBStreamsClient') addSdkRetry(client, clock);
       },
@@ -151,7 +156,13 @@ export class LocalFactory {
       clock,
       lambda: this.lambda,
       onStatusChange: (e) => this.bus.put(e),
+      authorizeTask: (resource, input) => authorizeTask(landingZone, resource, input),
     });
+    // SendTask* are authorized on the state machine whose execution issued the token.
+    landingZone.authorizer.resolveTaskToken = (token) => {
+      const m = /(arn:aws:states:[a-z0-9-]*:\d{12}):execution:([^:]+):/.exec(`${token}:`);
+      return m ? `${m[1]}:stateMachine:${m[2]}` : undefined;
+    };
     this.stepFunctions.dropStatusEvents = options.dropExecutionEvents ?? false;
     this.registerStateMachines();
     landingZone.registerService('SFNClient', (command: string, input: any) =>
@@ -248,7 +259,8 @@ export class LocalFactory {
     for (const t of [this.managementTemplate, this.template]) {
       for (const c of t?.customResources ?? []) {
         if (!this.lambda.has(c.functionArn)) continue; // e.g. AccountRequest items: written by submit()
-        const { ServiceToken: _token, ...properties } = c.properties;
+        const properties = { ...c.properties };
+        delete properties.ServiceToken;
         await this.lambda.invoke(c.functionArn, {
           RequestType: 'Create',
           ResourceType: c.type,
@@ -395,6 +407,85 @@ export class LocalFactory {
     setClock(undefined);
     if (LandingZone.active === this.landingZone) LandingZone.active = undefined;
     if (LocalFactory.current === this) LocalFactory.current = undefined;
+  }
+}
+
+/**
+ * DynamoDB goes to dynalite, which checks no permissions: the caller's policies are
+ * checked here first, as DynamoDB would.
+ */
+function authorizeDynamoDb(client: unknown, landingZone: LandingZone): void {
+  const c = client as { middlewareStack: { add(mw: unknown, options: unknown): void } };
+  c.middlewareStack.add(
+    (next: (args: any) => Promise<unknown>, context: { commandName?: string }) => async (args: any) => {
+      const principal = currentCaller();
+      if (principal) {
+        (LandingZone.active ?? landingZone).authorizer.authorize(
+          principal,
+          'DynamoDBClient',
+          context.commandName ?? '',
+          args.input,
+          LOCAL_REGION,
+        );
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'authorizeDynamoDb', priority: 'high' },
+  );
+}
+
+/** A Lambda invocation or a child execution, as the state machine's role. */
+function authorizeTask(landingZone: LandingZone, resource: string, input: any): void {
+  const principal = currentCaller();
+  if (!principal) return;
+  const lambdaArn = /^arn:aws:lambda:/.test(resource) ? resource : undefined;
+  if (lambdaArn || /^arn:aws:states:::lambda:invoke/.test(resource)) {
+    landingZone.authorizer.authorize(
+      principal,
+      'LambdaClient',
+      'InvokeCommand',
+      { FunctionName: lambdaArn ?? input?.FunctionName },
+      LOCAL_REGION,
+    );
+    return;
+  }
+  if (/^arn:aws:states:::states:startExecution/.test(resource)) {
+    const target = String(input?.StateMachineArn ?? '');
+    landingZone.authorizer.authorize(
+      principal,
+      'SFNClient',
+      'StartExecutionCommand',
+      { stateMachineArn: target },
+      LOCAL_REGION,
+    );
+    if (/\.sync/.test(resource)) {
+      // .sync polls and can stop the child execution, through a rule Step Functions manages.
+      const [, , , region, account] = target.split(':');
+      const execution = `${target.replace(':stateMachine:', ':execution:')}:child`;
+      for (const [command, arn] of [
+        ['DescribeExecutionCommand', execution],
+        ['StopExecutionCommand', execution],
+      ]) {
+        landingZone.authorizer.authorize(
+          principal,
+          'SFNClient',
+          command,
+          { executionArn: arn },
+          LOCAL_REGION,
+        );
+      }
+      const rule = `arn:aws:events:${region}:${account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`;
+      for (const action of ['events:PutTargets', 'events:PutRule', 'events:DescribeRule']) {
+        const decision = landingZone.authorizer.decide(principal, action, rule, LOCAL_REGION);
+        if (decision.effect !== 'Allow') {
+          throw awsError(
+            'SFNClient',
+            'AccessDeniedException',
+            `${principal.arn} is not authorized to perform: ${action} on resource: ${rule}`,
+          );
+        }
+      }
+    }
   }
 }
 

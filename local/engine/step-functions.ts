@@ -90,6 +90,11 @@ export interface StepFunctionsOptions {
   lambda: LambdaRuntime;
   /** Called on every execution status change (EventBridge's "Execution Status Change"). */
   onStatusChange?: (event: ExecutionStatusEvent) => void;
+  /**
+   * Authorizes a Task's Lambda invocation or child execution as the state machine's role
+   * (the other integrations go through the SDK clients, which the landing zone authorizes).
+   */
+  authorizeTask?: (resource: string, input: any) => void;
 }
 
 /** Every Task state, at any depth (Parallel branches, Map item processors). */
@@ -385,6 +390,7 @@ export class LocalStepFunctions {
   private async runTask(execution: LocalExecution, state: any, input: any): Promise<unknown> {
     const resource: string = state.Resource;
     const { lambda, clock } = this.options;
+    this.options.authorizeTask?.(resource, input);
     if (LAMBDA_ARN.test(resource)) return lambda.invoke(resource, input);
     if (resource === 'arn:aws:states:::lambda:invoke') {
       const payload = await lambda.invoke(input.FunctionName, input.Payload);
