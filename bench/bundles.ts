@@ -53,7 +53,10 @@ function loadMs(file: string, nodeArgs: string[] = []): { ms?: number; error?: s
     'process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));';
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const out = spawnSync(process.execPath, [...nodeArgs, '-e', script, file], { env: ENV, encoding: 'utf8' });
+    const out = spawnSync(process.execPath, [...nodeArgs, '-e', script, file], {
+      env: ENV,
+      encoding: 'utf8',
+    });
     if (out.status !== 0) return { error: out.stderr.split('\n').find((l) => /Error/.test(l)) ?? 'failed' };
     times.push(Number(out.stdout));
   }
@@ -90,7 +93,9 @@ async function before(dir: string): Promise<Figure[]> {
 
 async function after(): Promise<{ figures: Figure[]; totalKb: number }> {
   const built = await buildAssets();
-  const vendorSize = new Map(built.filter((b) => b.handler.startsWith('vendor/')).map((b) => [b.file, b.bytes]));
+  const vendorSize = new Map(
+    built.filter((b) => b.handler.startsWith('vendor/')).map((b) => [b.file, b.bytes]),
+  );
   const figures: Figure[] = [];
   for (const b of built.filter((x) => !x.handler.startsWith('vendor/'))) {
     const text = fs.readFileSync(b.file, 'utf8');
@@ -118,7 +123,11 @@ async function main(): Promise<void> {
     const result = {
       runs: RUNS,
       node: process.version,
-      before: { totalKb: b.reduce((s, f) => s + f.kb, 0), mapsKb: b.reduce((s, f) => s + (f.mapKb ?? 0), 0), bundles: b },
+      before: {
+        totalKb: b.reduce((s, f) => s + f.kb, 0),
+        mapsKb: b.reduce((s, f) => s + (f.mapKb ?? 0), 0),
+        bundles: b,
+      },
       after: { totalKb: a.totalKb, bundles: a.figures },
     };
     if (args.includes('--json')) {
@@ -128,14 +137,16 @@ async function main(): Promise<void> {
     const byHandler = new Map(a.figures.map((f) => [f.handler, f]));
     const row = (cells: (string | number | undefined)[]) =>
       `| ${cells.map((c) => (c === undefined ? '' : String(c))).join(' | ')} |`;
-    console.log(`Lambda bundles (node ${process.version}; load = require in a fresh process, median of ${RUNS})\n`);
-    console.log(row(['handler', 'before KB', 'before load ms', 'after KB', 'after loads KB', 'after load ms']));
+    console.log(
+      `Lambda bundles (node ${process.version}; load = require in a fresh process, median of ${RUNS})\n`,
+    );
+    console.log(
+      row(['handler', 'before KB', 'before load ms', 'after KB', 'after loads KB', 'after load ms']),
+    );
     console.log(row(['---', '---:', '---:', '---:', '---:', '---:']));
     for (const f of b) {
       const x = byHandler.get(f.handler);
-      console.log(
-        row([f.handler, f.kb, f.loadMs ?? f.error, x?.kb, x?.loadsKb, x?.loadMs ?? x?.error]),
-      );
+      console.log(row([f.handler, f.kb, f.loadMs ?? f.error, x?.kb, x?.loadsKb, x?.loadMs ?? x?.error]));
     }
     for (const f of a.figures.filter((x) => x.handler.startsWith('vendor/'))) {
       console.log(row([f.handler, '', '', f.kb, '', '']));
