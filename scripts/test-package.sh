@@ -2,8 +2,9 @@
 # The package as users get it (npm run test:package; .ci/run calls it after npm test):
 #  1. build and `npm pack`; check the file list (no tests, no local/ or bench/, a LICENSE, every bundle);
 #  2. install the tarball into a scratch CDK app compiled with plain tsc and run with plain node (no tsx,
-#     ts-node or esbuild), whose code is the README's library example verbatim; `cdk synth` offline, with a
-#     `docker` on the PATH that fails: it must succeed, and a bad AccountRequest must fail naming the field;
+#     ts-node or esbuild), whose code is the README's library and Deploy examples verbatim; `cdk synth`
+#     offline, with a `docker` on the PATH that fails: both must succeed, and a bad AccountRequest must
+#     fail naming the field;
 #  3. run the installed CLI with plain node: --help, schema, validate on a good and a bad file.
 # Everything installs offline from the npm cache `npm ci` filled: no network.
 # KEEP_SCRATCH=1 keeps the scratch directory.
@@ -108,19 +109,25 @@ EOF
 cat >"$APP/cdk.json" <<'EOF'
 { "app": "node dist/src/app.js", "notices": false, "context": { "cli-telemetry": false } }
 EOF
-# The README's library example, verbatim (the first ```ts block, as test/docs/readme.test.ts reads it).
+# The README's examples, verbatim: the first ```ts block under "## Use it as a library" (as
+# test/docs/readme.test.ts reads it), and the one under "## Deploy".
 node - "$ROOT/README.md" "$APP" <<'EOF'
 const fs = require('node:fs');
 const [readme, app] = process.argv.slice(2);
-const block = /```ts\n([\s\S]*?)```/.exec(fs.readFileSync(readme, 'utf8'));
-if (!block) throw new Error('README.md has no ```ts block');
-fs.writeFileSync(`${app}/src/app.ts`, block[1]);
-// The same app with a tag key AWS reserves: synth must fail naming the field.
-const bad = block[1].replace(/tags: \{/, "tags: { 'aws:owner': 'x',");
-if (bad === block[1]) throw new Error('the README example has no tags to make invalid');
+const text = fs.readFileSync(readme, 'utf8');
+const example = (heading) => {
+  const block = new RegExp(`## ${heading}\\n[\\s\\S]*?\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(text);
+  if (!block) throw new Error(`README.md has no \`\`\`ts block under "## ${heading}"`);
+  return block[1];
+};
+const library = example('Use it as a library');
+fs.writeFileSync(`${app}/src/app.ts`, library);
+fs.writeFileSync(`${app}/src/deploy.ts`, example('Deploy'));
+// The library example with a tag key AWS reserves: synth must fail naming the field.
+const bad = library.replace(/tags: \{/, "tags: { 'aws:owner': 'x',");
+if (bad === library) throw new Error('the README example has no tags to make invalid');
 fs.writeFileSync(`${app}/bad/app.ts`, bad);
 EOF
-
 # A lockfile from the repository's (npm resolves no range offline: the cache has tarballs, not registry documents).
 node "$ROOT/scripts/scratch-lockfile.js" "$ROOT" "$APP" "$SCRATCH/pack.json"
 step "npm ci --offline (the scratch app and the tarball)"
@@ -158,12 +165,26 @@ for (const fn of fns) {
 console.log(`  ${fns.length} functions, each handler's bundle in its asset`);
 EOF
 
+# The Deploy example reads the request files of account-requests/.
+mkdir -p "$APP/account-requests"
+cat >"$APP/account-requests/alice.yaml" <<'EOF'
+accountEmail: sandbox-alice@example.com
+accountName: sandbox-alice
+organizationalUnit: Sandbox
+sso: { email: alice@example.com, firstName: Alice, lastName: Example }
+EOF
+step "cdk synth (README Deploy example)"
+(cd "$APP" && npx --no-install cdk synth --quiet -o cdk.out.deploy --app "node dist/src/deploy.js" >"$SCRATCH/deploy.log" 2>&1) ||
+  { cat "$SCRATCH/deploy.log" >&2; fail "cdk synth of the README Deploy example"; }
+grep -q 'sandbox-alice@example.com' "$APP/cdk.out.deploy/AccountFactory.template.json" ||
+  fail "the Deploy example's stack has no request from account-requests/"
+
 step "cdk synth (a bad AccountRequest)"
 if (cd "$APP" && npx --no-install cdk synth --quiet -o cdk.out.bad --app "node dist/bad/app.js" >"$SCRATCH/bad.log" 2>&1); then
   fail "cdk synth of an AccountRequest with tag key aws:owner succeeded"
 fi
 grep -q 'tags.aws:owner' "$SCRATCH/bad.log" || { cat "$SCRATCH/bad.log" >&2; fail "the failed synth does not name tags.aws:owner"; }
-grep -q 'docker must not run' "$SCRATCH/synth.log" "$SCRATCH/bad.log" && fail "synth ran docker"
+grep -q 'docker must not run' "$SCRATCH/synth.log" "$SCRATCH/deploy.log" "$SCRATCH/bad.log" && fail "synth ran docker"
 echo "  failed as it should: $(grep -m1 'tags.aws:owner' "$SCRATCH/bad.log" | sed 's/^ *//' | cut -c1-160)"
 
 # 3. The installed CLI with plain node ----------------------------------------------------------
@@ -174,18 +195,11 @@ grep -q 'validate' "$SCRATCH/help.txt" || fail "--help does not list validate"
 (cd "$APP" && node "$CLI" schema >"$SCRATCH/schema.json") || fail "account-factory schema"
 node -e "const s = require('$SCRATCH/schema.json'); if (!s.properties || !s.properties.accountEmail) process.exit(1)" ||
   fail "schema is not the request JSON Schema"
-mkdir -p "$APP/requests"
-cat >"$APP/requests/alice.yaml" <<'EOF'
-accountEmail: sandbox-alice@example.com
-accountName: sandbox-alice
-organizationalUnit: Sandbox
-sso: { email: alice@example.com, firstName: Alice, lastName: Example }
-EOF
 cat >"$APP/bad.json" <<'EOF'
 { "accountEmail": "not-an-email", "accountName": "bad", "organizationalUnit": "Sandbox",
   "sso": { "email": "a@example.com", "firstName": "A", "lastName": "B" } }
 EOF
-(cd "$APP" && node "$CLI" validate requests >"$SCRATCH/good.txt" 2>&1) || { cat "$SCRATCH/good.txt" >&2; fail "validate of a good file"; }
+(cd "$APP" && node "$CLI" validate account-requests >"$SCRATCH/good.txt" 2>&1) || { cat "$SCRATCH/good.txt" >&2; fail "validate of a good file"; }
 set +e
 (cd "$APP" && node "$CLI" validate bad.json >"$SCRATCH/bad.txt" 2>&1)
 status=$?

@@ -7,7 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 const README = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
 
 test('the README library example builds a factory and an account request', () => {
-  const block = /```ts\n([\s\S]*?)```/.exec(README);
+  const block = /## Use it as a library\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(README);
   expect(block).not.toBeNull();
   const source = block![1].replace(
     /from 'cdk-account-factory'/g,
