@@ -11,9 +11,9 @@ export interface BundleFigure {
   handler: string;
   logicalId: string;
   asset: string;
-  /** The bundle Lambda runs. */
+  /** The handler's own file (its `Handler` setting, e.g. acquire-slot/index.js). */
   indexJsKb: number;
-  /** Everything in the asset folder (what the deployment zips), source map included. */
+  /** What the handler loads from its asset: its file and the vendor/ files it requires. */
   assetKb: number;
 }
 
@@ -52,15 +52,6 @@ export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}
   });
 }
 
-function dirSize(dir: string): number {
-  let total = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    total += entry.isDirectory() ? dirSize(p) : fs.statSync(p).size;
-  }
-  return total;
-}
-
 const kb = (bytes: number) => round(bytes / 1024, 0);
 
 /**
@@ -86,15 +77,25 @@ export async function measureSynth(): Promise<SynthFigures> {
         const asset = r.Metadata?.['aws:asset:path'];
         if (typeof asset !== 'string') continue;
         const dir = path.join(outdir, asset);
-        const index = path.join(dir, 'index.js');
+        const setting = (r as { Properties?: { Handler?: unknown } }).Properties?.Handler;
+        if (typeof setting !== 'string') continue;
+        // One asset holds every handler (acquire-slot/index.js) and what they share (vendor/).
+        const index = path.join(dir, `${setting.slice(0, setting.lastIndexOf('.'))}.js`);
         if (!fs.existsSync(index)) continue;
         const handler = r.Metadata?.[HANDLER_METADATA_KEY];
+        const text = fs.readFileSync(index, 'utf8');
+        const vendors = new Set(
+          [...text.matchAll(/require\("([^"]*vendor\/[^"]+\.js)"\)/g)].map((m) =>
+            path.resolve(path.dirname(index), m[1]),
+          ),
+        );
+        const loads = [index, ...vendors].reduce((a, f) => a + fs.statSync(f).size, 0);
         bundles.push({
           handler: typeof handler === 'string' ? handler : `(${logicalId}: not a project handler)`,
           logicalId,
           asset,
           indexJsKb: kb(fs.statSync(index).size),
-          assetKb: kb(dirSize(dir)),
+          assetKb: kb(loads),
         });
       }
     }
