@@ -56,6 +56,11 @@ export const NotifyInputSchema = z.object({
       .partial()
       .optional()
       .catch(undefined),
+    featureOptions: z
+      .object({ skippedRegions: z.array(z.object({ region: z.string(), reason: z.string() })) })
+      .partial()
+      .optional()
+      .catch(undefined),
     error: z.object({ Error: z.string(), Cause: z.string().nullish() }).optional(),
   }),
   execution: z.object({ id: z.string().min(1), startTime: z.string().optional() }),
@@ -124,6 +129,8 @@ export function buildMessage(input: NotifyInput): NotificationMessage {
     },
     at: nowIso(),
   };
+  const skipped = state.featureOptions?.skippedRegions;
+  if (skipped?.length) message.skippedRegions = skipped;
   if (outcome === 'FAILED') {
     const name = state.error?.Error ?? 'UnknownError';
     const cause = state.error
