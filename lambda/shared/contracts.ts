@@ -9,7 +9,12 @@ import type { AccountRequest } from './schema';
  * same input and the failure notification sees everything that happened.
  */
 
-export type Operation = 'CREATE' | 'UPDATE' | 'IMPORT' | 'CUSTOMIZE' | 'REMOVE';
+/**
+ * What the workflow does with a request. ADOPT: an account Account Factory (or AFT) vended
+ * earlier, not yet managed by the factory, taken over without a Control Tower operation.
+ */
+export const OPERATIONS = ['CREATE', 'UPDATE', 'IMPORT', 'ADOPT', 'CUSTOMIZE', 'REMOVE'] as const;
+export type Operation = (typeof OPERATIONS)[number];
 export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
 
 /** Operations that go through Control Tower (and so through the semaphore). */

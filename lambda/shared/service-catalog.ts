@@ -125,6 +125,42 @@ export async function findProvisionedProduct(
   return undefined;
 }
 
+/**
+ * The Account Factory provisioned product that vended or enrolled an account, if the account
+ * is enrolled: AFT finds enrolled accounts this way and skips provisioning them
+ * (aft_common/service_catalog.py, get_account_id_if_enrolled: SearchProvisionedProducts with
+ * `physicalId:<account id>`, healthy when "Status in ['AVAILABLE', 'TAINTED'] and
+ * bool(LastSuccessfulProvisioningRecordId)" - "If LastSuccessfulProvisioningRecordId does
+ * not exist, the account was never successfully provisioned";
+ * https://github.com/aws-ia/terraform-aws-control_tower_account_factory/blob/main/sources/aft-lambda-layer/aft_common/service_catalog.py).
+ */
+export async function findEnrolledProduct(
+  sc: ServiceCatalogClient,
+  accountId: string,
+): Promise<ProvisionedProductRef | undefined> {
+  let PageToken: string | undefined;
+  do {
+    const out = await sc.send(
+      new SearchProvisionedProductsCommand({
+        // Whoever vended it (the console, AFT, another factory role).
+        AccessLevelFilter: { Key: 'Account', Value: 'self' },
+        Filters: { SearchQuery: [`physicalId:${accountId}`] },
+        PageToken,
+      }),
+    );
+    const healthy = (out.ProvisionedProducts ?? []).find(
+      (p) =>
+        p.Id &&
+        p.PhysicalId === accountId &&
+        (p.Status === 'AVAILABLE' || p.Status === 'TAINTED') &&
+        Boolean(p.LastSuccessfulProvisioningRecordId),
+    );
+    if (healthy?.Id) return { id: healthy.Id, status: healthy.Status };
+    PageToken = out.NextPageToken;
+  } while (PageToken);
+  return undefined;
+}
+
 /** The id of the provisioned product with exactly this name, or undefined. */
 export async function findProvisionedProductId(
   sc: ServiceCatalogClient,

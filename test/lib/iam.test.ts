@@ -72,6 +72,7 @@ const UNSCOPED_ACTIONS = new Set([
   'organizations:DescribeOrganizationalUnit',
   'organizations:ListAccounts',
   'organizations:DescribeAccount',
+  'organizations:ListParents',
   'organizations:ListTagsForResource',
   'organizations:TagResource',
   'organizations:UntagResource',
@@ -135,7 +136,7 @@ describe('each function gets the API actions of its own step only', () => {
     [...new Set(actionsOf(statementsOfFunction(template, handler)).map((a) => a.split(':')[0]))].sort();
 
   test.each([
-    ['validate-request', ['controltower', 'dynamodb', 'logs', 'organizations', 'xray']],
+    ['validate-request', ['controltower', 'dynamodb', 'logs', 'organizations', 'servicecatalog', 'xray']],
     ['provision-account', ['dynamodb', 'logs', 'servicecatalog', 'xray']],
     ['check-provisioning', ['logs', 'servicecatalog', 'xray']],
     ['fetch-account-id', ['dynamodb', 'logs', 'organizations', 'xray']],
@@ -166,6 +167,7 @@ describe('each function gets the API actions of its own step only', () => {
         'organizations:DescribeOrganizationalUnit',
         'organizations:ListAccounts',
         'organizations:ListOrganizationalUnitsForParent',
+        'organizations:ListParents',
         'organizations:ListRoots',
       ].sort(),
     );
