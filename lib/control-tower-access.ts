@@ -118,6 +118,7 @@ export class ControlTowerAccess extends Construct {
         actions: [
           'organizations:DescribeAccount',
           'organizations:DescribeOrganizationalUnit',
+          'organizations:ListParents',
           'organizations:ListTagsForResource',
           'organizations:TagResource',
           'organizations:UntagResource',

@@ -757,6 +757,11 @@ export class ServiceCatalog {
           description: `The email address ${params.AccountEmail} is already used by account ${existing.id} with a different name.`,
         };
       }
+      // An account that already has an Account Factory product cannot be enrolled again through
+      // a second one: AFT looks enrolled accounts up (SearchProvisionedProducts on
+      // physicalId) and never provisions them again (aft_common/service_catalog.py,
+      // get_account_id_if_enrolled; account_request_record_handler.py). The failure's wording
+      // is the emulator's (no AWS source gives it).
       const enrolled = [...this.products.values()].some((p) => !p.terminated && p.accountId === existing.id);
       if (enrolled) {
         return {

@@ -198,7 +198,7 @@ describe('AccountFactory resources', () => {
     template.resourceCountIs('AWS::CodeBuild::Project', 1);
     const project = Object.values(template.findResources('AWS::CodeBuild::Project'))[0] as any;
     const buildspec = JSON.stringify(project.Properties.Source.BuildSpec);
-    expect(buildspec).toContain('sts assume-role');
+    expect(buildspec).toContain('credential_source = EcsContainer');
     expect(buildspec).toContain('run.sh');
     expect(project.Properties.Environment.EnvironmentVariables).toEqual(
       expect.arrayContaining([{ Name: 'EXECUTION_ROLE_NAME', Type: 'PLAINTEXT', Value: 'AWSAFTExecution' }]),
