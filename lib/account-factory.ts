@@ -883,7 +883,9 @@ export class AccountFactory extends Construct {
         'organizations:DescribeOrganizationalUnit',
         'organizations:ListAccounts',
         'organizations:DescribeAccount',
+        'organizations:ListParents',
         'controltower:ListEnabledBaselines',
+        'servicecatalog:SearchProvisionedProducts',
       ],
       'reads the organization (its ID is not known when the factory is deployed)',
     );

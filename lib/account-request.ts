@@ -1,8 +1,6 @@
-import { Stack } from 'aws-cdk-lib';
+import { CustomResource, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as cr from 'aws-cdk-lib/custom-resources';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { Construct, IConstruct } from 'constructs';
 import {
   AccountRequest as ValidatedAccountRequest,
@@ -13,7 +11,7 @@ import {
 } from '../lambda/shared/schema';
 import type { AccountFactory } from './account-factory';
 import { KEY_ENCRYPT_DECRYPT_ACTIONS } from './private/grants';
-import { acknowledge } from './private/nag';
+import { StepFunction } from './private/step-function';
 
 /** The fields of an account request, as a user writes them (see lambda/shared/schema.ts). */
 export type AccountRequestFields = Readonly<AccountRequestInput>;
@@ -66,8 +64,11 @@ export class AccountRequest extends Construct {
   public readonly requestId: string;
   /** The validated request, with defaults filled in, as written to the table. */
   public readonly request: ValidatedAccountRequest;
-  /** The custom resource that writes the request item. */
-  public readonly resource: cr.AwsCustomResource;
+  /**
+   * The custom resource that writes the request item (Custom::AccountRequest), served by
+   * one function per stack (lambda/request-item): the same item writer the local engine runs.
+   */
+  public readonly resource: CustomResource;
 
   constructor(scope: Construct, id: string, props: AccountRequestProps) {
     super(scope, id);
@@ -91,67 +92,36 @@ export class AccountRequest extends Construct {
     this.claimEmail();
 
     const source = props.source ?? `construct:${this.node.path}`;
-    const key = { id: { S: this.requestId } };
-    const write: cr.AwsSdkCall = {
-      service: 'DynamoDB',
-      action: 'updateItem',
-      parameters: {
-        TableName: table.tableName,
-        Key: key,
-        UpdateExpression: 'SET #request = :request, #source = :source ADD #version :one',
-        ExpressionAttributeNames: { '#request': 'request', '#source': 'source', '#version': 'version' },
-        ExpressionAttributeValues: {
-          ':request': { M: marshall(parsed.request, { removeUndefinedValues: true }) },
-          ':source': { S: source },
-          ':one': { N: '1' },
-        },
-      },
-      physicalResourceId: cr.PhysicalResourceId.of(this.requestId),
-      // The request holds emails and names: keep them out of the provider's logs.
-      logging: cr.Logging.withDataHidden(),
-    };
-
-    const statements = [
+    const writer = requestItemWriter(Stack.of(this));
+    writer.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [table.tableArn],
       }),
-    ];
+    );
     if (table.encryptionKey) {
-      statements.push(
+      writer.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
           actions: KEY_ENCRYPT_DECRYPT_ACTIONS,
           resources: [table.encryptionKey.keyArn],
         }),
       );
     }
-    this.resource = new cr.AwsCustomResource(this, 'Item', {
+    // CloudFormation calls the function on create, on every change of these properties (an
+    // edit of the request or its source: one version per edit), and on delete, which removes
+    // the request only while it is still this construct's (when the same email moves to
+    // another construct or file, CloudFormation creates the new resource, then deletes this one).
+    this.resource = new CustomResource(this, 'Item', {
       resourceType: 'Custom::AccountRequest',
-      onCreate: write,
-      // CloudFormation calls onUpdate only when the request (or its source) changed:
-      // one version per edit.
-      onUpdate: write,
-      // Deletes the request only while it is still this construct's: when the same
-      // email moves to another construct or file (CloudFormation creates the new
-      // resource, then deletes this one), the request stays.
-      onDelete: {
-        service: 'DynamoDB',
-        action: 'deleteItem',
-        parameters: {
-          TableName: table.tableName,
-          Key: key,
-          ConditionExpression: '#source = :source',
-          ExpressionAttributeNames: { '#source': 'source' },
-          ExpressionAttributeValues: { ':source': { S: source } },
-        },
-        ignoreErrorCodesMatching: 'ConditionalCheckFailedException',
-        logging: cr.Logging.withDataHidden(),
+      serviceToken: writer.function.functionArn,
+      properties: {
+        TableName: table.tableName,
+        // CloudFormation passes properties as strings: the request travels as JSON.
+        Request: JSON.stringify(parsed.request),
+        Source: source,
       },
-      policy: cr.AwsCustomResourcePolicy.fromStatements(statements),
-      installLatestAwsSdk: false,
     });
-
-    acknowledgeProvider(Stack.of(this));
+    this.resource.node.addDependency(writer.role);
   }
 
   private claimEmail(): void {
@@ -171,21 +141,16 @@ export class AccountRequest extends Construct {
   }
 }
 
-/** The AwsCustomResource provider is one function per stack, created by CDK. */
-function acknowledgeProvider(stack: Stack): void {
-  const singleton = stack.node.tryFindChild(
-    `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
-  );
-  if (!singleton) return;
-  acknowledge(
-    singleton,
-    'AwsSolutions-IAM4',
-    'The CDK AwsCustomResource provider logs with the AWS-managed basic execution policy (CloudWatch Logs only)',
-    ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
-  );
-  acknowledge(
-    singleton,
-    'AwsSolutions-L1',
-    "The CDK AwsCustomResource provider's runtime is chosen by aws-cdk-lib",
-  );
+const WRITER_ID = 'AccountRequestWriter';
+/** The handler folder under lambda/ of the AccountRequest custom resource. */
+export const REQUEST_ITEM_HANDLER = 'request-item';
+
+/** The function behind every AccountRequest of a stack (created with the first one). */
+function requestItemWriter(stack: Stack): StepFunction {
+  const existing = stack.node.tryFindChild(WRITER_ID);
+  if (existing instanceof StepFunction) return existing;
+  return new StepFunction(stack, WRITER_ID, {
+    handler: REQUEST_ITEM_HANDLER,
+    description: 'Writes account requests to the requests table (Custom::AccountRequest)',
+  });
 }

@@ -8,7 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { grantKey } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
-import { startPipelineTask } from './workflow/pipeline-tasks';
+import { CODEPIPELINE_RETRY_ERRORS, startPipelineTask } from './workflow/pipeline-tasks';
 import { ERROR_PATH, stepTask } from './workflow/step-task';
 
 /** The state names of the re-run state machine. */
@@ -89,6 +89,24 @@ export interface RerunCustomizationsProps {
 export const DEFAULT_RERUN_CONCURRENCY = 10;
 
 /**
+ * The DynamoDB GetItem errors worth retrying, as the Step Functions DynamoDB integration
+ * names them (`DynamoDB.` + the DynamoDB error name with the Exception suffix,
+ * https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html):
+ * GetItem's ProvisionedThroughputExceededException, RequestLimitExceeded and
+ * InternalServerError, and the common ThrottlingException
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html#API_GetItem_Errors,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/CommonErrors.html).
+ */
+export const DYNAMODB_RETRY_ERRORS: readonly string[] = [
+  'DynamoDB.ProvisionedThroughputExceededException',
+  'DynamoDB.ThrottlingException',
+  'DynamoDB.RequestLimitExceeded',
+  'DynamoDB.RequestLimitExceededException',
+  'DynamoDB.InternalServerError',
+  'DynamoDB.InternalServerErrorException',
+];
+
+/**
  * Re-runs the customizations of a set of managed accounts, with no Control Tower
  * operation: for each account ID (a Map state, `maxConcurrency` at once), reads
  * its metadata; skips an account that is not ACTIVE; brings its pipeline up to
@@ -126,14 +144,20 @@ export class RerunCustomizations extends Construct {
       return task;
     };
 
-    const read = catchFailed(
-      new tasks.DynamoGetItem(this, RERUN_STEP.READ_METADATA, {
-        table: props.metadataTable,
-        key: { accountId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.accountId')) },
-        consistentRead: true,
-        resultPath: '$.metadata',
-      }),
-    );
+    const getItem = new tasks.DynamoGetItem(this, RERUN_STEP.READ_METADATA, {
+      table: props.metadataTable,
+      key: { accountId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.accountId')) },
+      consistentRead: true,
+      resultPath: '$.metadata',
+    });
+    getItem.addRetry({
+      errors: [...DYNAMODB_RETRY_ERRORS],
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+    const read = catchFailed(getItem);
     const notManaged = new sfn.Pass(this, RERUN_STEP.NOT_MANAGED, {
       parameters: {
         'accountId.$': '$.accountId',
@@ -176,7 +200,7 @@ export class RerunCustomizations extends Construct {
       comment: 'Reads the state of the pipeline execution',
     });
     check.addRetry({
-      errors: ['CodePipeline.ThrottlingException'],
+      errors: [...CODEPIPELINE_RETRY_ERRORS],
       interval: Duration.seconds(5),
       backoffRate: 2,
       maxAttempts: 6,

@@ -21,7 +21,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { CreateCaseCommand, DescribeCasesCommand, SupportClient } from '@aws-sdk/client-support';
 import { z } from 'zod';
 import { AssumedCredentials, createClient } from '../shared/clients';
-import type { FeatureOptionsResult } from '../shared/contracts';
+import type { FeatureOptionsResult, SkippedRegion } from '../shared/contracts';
 import { flagEnv, optionalEnv, requireEnv } from '../shared/env';
 import { FeatureOptionFailed, THROTTLING_ERRORS } from '../shared/errors';
 import { parseInput } from '../shared/input';
@@ -30,7 +30,9 @@ import { clientsInAccount, createManagementClients, ManagementClients } from '..
 
 /**
  * Step 7, Apply feature options, each one opt-in:
- * - delete the default VPCs of every enabled region of the new account;
+ * - delete the default VPCs of every enabled region of the new account, skipping (and
+ *   reporting) the regions where EC2 refuses the account: an SCP denies it (Control Tower's
+ *   Region deny control) or the region is not enabled;
  * - ask AWS Support to put the account on Enterprise Support;
  * - log S3 and Lambda data events on an organization trail.
  * Each is idempotent: a second run finds nothing left to do. A failure is
@@ -145,11 +147,45 @@ export interface DeletedVpc {
   vpcId: string;
 }
 
-/** Deletes the default VPC(s) of one region: internet gateways, subnets, then the VPC. */
-export async function deleteDefaultVpcsInRegion(ec2: EC2Client, region: string): Promise<DeletedVpc[]> {
-  const vpcs = await attempt(`delete default VPCs: ${region}: DescribeVpcs`, () =>
-    ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })),
-  );
+/**
+ * EC2's answers meaning "this account cannot use EC2 in this region", as AFT treats them
+ * (aft_common/feature_options.py, get_default_vpc: on UnauthorizedOperation "return None",
+ * the region is skipped;
+ * https://github.com/aws-ia/terraform-aws-control_tower_account_factory/blob/main/sources/aft-lambda-layer/aft_common/feature_options.py):
+ * - UnauthorizedOperation: "You are not authorized to perform this operation." An SCP that
+ *   denies the region (Control Tower's Region deny control) answers it "with an explicit deny
+ *   in a service control policy" (the execution role itself has AdministratorAccess).
+ * - AuthFailure: "The provided credentials could not be validated." (a region the account
+ *   has not enabled: its credentials are not valid there).
+ * - OptInRequired: "You are not authorized to use the requested service. Ensure that you
+ *   have subscribed to the service you are trying to use."
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+ * Only the region's first call (DescribeVpcs) is judged so: a refusal after EC2 let the
+ * role see the VPC is a real failure.
+ */
+export const REGION_REFUSED_ERRORS: ReadonlySet<string> = new Set([
+  'UnauthorizedOperation',
+  'AuthFailure',
+  'OptInRequired',
+]);
+
+/** The default VPCs deleted in one region, or why the region was skipped. */
+export type RegionOutcome = { deleted: DeletedVpc[] } | { skipped: SkippedRegion };
+
+/**
+ * Deletes the default VPC(s) of one region: internet gateways, subnets, then the VPC. A
+ * region where EC2 refuses the account (REGION_REFUSED_ERRORS) is skipped, with the reason.
+ */
+export async function deleteDefaultVpcsInRegion(ec2: EC2Client, region: string): Promise<RegionOutcome> {
+  let vpcs;
+  try {
+    vpcs = await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }));
+  } catch (err) {
+    if (REGION_REFUSED_ERRORS.has(errorName(err))) {
+      return { skipped: { region, reason: `${errorName(err)}: ${(err as Error)?.message ?? ''}`.trim() } };
+    }
+    return attempt(`delete default VPCs: ${region}: DescribeVpcs`, () => Promise.reject(err));
+  }
   const deleted: DeletedVpc[] = [];
   for (const vpc of vpcs.Vpcs ?? []) {
     const vpcId = vpc.VpcId;
@@ -187,7 +223,7 @@ export async function deleteDefaultVpcsInRegion(ec2: EC2Client, region: string):
     });
     deleted.push({ region, vpcId });
   }
-  return deleted;
+  return { deleted };
 }
 
 /**
@@ -197,7 +233,7 @@ export async function deleteDefaultVpcsInRegion(ec2: EC2Client, region: string):
 export async function deleteDefaultVpcs(
   ec2In: (region?: string) => EC2Client,
   concurrency = REGION_CONCURRENCY,
-): Promise<DeletedVpc[]> {
+): Promise<{ deleted: DeletedVpc[]; skipped: SkippedRegion[] }> {
   const out = await attempt('delete default VPCs: DescribeRegions', () =>
     ec2In(undefined).send(new DescribeRegionsCommand({})),
   );
@@ -208,7 +244,10 @@ export async function deleteDefaultVpcs(
   const perRegion = await mapLimit(regions, concurrency, (region) =>
     deleteDefaultVpcsInRegion(ec2In(region), region),
   );
-  return perRegion.flat();
+  return {
+    deleted: perRegion.flatMap((r) => ('deleted' in r ? r.deleted : [])),
+    skipped: perRegion.flatMap((r) => ('skipped' in r ? [r.skipped] : [])),
+  };
 }
 
 // ---------------------------------------------------------------------------------
@@ -372,6 +411,7 @@ export async function applyFeatureOptions(
   const { accountId, name } = input.state.account;
   const result: FeatureOptionsResult = {
     deletedDefaultVpcs: [],
+    skippedRegions: [],
     enterpriseSupport: 'off',
     cloudTrailDataEvents: 'off',
   };
@@ -383,10 +423,18 @@ export async function applyFeatureOptions(
     const credentials = await attempt(`delete default VPCs: assume ${roleName} in ${accountId}`, () =>
       clientsInAccount(clients.sts, accountId, roleName, (c): AssumedCredentials => c.credentials),
     );
-    result.deletedDefaultVpcs = await deleteDefaultVpcs((region) =>
+    const vpcs = await deleteDefaultVpcs((region) =>
       createClient(EC2Client, region ? { region, credentials } : { credentials }),
     );
-    logger.info('Deleted default VPCs', { accountId, deleted: result.deletedDefaultVpcs });
+    result.deletedDefaultVpcs = vpcs.deleted;
+    result.skippedRegions = vpcs.skipped;
+    logger.info('Deleted default VPCs', { accountId, deleted: vpcs.deleted });
+    if (vpcs.skipped.length) {
+      logger.warn('Default VPCs left in regions where EC2 refuses the account', {
+        accountId,
+        skipped: vpcs.skipped,
+      });
+    }
   }
   if (config.enterpriseSupport) {
     result.enterpriseSupport = await requestEnterpriseSupport(clients.management.support, accountId, name);

@@ -2,7 +2,7 @@ import { MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/clien
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
 import { now, nowIso } from '../shared/clock';
-import type { NotificationMessage, Operation } from '../shared/contracts';
+import { OPERATIONS, type NotificationMessage, type Operation } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
@@ -25,8 +25,6 @@ const doc = createMetadataDocumentClient();
 
 /** SNS: a subject is ASCII, without line breaks, and shorter than 100 characters. */
 export const MAX_SUBJECT_LENGTH = 99;
-
-const OPERATIONS = ['CREATE', 'UPDATE', 'IMPORT', 'CUSTOMIZE', 'REMOVE'] as const;
 
 /**
  * What Notify reads: most of the state is optional, since a failure can happen at any
@@ -53,6 +51,11 @@ export const NotifyInputSchema = z.object({
       .catch(undefined),
     provisioningStatus: z
       .object({ elapsedSeconds: z.number().nonnegative() })
+      .partial()
+      .optional()
+      .catch(undefined),
+    featureOptions: z
+      .object({ skippedRegions: z.array(z.object({ region: z.string(), reason: z.string() })) })
       .partial()
       .optional()
       .catch(undefined),
@@ -124,6 +127,8 @@ export function buildMessage(input: NotifyInput): NotificationMessage {
     },
     at: nowIso(),
   };
+  const skipped = state.featureOptions?.skippedRegions;
+  if (skipped?.length) message.skippedRegions = skipped;
   if (outcome === 'FAILED') {
     const name = state.error?.Error ?? 'UnknownError';
     const cause = state.error

@@ -9,7 +9,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
 import { nowIso } from '../shared/clock';
-import type { ProvisioningResult } from '../shared/contracts';
+import { OPERATIONS, type ProvisioningResult } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { AccountNotFound, ControlTowerBusy, StaleRequestVersion } from '../shared/errors';
 import { InvalidStepInput, parseInput } from '../shared/input';
@@ -45,7 +45,7 @@ const PayloadSchema = z.object({
     validation: z.object({
       requestId: z.string().min(1),
       version: z.number().int().nonnegative(),
-      operation: z.enum(['CREATE', 'UPDATE', 'IMPORT', 'CUSTOMIZE', 'REMOVE']),
+      operation: z.enum(OPERATIONS),
       request: AccountRequestSchema,
       provisionedProductId: z.string().min(1).nullable(),
     }),

@@ -9,7 +9,12 @@ import type { AccountRequest } from './schema';
  * same input and the failure notification sees everything that happened.
  */
 
-export type Operation = 'CREATE' | 'UPDATE' | 'IMPORT' | 'CUSTOMIZE' | 'REMOVE';
+/**
+ * What the workflow does with a request. ADOPT: an account Account Factory (or AFT) vended
+ * earlier, not yet managed by the factory, taken over without a Control Tower operation.
+ */
+export const OPERATIONS = ['CREATE', 'UPDATE', 'IMPORT', 'ADOPT', 'CUSTOMIZE', 'REMOVE'] as const;
+export type Operation = (typeof OPERATIONS)[number];
 export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
 
 /** Operations that go through Control Tower (and so through the semaphore). */
@@ -104,9 +109,22 @@ export interface TagResult {
   removed: string[];
 }
 
+/** A region where Apply feature options could not act, and why. */
+export interface SkippedRegion {
+  region: string;
+  /** EC2's error code and message, e.g. `UnauthorizedOperation: ... explicit deny in a service control policy`. */
+  reason: string;
+}
+
 /** $.featureOptions: output of Apply feature options. */
 export interface FeatureOptionsResult {
   deletedDefaultVpcs: { region: string; vpcId: string }[];
+  /**
+   * Regions whose default VPCs were left alone because EC2 refused the account there
+   * (an SCP such as Control Tower's Region deny control, or a region the account cannot
+   * use), with EC2's answer.
+   */
+  skippedRegions: SkippedRegion[];
   enterpriseSupport: 'requested' | 'already-requested' | 'off';
   cloudTrailDataEvents: 'enabled' | 'off';
 }
@@ -182,6 +200,8 @@ export interface NotificationMessage {
   /** For failures: the error name (e.g. EmailInUse) and its cause. */
   error?: { name: string; cause: string; field?: string };
   durations: { totalSeconds: number | null; controlTowerSeconds: number | null };
+  /** Regions where the default VPCs were not deleted because EC2 is denied or not enabled there. */
+  skippedRegions?: SkippedRegion[];
   at: string;
 }
 

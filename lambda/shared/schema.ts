@@ -224,11 +224,25 @@ export function idempotencyToken(requestId: string, version: number, operation: 
   return `${operation.toLowerCase()}-${shortHash(`${requestId}#${version}#${operation}`, 40)}`;
 }
 
-/** Service Catalog provisioned product name for an account: stable across edits. */
+/**
+ * Service Catalog provisioned product name pattern (ProvisionProduct API reference,
+ * ProvisionedProductName: "Length Constraints: Minimum length of 1. Maximum length of 128.
+ * Pattern: [a-zA-Z0-9][a-zA-Z0-9._-]*").
+ * https://docs.aws.amazon.com/servicecatalog/latest/dg/API_ProvisionProduct.html
+ */
+export const PROVISIONED_PRODUCT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/;
+
+/**
+ * Service Catalog provisioned product name for an account: stable across edits (derived from
+ * the account name and the request id), unique per request (the hash of the request id), and
+ * valid for every valid account name: characters Service Catalog does not take become `-`, and
+ * the name never starts with anything but a letter or digit (an account name such as
+ * `_platform` or `-x` has none to start with). Names that were valid before keep their value.
+ */
 export function provisionedProductName(request: AccountRequest): string {
   const slug = request.accountName
     .replace(/[^A-Za-z0-9_-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
+    .replace(/^[^A-Za-z0-9]+|-+$/g, '')
     .slice(0, 60);
   return `${slug || 'account'}-${shortHash(requestIdOf(request), 8)}`;
 }

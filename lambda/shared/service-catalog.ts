@@ -126,6 +126,42 @@ export async function findProvisionedProduct(
   return undefined;
 }
 
+/**
+ * The Account Factory provisioned product that vended or enrolled an account, if the account
+ * is enrolled: AFT finds enrolled accounts this way and skips provisioning them
+ * (aft_common/service_catalog.py, get_account_id_if_enrolled: SearchProvisionedProducts with
+ * `physicalId:<account id>`, healthy when "Status in ['AVAILABLE', 'TAINTED'] and
+ * bool(LastSuccessfulProvisioningRecordId)" - "If LastSuccessfulProvisioningRecordId does
+ * not exist, the account was never successfully provisioned";
+ * https://github.com/aws-ia/terraform-aws-control_tower_account_factory/blob/main/sources/aft-lambda-layer/aft_common/service_catalog.py).
+ */
+export async function findEnrolledProduct(
+  sc: ServiceCatalogClient,
+  accountId: string,
+): Promise<ProvisionedProductRef | undefined> {
+  let PageToken: string | undefined;
+  do {
+    const out = await sc.send(
+      new SearchProvisionedProductsCommand({
+        // Whoever vended it (the console, AFT, another factory role).
+        AccessLevelFilter: { Key: 'Account', Value: 'self' },
+        Filters: { SearchQuery: [`physicalId:${accountId}`] },
+        PageToken,
+      }),
+    );
+    const healthy = (out.ProvisionedProducts ?? []).find(
+      (p) =>
+        p.Id &&
+        p.PhysicalId === accountId &&
+        (p.Status === 'AVAILABLE' || p.Status === 'TAINTED') &&
+        Boolean(p.LastSuccessfulProvisioningRecordId),
+    );
+    if (healthy?.Id) return { id: healthy.Id, status: healthy.Status };
+    PageToken = out.NextPageToken;
+  } while (PageToken);
+  return undefined;
+}
+
 /** The id of the provisioned product with exactly this name, or undefined. */
 export async function findProvisionedProductId(
   sc: ServiceCatalogClient,
@@ -140,11 +176,38 @@ export function isNameTaken(err: unknown): boolean {
   return e?.name === 'InvalidParametersException' && /already exists/i.test(e.message ?? '');
 }
 
-/** The message Service Catalog gives when Control Tower is busy with another operation. */
+/**
+ * The ways Service Catalog and Control Tower refuse an operation because another one is
+ * running (each is retried, never a request failure):
+ * - Account Factory (ProvisionProduct, UpdateProvisionedProduct, TerminateProvisionedProduct)
+ *   answers InvalidParametersException with a message saying another (AWS Control Tower)
+ *   operation is in progress; the wording varies ("because another AWS Control Tower operation
+ *   is in progress", "Another operation is in progress for the account ...", "an operation is
+ *   already in progress").
+ * - Service Catalog refuses to change a provisioned product that is UNDER_CHANGE with
+ *   InvalidStateException: "An attempt was made to modify a resource that is in a state that
+ *   is not valid. Check your resources to ensure that they are in valid states before retrying
+ *   the operation."
+ *   https://docs.aws.amazon.com/servicecatalog/latest/dg/API_UpdateProvisionedProduct.html (Errors)
+ *   https://docs.aws.amazon.com/servicecatalog/latest/dg/API_ProvisionedProductAttribute.html
+ *   ("UNDER_CHANGE - Transitive state. ... Wait for an AVAILABLE status before performing operations.")
+ * - The Control Tower API answers ConflictException: "Updating or deleting the resource can
+ *   cause an inconsistent state."
+ *   https://docs.aws.amazon.com/controltower/latest/APIReference/CommonErrors.html
+ *   https://docs.aws.amazon.com/controltower/latest/userguide/limits.html ("In general, one
+ *   operation at a time is permitted ... up to five (5) account-related operations in progress")
+ */
+const IN_PROGRESS =
+  /\b(another|an(other)?|one)\s+(aws\s+)?(control\s*tower\s+)?(account\s+)?operation\s+(is\s+)?(already\s+|currently\s+|still\s+)?(in\s+progress|running|underway)/i;
+const BUSY_ERROR_NAMES = new Set(['InvalidStateException', 'ConflictException']);
+
+/** Whether Service Catalog or Control Tower refused the call because another operation is running. */
 export function isControlTowerBusy(err: unknown): boolean {
   const e = err as Error | undefined;
+  if (!e?.name) return false;
+  if (BUSY_ERROR_NAMES.has(e.name)) return true;
   return (
-    e?.name === 'InvalidParametersException' &&
-    /another (aws )?control tower operation is in progress/i.test(e.message ?? '')
+    (e.name === 'InvalidParametersException' || e.name === 'ValidationException') &&
+    IN_PROGRESS.test(e.message ?? '')
   );
 }

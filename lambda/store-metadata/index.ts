@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OPERATIONS } from '../shared/contracts';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import {
@@ -24,7 +25,7 @@ export const StoreMetadataInputSchema = z.object({
     requestId: z.string().min(1),
     version: z.number().int().nonnegative(),
     validation: z.object({
-      operation: z.enum(['CREATE', 'UPDATE', 'IMPORT', 'CUSTOMIZE', 'REMOVE']),
+      operation: z.enum(OPERATIONS),
       request: AccountRequestSchema,
       organizationalUnit: z.object({ id: z.string().min(1), name: z.string().min(1) }),
       provisionedProductId: z.string().min(1).nullish(),

@@ -1,5 +1,6 @@
 import { ControlTowerClient } from '@aws-sdk/client-controltower';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { ListParentsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
@@ -40,11 +41,20 @@ import {
   parseOrganizationalUnit,
   requestIdOf,
 } from '../shared/schema';
+import { findEnrolledProduct } from '../shared/service-catalog';
 
 /**
  * Validate request (step 1): checks the request against the schema and the
  * organization, and decides what the workflow does with it:
- * CREATE | IMPORT | UPDATE | CUSTOMIZE | REMOVE.
+ * CREATE | IMPORT | ADOPT | UPDATE | CUSTOMIZE | REMOVE.
+ *
+ * An account that is in the organization but not managed by the factory is imported.
+ * When Account Factory (or AFT) vended or enrolled it already, it is adopted: no Control
+ * Tower operation, straight to account setup, as AFT does for enrolled accounts
+ * (aft_common/account_request_record_handler.py: "enrolled_account_id =
+ * get_account_id_if_enrolled(...)" ... "Customization request received for existing CT
+ * account"). An enrolled account requested into another OU is updated through its
+ * provisioned product instead (the move is a Control Tower operation).
  */
 
 const logger = createLogger('validate-request');
@@ -54,6 +64,7 @@ const metadataDoc = createMetadataDocumentClient();
 export interface ValidateClients {
   organizations: OrganizationsClient;
   controlTower: ControlTowerClient;
+  serviceCatalog: ServiceCatalogClient;
   metadata: MetadataTable;
 }
 
@@ -174,6 +185,17 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
     };
   }
   if (byEmail) {
+    const enrolled = await findEnrolledProduct(clients.serviceCatalog, byEmail.id);
+    if (enrolled) {
+      const inOu = (await parentOf(clients.organizations, byEmail.id)) === ou.id;
+      return {
+        ...base,
+        operation: inOu ? 'ADOPT' : 'UPDATE',
+        accountId: byEmail.id,
+        provisionedProductId: enrolled.id,
+        controlTowerChanges: inOu ? [] : ['ManagedOrganizationalUnit'],
+      };
+    }
     return {
       ...base,
       operation: 'IMPORT',
@@ -189,6 +211,12 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
     provisionedProductId: null,
     controlTowerChanges: [],
   };
+}
+
+/** The id of the account's parent (its OU, or the root). */
+async function parentOf(org: OrganizationsClient, accountId: string): Promise<string | undefined> {
+  const out = await org.send(new ListParentsCommand({ ChildId: accountId }));
+  return out.Parents?.[0]?.Id;
 }
 
 /** Another open account (not this request's) already has the requested name. */
@@ -264,6 +292,7 @@ export async function handler(event: unknown): Promise<ValidationResult> {
     {
       organizations: management.organizations,
       controlTower: management.controlTower,
+      serviceCatalog: management.serviceCatalog,
       metadata: metadataTableFromEnv(metadataDoc),
     },
     payload,

@@ -10,7 +10,16 @@ export const DEFAULT_CDK_CLI_VERSION = '2.1148.1';
  *
  * 1. No folder: nothing to do for `global/`; an error for `accounts/<name>/`
  *    (the request names customizations that do not exist).
- * 2. Assume `arn:<partition>:iam::<ACCOUNT_ID>:role/<EXECUTION_ROLE_NAME>`.
+ * 2. Act as `arn:<partition>:iam::<ACCOUNT_ID>:role/<EXECUTION_ROLE_NAME>` through an AWS
+ *    config profile (`role_arn` with `credential_source = EcsContainer`, CodeBuild's own
+ *    credentials), not exported keys: the SDKs, the AWS CLI and the CDK CLI assume the role
+ *    themselves and assume it again before the credentials expire, so a build longer than an
+ *    hour keeps working. A session reached by role chaining lasts one hour at most
+ *    ("Role chaining limits your AWS CLI or AWS API role session to a maximum of one hour",
+ *    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html);
+ *    `credential_source` "EcsContainer" is how a profile takes the container's credentials
+ *    as the source for assuming the role
+ *    (https://docs.aws.amazon.com/sdkref/latest/guide/feature-assume-role-credentials.html).
  * 3. A CDK app (`cdk.json`): install its dependencies, bootstrap the account and
  *    region (a no-op once done), `cdk deploy --all --require-approval never`
  *    with the account ID and region as context (`ACCOUNT_ID`, `region`) and in
@@ -31,10 +40,12 @@ if [ ! -d "$DIR" ]; then
   echo "No \${CUSTOMIZATIONS_PATH}/ folder: nothing to run"
 else
   ROLE_ARN="arn:\${AWS_PARTITION}:iam::\${ACCOUNT_ID}:role/\${EXECUTION_ROLE_NAME}"
-  CREDS=$(aws sts assume-role --role-arn "$ROLE_ARN" --role-session-name "customizations-\${ACCOUNT_ID}" --query Credentials --output json)
-  export AWS_ACCESS_KEY_ID=$(echo "$CREDS" | jq -r .AccessKeyId)
-  export AWS_SECRET_ACCESS_KEY=$(echo "$CREDS" | jq -r .SecretAccessKey)
-  export AWS_SESSION_TOKEN=$(echo "$CREDS" | jq -r .SessionToken)
+  export AWS_CONFIG_FILE="$(mktemp)"
+  printf '[profile customizations]\\nrole_arn = %s\\nrole_session_name = %s\\ncredential_source = EcsContainer\\n' \\
+    "$ROLE_ARN" "customizations-\${ACCOUNT_ID}" > "$AWS_CONFIG_FILE"
+  unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
+  export AWS_PROFILE=customizations AWS_SDK_LOAD_CONFIG=1
+  aws sts get-caller-identity --output text --query Arn
   export CDK_DEFAULT_ACCOUNT="$ACCOUNT_ID" CDK_DEFAULT_REGION="$AWS_REGION"
   cd "$DIR"
   if [ -f cdk.json ]; then

@@ -5,6 +5,25 @@ import { Construct } from 'constructs';
 import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
 
 /**
+ * The CodePipeline errors worth retrying, as Step Functions names them for an AWS SDK
+ * integration: `ServiceName.ErrorName` with the Exception suffix, "even if the suffix isn't
+ * part of the error name" the service gives
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html).
+ * CodePipeline's common errors are ThrottlingException, ServiceUnavailable and
+ * InternalFailure (https://docs.aws.amazon.com/codepipeline/latest/APIReference/CommonErrors.html);
+ * an error the SDK does not model arrives as `CodePipeline.CodePipelineException`.
+ */
+export const CODEPIPELINE_RETRY_ERRORS: readonly string[] = [
+  ...new Set([
+    ...THROTTLING_ERRORS.map((e) => `CodePipeline.${e}`),
+    'CodePipeline.ThrottlingException',
+    'CodePipeline.ServiceUnavailableException',
+    'CodePipeline.InternalFailureException',
+    'CodePipeline.CodePipelineException',
+  ]),
+];
+
+/**
  * Starts the account's customizations pipeline named at `$.pipeline.pipelineName`
  * (one SDK call, straight from the state machine); its execution ID lands at
  * `$.pipelineExecution.PipelineExecutionId`. Shared by the provisioning workflow and
@@ -27,11 +46,7 @@ export function startPipelineTask(
     comment: "Starts the account's customizations pipeline",
   });
   task.addRetry({
-    errors: [
-      ...THROTTLING_ERRORS.map((e) => `CodePipeline.${e}`),
-      'CodePipeline.ConcurrentPipelineExecutionsLimitExceededException',
-      'CodePipeline.CodePipelineException',
-    ],
+    errors: [...CODEPIPELINE_RETRY_ERRORS, 'CodePipeline.ConcurrentPipelineExecutionsLimitExceededException'],
     interval: Duration.seconds(5),
     backoffRate: 2,
     maxAttempts: 6,

@@ -11,7 +11,7 @@ export interface ValidateRequestProps {
   readonly controlTowerOperation: sfn.IChainable;
   /** REMOVE goes here. */
   readonly removal: sfn.IChainable;
-  /** CUSTOMIZE (no Control Tower change) goes here. */
+  /** CUSTOMIZE and ADOPT (no Control Tower operation) go here. */
   readonly accountSetup: sfn.IChainable;
   readonly onFailure: sfn.IChainable;
 }
@@ -30,7 +30,7 @@ export class ValidateRequest extends sfn.StateMachineFragment {
       stepTask(this, STEP.VALIDATE_REQUEST, {
         lambdaFunction: props.validateFunction,
         resultPath: '$.validation',
-        comment: 'Checks the request and decides CREATE, UPDATE, IMPORT, CUSTOMIZE or REMOVE',
+        comment: 'Checks the request and decides CREATE, UPDATE, IMPORT, ADOPT, CUSTOMIZE or REMOVE',
       }),
       props.onFailure,
     );

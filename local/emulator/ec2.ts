@@ -80,13 +80,58 @@ function globMatch(pattern: string, value: string): boolean {
   return re.test(value);
 }
 
+/**
+ * Regions where member accounts cannot use EC2, as a landing zone has them.
+ *
+ * - `deniedRegions`: enabled regions (DescribeRegions lists them, each account has its
+ *   default VPC there) where an SCP denies every action, as Control Tower's Region deny
+ *   control does outside the governed regions ("denies access to AWS services in Regions
+ *   that are not governed", https://docs.aws.amazon.com/controltower/latest/controlreference/primary-region-deny-policy.html).
+ *   SCPs do not apply to the management account ("SCPs don't affect users or roles in the
+ *   management account", https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html).
+ *   EC2 answers UnauthorizedOperation ("You are not authorized to perform this operation.",
+ *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html); the IAM
+ *   message names the policy type: "... is not authorized to perform: <action> with an
+ *   explicit deny in a service control policy"
+ *   (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+ * - `notOptedInRegions`: opt-in regions the accounts have not enabled. DescribeRegions lists
+ *   them only with AllRegions, with OptInStatus `not-opted-in` ("AllRegions: Indicates whether
+ *   to display all Regions, including Regions that are disabled for your account",
+ *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRegions.html); there is
+ *   no default VPC, and a call there fails AuthFailure ("The provided credentials could not be
+ *   validated", EC2 error codes above). The exact message text is the emulator's.
+ */
+export interface Ec2RegionAccess {
+  readonly deniedRegions?: readonly string[];
+  readonly notOptedInRegions?: readonly string[];
+}
+
+/** The EC2 action name of an SDK command (`DescribeVpcsCommand` -> `ec2:DescribeVpcs`). */
+function actionOf(commandName: string): string {
+  return `ec2:${commandName.replace(/Command$/, '')}`;
+}
+
 /** EC2 of every emulated account and region: default VPCs, their subnets and internet gateways. */
 export class Ec2 {
   private readonly state = new Map<string, RegionState>();
   private readonly rng: Rng;
+  private readonly denied: ReadonlySet<string>;
+  private readonly notOptedIn: readonly string[];
 
-  constructor(private readonly env: Env) {
+  constructor(
+    private readonly env: Env,
+    access: Ec2RegionAccess = {},
+  ) {
     this.rng = env.rng.fork('ec2');
+    this.denied = new Set(access.deniedRegions ?? []);
+    this.notOptedIn = (access.notOptedInRegions ?? []).filter((r) => !env.regions.includes(r));
+    for (const r of this.denied) {
+      if (!env.regions.includes(r)) {
+        throw new Error(
+          `EC2 denied region ${r} is not one of the enabled regions (${env.regions.join(', ')})`,
+        );
+      }
+    }
   }
 
   private region(accountId: string, region: string): RegionState {
@@ -159,12 +204,22 @@ export class Ec2 {
     };
   }
 
-  /** The caller's account, in the client's region; a region the account cannot use is refused. */
+  /**
+   * The caller's account, in the client's region; a region the account cannot use is
+   * refused (not enabled: AuthFailure; denied by an SCP: UnauthorizedOperation, see Ec2RegionAccess).
+   */
   private scope(ctx: CallContext): RegionState {
     if (!this.env.regions.includes(ctx.region)) {
       throw err(
         'AuthFailure',
         `AWS was not able to validate the provided access credentials (region ${ctx.region} is not enabled).`,
+      );
+    }
+    if (this.denied.has(ctx.region) && ctx.principal.accountId !== this.env.managementAccountId) {
+      const action = actionOf(ctx.commandName);
+      throw err(
+        'UnauthorizedOperation',
+        `You are not authorized to perform this operation. User: ${ctx.principal.arn} is not authorized to perform: ${action} with an explicit deny in a service control policy.`,
       );
     }
     return this.region(ctx.principal.accountId, ctx.region);
@@ -192,9 +247,13 @@ export class Ec2 {
 
   describeRegions(i: DescribeRegionsCommandInput, ctx: CallContext): Out<DescribeRegionsCommandOutput> {
     this.scope(ctx);
-    const regions = this.env.regions
-      .filter((r) => !i.RegionNames?.length || i.RegionNames.includes(r))
-      .map((r) => ({ RegionName: r, Endpoint: `ec2.${r}.amazonaws.com`, OptInStatus: 'opt-in-not-required' }))
+    const listed = [
+      ...this.env.regions.map((r) => ({ name: r, status: 'opt-in-not-required' })),
+      ...(i.AllRegions ? this.notOptedIn.map((r) => ({ name: r, status: 'not-opted-in' })) : []),
+    ];
+    const regions = listed
+      .filter((r) => !i.RegionNames?.length || i.RegionNames.includes(r.name))
+      .map((r) => ({ RegionName: r.name, Endpoint: `ec2.${r.name}.amazonaws.com`, OptInStatus: r.status }))
       .filter((r) => matches(i.Filters, { 'region-name': [r.RegionName], 'opt-in-status': [r.OptInStatus] }));
     return { Regions: regions };
   }

@@ -326,6 +326,19 @@ function rejectPolicyVariable(value: string): void {
   }
 }
 
+/** Compiled patterns: the same policies are evaluated on every call. */
+const COMPILED = new Map<string, RegExp>();
+/** A glob pattern (`*`, `?`) as an anchored RegExp, compiled once. */
+function glob(pattern: string, anyChar: string, flags: string): RegExp {
+  const key = `${flags}/${anyChar}/${pattern}`;
+  let re = COMPILED.get(key);
+  if (!re) {
+    re = new RegExp(`^${globToRegExpSource(pattern, anyChar)}$`, flags);
+    COMPILED.set(key, re);
+  }
+  return re;
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
 }
@@ -343,15 +356,22 @@ function globToRegExpSource(pattern: string, anyChar: string): string {
 
 export function actionMatches(pattern: string, action: string): boolean {
   rejectPolicyVariable(pattern);
-  return new RegExp(`^${globToRegExpSource(pattern, '.')}$`, 'is').test(action);
+  return glob(pattern, '.', 'is').test(action);
 }
 
 /** Resource element matching (see the header for the segment rule). */
 export function resourceMatches(pattern: string, resource: string): boolean {
   rejectPolicyVariable(pattern);
   if (pattern === '*') return true;
-  if (!pattern.startsWith('arn:'))
-    return new RegExp(`^${globToRegExpSource(pattern, '.')}$`, 's').test(resource);
+  if (!pattern.startsWith('arn:')) return glob(pattern, '.', 's').test(resource);
+  return arnPattern(pattern).test(resource);
+}
+
+/** An ARN pattern as a RegExp: `*` and `?` stay within a segment, but in the resource part. */
+function arnPattern(pattern: string): RegExp {
+  const key = `arn/${pattern}`;
+  const cached = COMPILED.get(key);
+  if (cached) return cached;
   const parts = splitArn(pattern);
   let source = '';
   parts.forEach((part, i) => {
@@ -361,7 +381,9 @@ export function resourceMatches(pattern: string, resource: string): boolean {
     else if (last && part.endsWith('*')) source += globToRegExpSource(part.slice(0, -1), '[^:]') + '.*';
     else source += globToRegExpSource(part, '[^:]');
   });
-  return new RegExp(`^${source}$`, 's').test(resource);
+  const re = new RegExp(`^${source}$`, 's');
+  COMPILED.set(key, re);
+  return re;
 }
 
 /** Splits an ARN into at most six parts: the resource part keeps its colons. */
@@ -375,9 +397,7 @@ function arnLike(pattern: string, value: string): boolean {
   const p = splitArn(pattern);
   const v = splitArn(value);
   if (p.length !== 6 || v.length !== 6 || p[0] !== 'arn' || v[0] !== 'arn') return false;
-  return p.every((part, i) =>
-    new RegExp(`^${globToRegExpSource(part, i === 5 ? '.' : '[^:]')}$`, 's').test(v[i]),
-  );
+  return p.every((part, i) => glob(part, i === 5 ? '.' : '[^:]', 's').test(v[i]));
 }
 
 // ---------------------------------------------------------------------------
@@ -410,7 +430,7 @@ function date(cmp: (a: number, b: number) => boolean): Matcher {
   };
 }
 
-const stringLike: Matcher = (c, p) => new RegExp(`^${globToRegExpSource(p, '.')}$`, 's').test(c);
+const stringLike: Matcher = (c, p) => glob(p, '.', 's').test(c);
 const equalsIgnoreCase: Matcher = (c, p) => c.toLowerCase() === p.toLowerCase();
 const equals: Matcher = (c, p) => c === p;
 const arn: Matcher = (c, p) => arnLike(p, c);

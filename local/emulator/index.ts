@@ -21,7 +21,7 @@ import {
   serviceName,
 } from './common';
 import { ControlTower } from './control-tower';
-import { DefaultVpcView, Ec2 } from './ec2';
+import { DefaultVpcView, Ec2, Ec2RegionAccess } from './ec2';
 import { FaultInjector, FaultOptions, FaultStats } from './faults';
 import {
   ADMINISTRATOR_ACCESS,
@@ -73,6 +73,8 @@ export interface LandingZoneOptions {
   readonly controlTower?: ControlTowerTimings;
   /** Regions every account can use; each new account gets a default VPC in each. @default 4 regions */
   readonly regions?: readonly string[];
+  /** Regions where member accounts cannot use EC2 (SCP-denied, not opted in). @default none */
+  readonly ec2RegionAccess?: Ec2RegionAccess;
   /** Seconds before a new role (or a trust policy change) is seen by STS. @default 10 */
   readonly iamPropagationSeconds?: number;
   readonly codePipeline?: CodePipelineOptions;
@@ -245,7 +247,7 @@ export class LandingZone {
       (id) => this.org.account(id)?.status === 'ACTIVE',
       (p) => this.authorizer.policiesOf(p),
     );
-    this.ec2 = new Ec2(this.env);
+    this.ec2 = new Ec2(this.env, options.ec2RegionAccess);
     this.sc = new ServiceCatalog(
       this.env,
       {
@@ -337,6 +339,11 @@ export class LandingZone {
       policies: role.managedPolicyArns,
       inline: role.policies,
     });
+  }
+
+  /** The Account Factory product's id in Service Catalog. */
+  get accountFactoryProductId(): string {
+    return this.sc.productId;
   }
 
   /** The principals associated with Account Factory's portfolio. */

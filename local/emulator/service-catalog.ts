@@ -396,6 +396,13 @@ export class ServiceCatalog {
     return false;
   }
 
+  /** Account Factory's products and records exist in the home region only. */
+  private requireHomeRegion(ctx: CallContext, what: string): void {
+    if (ctx.region !== this.env.homeRegion) {
+      throw err('ResourceNotFoundException', `${what} not found in ${ctx.region}.`);
+    }
+  }
+
   private requirePortfolio(id: string | undefined): void {
     if (id !== this.portfolioId) throw err('ResourceNotFoundException', `Portfolio ${id} not found.`);
   }
@@ -757,6 +764,11 @@ export class ServiceCatalog {
           description: `The email address ${params.AccountEmail} is already used by account ${existing.id} with a different name.`,
         };
       }
+      // An account that already has an Account Factory product cannot be enrolled again through
+      // a second one: AFT looks enrolled accounts up (SearchProvisionedProducts on
+      // physicalId) and never provisions them again (aft_common/service_catalog.py,
+      // get_account_id_if_enrolled; account_request_record_handler.py). The failure's wording
+      // is the emulator's (no AWS source gives it).
       const enrolled = [...this.products.values()].some((p) => !p.terminated && p.accountId === existing.id);
       if (enrolled) {
         return {
@@ -835,6 +847,7 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<UpdateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Provisioned product');
     if (i.UpdateToken) {
       const replay = this.tokens.get(`UPDATE_PROVISIONED_PRODUCT#${i.UpdateToken}`);
       if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
@@ -886,6 +899,7 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<TerminateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Provisioned product');
     if (i.TerminateToken) {
       const replay = this.tokens.get(`TERMINATE_PROVISIONED_PRODUCT#${i.TerminateToken}`);
       if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
@@ -907,6 +921,7 @@ export class ServiceCatalog {
 
   describeRecord(i: DescribeRecordCommandInput, ctx: CallContext): Out<DescribeRecordCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Record');
     const record = this.records.get(i.Id ?? '');
     if (!record) throw err('ResourceNotFoundException', `Record ${i.Id} not found.`);
     return {
@@ -941,6 +956,8 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<SearchProvisionedProductsCommandOutput> {
     this.requireManagement(ctx);
+    // Provisioned products live in the home region: elsewhere there are none.
+    if (ctx.region !== this.env.homeRegion) return { ProvisionedProducts: [], TotalResultsCount: 0 };
     this.settle();
     const level = i.AccessLevelFilter?.Key ?? 'User';
     if (i.AccessLevelFilter?.Value !== undefined && i.AccessLevelFilter.Value !== 'self') {
@@ -967,6 +984,7 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<DescribeProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Provisioned product');
     this.settle();
     const product = this.requireProvisioned(i.Id, i.Name);
     return { ProvisionedProductDetail: this.detailView(product), CloudWatchDashboards: [] };

@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
+import { deleteRequestItem, requestKey, writeRequestItem } from '../../lambda/shared/request-item';
 import type { LambdaRuntime } from './lambda-runtime';
 import type { EngineClock } from './step-functions';
 
 /**
  * The requests table's stream, on this machine. dynalite keeps no streams, so every
- * write goes through here: the item is written to the table as the AccountRequest
- * construct writes it (version bumped on each write), and the INSERT / MODIFY / REMOVE
+ * write goes through here: the item is written by the code the AccountRequest custom
+ * resource runs when deployed (lambda/shared/request-item.ts: version bumped and updatedAt
+ * set on each write), and the INSERT / MODIFY / REMOVE
  * record DynamoDB Streams would produce is delivered to the request-trigger function,
  * with the event source mapping's retries and its on-failure destination.
  */
@@ -43,12 +40,7 @@ export interface RequestStreamOptions {
 
 let sequence = 0;
 
-/** The table key of a request as written (before validation: a bad request still gets an id). */
-export function requestKey(request: unknown): string {
-  const email = (request as { accountEmail?: unknown })?.accountEmail;
-  if (typeof email === 'string' && email.trim()) return email.trim().toLowerCase();
-  throw new Error('A request needs an accountEmail to be written: it is the requests table key');
-}
+export { requestKey };
 
 export class RequestStream {
   readonly deliveries: Delivery[] = [];
@@ -63,42 +55,23 @@ export class RequestStream {
     const before = await ddb.send(
       new GetItemCommand({ TableName: tableName, Key: marshall({ id }), ConsistentRead: true }),
     );
-    const after = await ddb.send(
-      new UpdateItemCommand({
-        TableName: tableName,
-        Key: marshall({ id }),
-        UpdateExpression: 'SET #request = :request, #source = :source, #updatedAt = :now ADD #version :one',
-        ExpressionAttributeNames: {
-          '#request': 'request',
-          '#source': 'source',
-          '#updatedAt': 'updatedAt',
-          '#version': 'version',
-        },
-        ExpressionAttributeValues: marshall(
-          { ':request': request, ':source': source, ':now': clock.now().toISOString(), ':one': 1 },
-          { removeUndefinedValues: true },
-        ),
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    const newImage = after.Attributes!;
+    const written = await writeRequestItem(ddb, { tableName, request, source, now: clock.now() });
+    const newImage = written.item;
     await this.deliver({
       eventName: before.Item ? 'MODIFY' : 'INSERT',
       keys: { id: { S: id } },
       newImage,
       oldImage: before.Item,
     });
-    return { id, version: Number(newImage.version.N) };
+    return { id, version: written.version };
   }
 
   /** Deletes a request and delivers the REMOVE record. */
   async remove(id: string): Promise<void> {
     const { ddb, tableName } = this.options;
-    const out = await ddb.send(
-      new DeleteItemCommand({ TableName: tableName, Key: marshall({ id }), ReturnValues: 'ALL_OLD' }),
-    );
-    if (!out.Attributes) throw new Error(`No request ${id} in the requests table`);
-    await this.deliver({ eventName: 'REMOVE', keys: { id: { S: id } }, oldImage: out.Attributes });
+    const oldImage = await deleteRequestItem(ddb, tableName, id);
+    if (!oldImage) throw new Error(`No request ${id} in the requests table`);
+    await this.deliver({ eventName: 'REMOVE', keys: { id: { S: id } }, oldImage });
   }
 
   private async deliver(change: {

@@ -126,6 +126,9 @@ function allStates(definition: any): { name: string; state: any }[] {
   return out;
 }
 
+/** A closed execution's name can be used again 90 days after (StartExecution API reference). */
+const NAME_REUSE_MS = 90 * 24 * 3600 * 1000;
+
 const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9-_]+)(:[A-Za-z0-9$_-]+)?$/;
 
 export class LocalStepFunctions {
@@ -216,7 +219,15 @@ export class LocalStepFunctions {
     return e;
   }
 
-  /** StartExecution: a name already used with the same input returns that execution; with another input, ExecutionAlreadyExists. */
+  /**
+   * StartExecution, with the API reference's rules for a name already used
+   * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html):
+   * "StartExecution is idempotent for STANDARD workflows. For a STANDARD workflow, if you call
+   * StartExecution with the same name and input as a running execution, the call succeeds and
+   * return the same response as the original request. If the execution is closed or if the
+   * input is different, it returns a 400 ExecutionAlreadyExists error. You can reuse names
+   * after 90 days."
+   */
   start(stateMachineArn: string, input: unknown, name: string = randomUUID()): LocalExecution {
     const machine = this.machines.get(stateMachineArn);
     if (!machine)
@@ -228,7 +239,10 @@ export class LocalStepFunctions {
       throw new StepFunctionsError('InvalidName', `Invalid execution name: ${name}`);
     const executionArn = stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
     const existing = this.executions.get(executionArn);
-    if (existing) {
+    const reusable =
+      existing?.stopDate !== undefined &&
+      this.options.clock.now().getTime() - existing.stopDate.getTime() >= NAME_REUSE_MS;
+    if (existing && !reusable) {
       if (JSON.stringify(existing.input) === JSON.stringify(input) && existing.status === 'RUNNING')
         return existing;
       throw new StepFunctionsError('ExecutionAlreadyExists', `Execution already exists: ${executionArn}`);

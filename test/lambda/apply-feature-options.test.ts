@@ -72,6 +72,7 @@ describe('nothing opted in', () => {
   test('touches nothing', async () => {
     expect(await applyFeatureOptions(clients, input, off)).toEqual({
       deletedDefaultVpcs: [],
+      skippedRegions: [],
       enterpriseSupport: 'off',
       cloudTrailDataEvents: 'off',
     });

@@ -4,10 +4,16 @@ import {
   DescribeOrganizationalUnitCommand,
   ListAccountsCommand,
   ListOrganizationalUnitsForParentCommand,
+  ListParentsCommand,
   ListRootsCommand,
   OrganizationalUnitNotFoundException,
   OrganizationsClient,
 } from '@aws-sdk/client-organizations';
+import {
+  ProvisionedProductStatus,
+  SearchProvisionedProductsCommand,
+  ServiceCatalogClient,
+} from '@aws-sdk/client-service-catalog';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { AwsStub, mockClient } from 'aws-sdk-client-mock';
 import { ListEnabledBaselinesCommand } from '../../lambda/shared/control-tower';
@@ -21,10 +27,12 @@ const orgMock = mockClient(OrganizationsClient);
 const ctMock: AwsStub<any, any, any> = mockClient(ControlTowerClient as any);
 const Baselines = ListEnabledBaselinesCommand as any;
 const ddbMock = mockClient(DynamoDBDocumentClient);
+const scMock = mockClient(ServiceCatalogClient);
 
 const clients = {
   organizations: new OrganizationsClient({ region: 'us-east-1' }),
   controlTower: new ControlTowerClient({ region: 'us-east-1' }),
+  serviceCatalog: new ServiceCatalogClient({ region: 'us-east-1' }),
   metadata: {
     doc: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),
     tableName: 'metadata',
@@ -94,6 +102,8 @@ beforeEach(() => {
   orgMock.reset();
   ctMock.reset();
   ddbMock.reset();
+  scMock.reset();
+  scMock.on(SearchProvisionedProductsCommand).resolves({ ProvisionedProducts: [] });
   orgMock.on(ListRootsCommand).resolves({ Roots: [{ Id: 'r-abcd', Name: 'Root' }] });
   // The root's OUs come in two pages; Workloads has two children of the same name.
   orgMock
@@ -260,6 +270,88 @@ describe('new requests', () => {
       operation: 'IMPORT',
       accountId: '111111111111',
       provisionedProductId: null,
+    });
+  });
+
+  describe('an account Account Factory or AFT vended earlier (enrolled)', () => {
+    const r = request({ accountEmail: 'existing@example.com', accountName: 'Existing' });
+    const enrolled = (status: string, lastSuccess: string | undefined = 'rec-1') =>
+      scMock
+        .on(SearchProvisionedProductsCommand, {
+          Filters: { SearchQuery: ['physicalId:111111111111'] },
+        })
+        .resolves({
+          ProvisionedProducts: [
+            {
+              Id: 'pp-vendedearlier',
+              Name: 'Existing',
+              PhysicalId: '111111111111',
+              Status: status as ProvisionedProductStatus,
+              LastSuccessfulProvisioningRecordId: lastSuccess,
+            },
+          ],
+        });
+
+    test('in the requested OU: ADOPT, with its provisioned product, no Control Tower operation', async () => {
+      enrolled('AVAILABLE');
+      orgMock.on(ListParentsCommand, { ChildId: '111111111111' }).resolves({
+        Parents: [{ Id: SANDBOX, Type: 'ORGANIZATIONAL_UNIT' }],
+      });
+
+      const result = await validateRequest(
+        clients,
+        payload({ requestId: 'existing@example.com', request: r }),
+      );
+
+      expect(result).toMatchObject({
+        operation: 'ADOPT',
+        accountId: '111111111111',
+        provisionedProductId: 'pp-vendedearlier',
+        controlTowerChanges: [],
+      });
+      expect(scMock.commandCalls(SearchProvisionedProductsCommand)[0].args[0].input).toMatchObject({
+        AccessLevelFilter: { Key: 'Account', Value: 'self' },
+        Filters: { SearchQuery: ['physicalId:111111111111'] },
+      });
+    });
+
+    test('TAINTED counts as enrolled, as in AFT', async () => {
+      enrolled('TAINTED');
+      orgMock.on(ListParentsCommand).resolves({ Parents: [{ Id: SANDBOX, Type: 'ORGANIZATIONAL_UNIT' }] });
+
+      const result = await validateRequest(
+        clients,
+        payload({ requestId: 'existing@example.com', request: r }),
+      );
+
+      expect(result.operation).toBe('ADOPT');
+    });
+
+    test('in another OU: an UPDATE of its provisioned product (the move is a Control Tower operation)', async () => {
+      enrolled('AVAILABLE');
+      orgMock.on(ListParentsCommand).resolves({ Parents: [{ Id: WORKLOADS, Type: 'ORGANIZATIONAL_UNIT' }] });
+
+      const result = await validateRequest(
+        clients,
+        payload({ requestId: 'existing@example.com', request: r }),
+      );
+
+      expect(result).toMatchObject({
+        operation: 'UPDATE',
+        provisionedProductId: 'pp-vendedearlier',
+        controlTowerChanges: ['ManagedOrganizationalUnit'],
+      });
+    });
+
+    test('a product that never provisioned successfully is not an enrollment: IMPORT', async () => {
+      enrolled('ERROR', undefined);
+
+      const result = await validateRequest(
+        clients,
+        payload({ requestId: 'existing@example.com', request: r }),
+      );
+
+      expect(result.operation).toBe('IMPORT');
     });
   });
 

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -89,6 +92,54 @@ describe('shared customizations projects', () => {
     expect(script).toContain('bash ./run.sh');
     expect(project.Properties.Environment.EnvironmentVariables).toEqual(
       expect.arrayContaining([{ Name: 'EXECUTION_ROLE_NAME', Type: 'PLAINTEXT', Value: 'AWSAFTExecution' }]),
+    );
+  });
+
+  test('a build acts through a role profile the tools refresh, not through exported keys that expire in an hour', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'customizations-build-'));
+    const bin = join(dir, 'bin');
+    const src = join(dir, 'src');
+    mkdirSync(bin);
+    mkdirSync(join(src, 'global'), { recursive: true });
+    // A stub AWS CLI: records how it was called and with which credentials.
+    writeFileSync(
+      join(bin, 'aws'),
+      `#!/bin/bash\necho "aws $* profile=\${AWS_PROFILE:-} key=\${AWS_ACCESS_KEY_ID:-}" >> "${dir}/calls"\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(
+      join(src, 'global', 'run.sh'),
+      `echo "profile=\${AWS_PROFILE:-} token=\${AWS_SESSION_TOKEN:-}" > "${dir}/env"; cat "$AWS_CONFIG_FILE" > "${dir}/config"\n`,
+    );
+
+    const run = spawnSync('bash', ['-c', CUSTOMIZATIONS_SCRIPT], {
+      encoding: 'utf8',
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        HOME: dir,
+        CODEBUILD_SRC_DIR: src,
+        ACCOUNT_ID: '123456789012',
+        AWS_REGION: 'us-gov-west-1',
+        AWS_PARTITION: 'aws-us-gov',
+        EXECUTION_ROLE_NAME: 'AWSAFTExecution',
+        // CodeBuild's own credentials, as the container provides them.
+        AWS_ACCESS_KEY_ID: 'AKIDCODEBUILD',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+        AWS_SESSION_TOKEN: 'codebuild-token',
+      },
+    });
+
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(readFileSync(join(dir, 'env'), 'utf8').trim()).toBe('profile=customizations token=');
+    const config = readFileSync(join(dir, 'config'), 'utf8');
+    expect(config).toContain('[profile customizations]');
+    expect(config).toContain('role_arn = arn:aws-us-gov:iam::123456789012:role/AWSAFTExecution');
+    expect(config).toContain('credential_source = EcsContainer');
+    const calls = readFileSync(join(dir, 'calls'), 'utf8');
+    expect(calls).not.toContain('assume-role');
+    expect(calls).toContain(
+      'aws sts get-caller-identity --output text --query Arn profile=customizations key=',
     );
   });
 

@@ -57,6 +57,32 @@ describe('customizations re-run state machine', () => {
     }
   });
 
+  test('retries CodePipeline and DynamoDB under the names Step Functions reports for them', () => {
+    const states = asl.States[RERUN_STEP.EACH_ACCOUNT].ItemProcessor.States;
+    const retried = (name: string) =>
+      (states[name].Retry ?? []).flatMap((r: { ErrorEquals: string[] }) => r.ErrorEquals);
+    for (const name of [RERUN_STEP.START_PIPELINE, RERUN_STEP.CHECK]) {
+      expect(retried(name)).toEqual(
+        expect.arrayContaining([
+          'CodePipeline.ThrottlingException',
+          'CodePipeline.ServiceUnavailableException',
+          'CodePipeline.InternalFailureException',
+        ]),
+      );
+    }
+    expect(retried(RERUN_STEP.READ_METADATA)).toEqual(
+      expect.arrayContaining([
+        'DynamoDB.ProvisionedThroughputExceededException',
+        'DynamoDB.ThrottlingException',
+        'DynamoDB.InternalServerErrorException',
+      ]),
+    );
+    // A retry list never names an error without the service prefix: it would never match.
+    for (const name of [RERUN_STEP.READ_METADATA, RERUN_STEP.START_PIPELINE, RERUN_STEP.CHECK]) {
+      for (const error of retried(name)) expect(error).toMatch(/^(CodePipeline|DynamoDB)\.\w+$/);
+    }
+  });
+
   test('its role may read the metadata item and start the account pipelines, nothing in Control Tower', () => {
     const statements = identityStatements(template).filter((s) => /Rerun/.test(s.policy));
     // IAM action names are case-insensitive.
