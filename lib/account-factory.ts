@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -546,6 +546,15 @@ export class AccountFactory extends Construct {
         'Closes an account whose removed request asked for it (closeOnRemoval)',
       ),
     } satisfies Record<WorkflowHandler, StepFunction>;
+    // The execution role trusts the factory's roles that assume it, not the whole account.
+    steps[HANDLER.CREATE_EXECUTION_ROLE].function.addEnvironment(
+      ENV.EXECUTION_ROLE_TRUSTED_ROLES,
+      Fn.join(',', [
+        steps[HANDLER.CREATE_EXECUTION_ROLE].role.roleArn,
+        steps[HANDLER.APPLY_FEATURE_OPTIONS].role.roleArn,
+        project.role!.roleArn,
+      ]),
+    );
 
     this.grantStepPermissions(steps, {
       config,
