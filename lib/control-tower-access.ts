@@ -2,7 +2,6 @@ import { ArnFormat, CustomResource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledge, nagResource } from './private/nag';
 import { StepFunction } from './private/step-function';
@@ -196,7 +195,7 @@ export class ControlTowerAccess extends Construct {
         acknowledge(
           this.role,
           'AwsSolutions-IAM5',
-          s.reason,
+          `${s.actions.join(', ')}: ${s.reason}`,
           wild.map((r) => `Resource::${nagResource(this, r)}`),
         );
       }
@@ -228,31 +227,12 @@ export class ControlTowerAccess extends Construct {
     acknowledge(
       onEvent.role,
       'AwsSolutions-IAM5',
-      "Account Factory's portfolio is created by Control Tower and found by name at deploy time; ListPortfolios has no resource-level permissions",
+      "servicecatalog:ListPortfolios, servicecatalog:AssociatePrincipalWithPortfolio: Account Factory's portfolio is created by Control Tower and found by name at deploy time; ListPortfolios has no resource-level permissions",
       ['Resource::*', `Resource::${nagResource(this, portfolios)}`],
     );
-    const provider = new cr.Provider(this, 'PortfolioAccessProvider', {
-      onEventHandler: onEvent.function,
-    });
-    acknowledge(
-      provider,
-      'AwsSolutions-IAM4',
-      "The custom resource framework's function logs with AWSLambdaBasicExecutionRole",
-      ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
-    );
-    acknowledge(
-      provider,
-      'AwsSolutions-IAM5',
-      'The custom resource framework invokes any version of its handler function',
-      [`Resource::${nagResource(this, `${onEvent.function.functionArn}:*`)}`],
-    );
-    acknowledge(
-      provider,
-      'AwsSolutions-L1',
-      "The custom resource framework's runtime is chosen by aws-cdk-lib",
-    );
     this.portfolioAssociation = new CustomResource(this, 'PortfolioAssociation', {
-      serviceToken: provider.serviceToken,
+      // CloudFormation invokes the handler directly; it answers at the event's ResponseURL.
+      serviceToken: onEvent.function.functionArn,
       resourceType: 'Custom::AccountFactoryPortfolioAccess',
       properties: {
         PortfolioName: props.portfolioName ?? ACCOUNT_FACTORY_PORTFOLIO_NAME,
@@ -260,6 +240,8 @@ export class ControlTowerAccess extends Construct {
         Region: homeRegion,
       },
     });
+    // Its permissions must exist before CloudFormation invokes it.
+    this.portfolioAssociation.node.addDependency(onEvent.role);
   }
 
   /** Lets a factory role assume the management role (it must be under the trusted path). */

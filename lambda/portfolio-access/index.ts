@@ -5,7 +5,9 @@ import {
   PortfolioDetail,
   ServiceCatalogClient,
 } from '@aws-sdk/client-service-catalog';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { respond, type ResourceResult } from '../shared/cfn-response';
 import { createClient } from '../shared/clients';
 import { AccountFactoryProductNotFound } from '../shared/errors';
 import { parseInput } from '../shared/input';
@@ -48,10 +50,7 @@ const EventSchema = z.object({
 });
 type PortfolioAccessEvent = z.output<typeof EventSchema>;
 
-export interface PortfolioAccessResult {
-  PhysicalResourceId: string;
-  Data: { PortfolioId: string };
-}
+export type PortfolioAccessResult = ResourceResult & { Data: { PortfolioId: string } };
 
 /** Finds a portfolio of this account by its display name (every page). */
 export async function findPortfolio(
@@ -111,7 +110,17 @@ export async function portfolioAccess(
   return { PhysicalResourceId: `${portfolio.Id}|${PrincipalArn}`, Data: { PortfolioId: portfolio.Id } };
 }
 
-export async function handler(event: unknown): Promise<PortfolioAccessResult> {
-  const parsed = parseInput(EventSchema, event, 'Portfolio access');
-  return portfolioAccess(serviceCatalogIn(parsed.ResourceProperties.Region), parsed);
+/** CloudFormation invokes it directly and waits for the answer at the event's ResponseURL. */
+export async function handler(event: CloudFormationCustomResourceEvent): Promise<void> {
+  try {
+    const parsed = parseInput(EventSchema, event, 'Portfolio access');
+    const result = await portfolioAccess(serviceCatalogIn(parsed.ResourceProperties.Region), parsed);
+    await respond(event, 'SUCCESS', result);
+  } catch (err) {
+    logger.error('portfolio access failed', {
+      requestType: event.RequestType,
+      error: (err as Error).message,
+    });
+    await respond(event, 'FAILED', { Reason: `${(err as Error).name}: ${(err as Error).message}` });
+  }
 }

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { respond, type ResourceResult } from '../shared/cfn-response';
 import { createClient } from '../shared/clients';
 import { createLogger } from '../shared/logger';
 import { deleteRequestItem, requestKey, writeRequestItem } from '../shared/request-item';
@@ -16,6 +17,8 @@ import { deleteRequestItem, requestKey, writeRequestItem } from '../shared/reque
  */
 
 const logger = createLogger('request-item');
+/** The request holds emails and names: keep them out of the stack's outputs and events. */
+const NO_ECHO = true;
 const ddb = createClient(DynamoDBClient);
 
 const PropertiesSchema = z.object({
@@ -24,11 +27,6 @@ const PropertiesSchema = z.object({
   Request: z.string().min(2),
   Source: z.string().min(1),
 });
-
-export interface ResourceResult {
-  PhysicalResourceId: string;
-  Data?: Record<string, string>;
-}
 
 /** What the resource does for one CloudFormation event. */
 export async function onEvent(
@@ -54,39 +52,13 @@ export async function onEvent(
   return { PhysicalResourceId: id, Data: { Version: String(written.version) } };
 }
 
-async function respond(
-  event: CloudFormationCustomResourceEvent,
-  status: 'SUCCESS' | 'FAILED',
-  result: Partial<ResourceResult> & { Reason?: string },
-): Promise<void> {
-  const body = JSON.stringify({
-    Status: status,
-    Reason: result.Reason ?? 'See the function log',
-    PhysicalResourceId:
-      result.PhysicalResourceId ??
-      ('PhysicalResourceId' in event ? event.PhysicalResourceId : event.LogicalResourceId),
-    StackId: event.StackId,
-    RequestId: event.RequestId,
-    LogicalResourceId: event.LogicalResourceId,
-    // The request holds emails and names: keep them out of the stack's outputs and events.
-    NoEcho: true,
-    Data: result.Data,
-  });
-  const response = await fetch(event.ResponseURL, {
-    method: 'PUT',
-    headers: { 'content-type': '', 'content-length': String(Buffer.byteLength(body)) },
-    body,
-  });
-  if (!response.ok) throw new Error(`CloudFormation response refused: HTTP ${response.status}`);
-}
-
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<void> {
   try {
     const result = await onEvent(ddb, event);
     logger.info('request item', { requestType: event.RequestType, id: result.PhysicalResourceId });
-    await respond(event, 'SUCCESS', result);
+    await respond(event, 'SUCCESS', result, NO_ECHO);
   } catch (err) {
     logger.error('request item failed', { requestType: event.RequestType, error: (err as Error).message });
-    await respond(event, 'FAILED', { Reason: `${(err as Error).name}: ${(err as Error).message}` });
+    await respond(event, 'FAILED', { Reason: `${(err as Error).name}: ${(err as Error).message}` }, NO_ECHO);
   }
 }

@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import {
@@ -30,7 +31,7 @@ import {
 } from './deployment';
 import { awsError, DEFAULT_ORGANIZATION, type OrganizationSpec } from '../emulator';
 import { currentCaller } from '../emulator/caller';
-import { LOCAL_REGION, resolveTemplate, type ResolvedTemplate } from './template';
+import { LOCAL_REGION, resolveTemplate, type LocalCustomResource, type ResolvedTemplate } from './template';
 
 export { LOCAL_ACCOUNT, LOCAL_REGION } from './template';
 export type { LocalExecution } from './step-functions';
@@ -258,16 +259,40 @@ export class LocalFactory {
   private async deployCustomResources(): Promise<void> {
     for (const t of [this.managementTemplate, this.template]) {
       for (const c of t?.customResources ?? []) {
-        if (!this.lambda.has(c.functionArn)) continue; // e.g. AccountRequest items: written by submit()
-        const properties = { ...c.properties };
-        delete properties.ServiceToken;
-        await this.lambda.invoke(c.functionArn, {
-          RequestType: 'Create',
-          ResourceType: c.type,
-          LogicalResourceId: c.logicalId,
-          ResourceProperties: properties,
-        });
+        // Account requests are written by submit(), through the same writer their custom
+        // resource runs (npm start and the tests submit them one by one).
+        if (c.type === 'Custom::AccountRequest' || !this.lambda.has(c.functionArn)) continue;
+        await this.createCustomResource(c, t!.target.account);
       }
+    }
+  }
+
+  /**
+   * Invokes a custom resource's handler with a Create event, as CloudFormation does, and
+   * waits for its answer at the event's ResponseURL (a local HTTP server here).
+   */
+  private async createCustomResource(c: LocalCustomResource, account: string): Promise<void> {
+    const properties = { ...c.properties };
+    delete properties.ServiceToken;
+    const answer = await receiveOnce(async (responseUrl) => {
+      const event = {
+        RequestType: 'Create',
+        ServiceToken: c.functionArn,
+        ResponseURL: responseUrl,
+        StackId: `arn:aws:cloudformation:${LOCAL_REGION}:${account}:stack/local/${c.logicalId}`,
+        RequestId: `create-${c.logicalId}`,
+        LogicalResourceId: c.logicalId,
+        ResourceType: c.type,
+        ResourceProperties: properties,
+      };
+      // The provider framework (if any) returns the handler's result; a direct handler answers by URL.
+      const result = (await this.lambda.invoke(c.functionArn, event)) as Record<string, unknown> | null;
+      return c.viaProvider ? { Status: 'SUCCESS', ...(result ?? {}) } : undefined;
+    });
+    if (answer.Status !== 'SUCCESS') {
+      throw new Error(
+        `Custom resource ${c.logicalId} (${c.type}) failed to create: ${String(answer.Reason)}`,
+      );
     }
   }
 
@@ -407,6 +432,35 @@ export class LocalFactory {
     setClock(undefined);
     if (LandingZone.active === this.landingZone) LandingZone.active = undefined;
     if (LocalFactory.current === this) LocalFactory.current = undefined;
+  }
+}
+
+/**
+ * Runs `invoke` with a URL a custom resource handler answers at, and returns the answer:
+ * what the handler PUT there, or what `invoke` returned itself.
+ */
+async function receiveOnce(
+  invoke: (url: string) => Promise<Record<string, unknown> | undefined>,
+): Promise<Record<string, unknown>> {
+  let received: Record<string, unknown> | undefined;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      received = JSON.parse(body || '{}');
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const direct = await invoke(`http://127.0.0.1:${port}/cloudformation-response`);
+    const answer = direct ?? received;
+    if (!answer) throw new Error('The custom resource handler returned without answering CloudFormation');
+    return answer;
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 }
 

@@ -74,6 +74,8 @@ export interface LocalCustomResource {
   type: string;
   /** The function with a handler under lambda/ that serves it. */
   functionArn: string;
+  /** Served through the custom resource provider framework (the handler returns its result). */
+  viaProvider: boolean;
   properties: Record<string, unknown>;
 }
 
@@ -334,7 +336,13 @@ export function resolveTemplate(
         break;
       default:
         if (r.Type.startsWith('Custom::') || r.Type === 'AWS::CloudFormation::CustomResource') {
-          customResources.push({ logicalId: id, type: r.Type, functionArn: '', properties: p });
+          customResources.push({
+            logicalId: id,
+            type: r.Type,
+            functionArn: '',
+            viaProvider: false,
+            properties: p,
+          });
         }
         break;
     }
@@ -349,6 +357,7 @@ export function resolveTemplate(
     const framework = functionEnv.get(token);
     const user = framework?.USER_ON_EVENT_FUNCTION_ARN;
     c.functionArn = user ? String(resolve(user)) : token;
+    c.viaProvider = user !== undefined;
     c.properties = resolve(c.properties);
   }
   return {

@@ -94,7 +94,12 @@ test('after the whole sample: no Control Tower operation, no account, no mutatin
   expect(lz.accountsCreatedByEmail).toEqual({});
   expect(lz.provisionRequestsByEmail).toEqual({});
   // The only writes: the trigger starting each execution, and the failure notifications.
-  expect(mutatingCalls(factory)).toEqual({ 'SFN.StartExecution': keyed.length, 'SNS.Publish': keyed.length });
+  expect(mutatingCalls(factory)).toEqual({
+    // The deploy associated the management role with Account Factory's portfolio.
+    'ServiceCatalog.AssociatePrincipalWithPortfolio': 1,
+    'SFN.StartExecution': keyed.length,
+    'SNS.Publish': keyed.length,
+  });
   expect(notifications(factory, 'failure')).toHaveLength(keyed.length);
   expect(notifications(factory, 'success')).toEqual([]);
   expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AccountFactory, AccountFactoryProps } from '../../lib/account-factory';
 import { HANDLER } from '../../lib/workflow/step-names';
-import { actionsOf, functionOf, newStack, statementsOfFunction } from './helpers';
+import { actionsOf, functionOf, identityStatements, newStack, statementsOfFunction } from './helpers';
 
 function build(props: AccountFactoryProps = {}) {
   const { stack } = newStack();
@@ -76,7 +76,8 @@ describe('AccountFactory resources', () => {
   });
 
   test('one function per handler, each marked with its handler name, Node.js 22 on arm64, traced, outside any VPC', () => {
-    template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length);
+    // Every handler, and the deploy-time association with Account Factory's portfolio.
+    template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length + 1);
     for (const handler of ALL_HANDLERS) {
       const { props } = functionOf(template, handler);
       expect(props).toMatchObject({
@@ -125,7 +126,10 @@ describe('AccountFactory resources', () => {
       expect(vars[name]).toBeDefined();
     }
     expect(vars.FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL).toBeUndefined();
-    expect(vars.MANAGEMENT_ROLE_ARN).toBeUndefined();
+    // In the management account the factory assumes the management role it creates itself.
+    expect(vars.MANAGEMENT_ROLE_ARN).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^FactoryControlTowerAccessRole/), 'Arn'],
+    });
     expect(vars.STATE_MACHINE_ARN).toBeUndefined();
     expect(functionOf(template, 'request-trigger').props.Environment.Variables.STATE_MACHINE_ARN).toEqual({
       Ref: expect.stringMatching(/^FactoryWorkflow/),
@@ -250,14 +254,15 @@ describe('AccountFactory props', () => {
       FEATURE_ENTERPRISE_SUPPORT: 'true',
       FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL: 'org-trail',
     });
+    // Support and CloudTrail through the management role, which holds those permissions.
     const actions = actionsOf(statementsOfFunction(template, 'apply-feature-options'));
-    expect(actions).toEqual(
+    expect(actions.filter((a) => !/^(logs|xray):/.test(a))).toEqual(['sts:AssumeRole', 'sts:AssumeRole']);
+    expect(actionsOf(identityStatements(template))).toEqual(
       expect.arrayContaining([
         'support:DescribeCases',
         'support:CreateCase',
         'cloudtrail:GetEventSelectors',
         'cloudtrail:PutEventSelectors',
-        'sts:AssumeRole',
       ]),
     );
   });
@@ -340,11 +345,15 @@ describe('AccountFactory props', () => {
       EXECUTION_ROLE_NAME: 'FactoryExec',
       PIPELINE_NAME_PREFIX: 'acct',
     });
-    const assume = statementsOfFunction(template, 'create-execution-role').find((s) =>
-      s.Action.includes('sts:AssumeRole'),
+    // The first hop (CTExec) is the management role's; the check of the new role is the step's own.
+    const assumed = JSON.stringify(
+      statementsOfFunction(template, 'create-execution-role')
+        .filter((s) => s.Action.includes('sts:AssumeRole'))
+        .map((s) => s.Resource),
     );
-    expect(JSON.stringify(assume?.Resource)).toContain(':iam::*:role/CTExec');
-    expect(JSON.stringify(assume?.Resource)).toContain(':iam::*:role/FactoryExec');
+    expect(assumed).toContain(':iam::*:role/FactoryExec');
+    expect(assumed).not.toContain('CTExec');
+    expect(JSON.stringify(identityStatements(template))).toContain(':iam::*:role/CTExec');
     const pipeline = statementsOfFunction(template, 'create-account-pipeline').find((s) =>
       s.Action.includes('codepipeline:CreatePipeline'),
     );
@@ -365,6 +374,7 @@ describe('AccountFactory props', () => {
     });
     const template = Template.fromStack(stack);
     const management = [
+      'create-execution-role',
       'validate-request',
       'provision-account',
       'check-provisioning',
@@ -378,10 +388,12 @@ describe('AccountFactory props', () => {
       const actions = actionsOf(statementsOfFunction(template, handler));
       if (management.includes(handler)) {
         expect(vars.MANAGEMENT_ROLE_ARN).toBe('arn:aws:iam::222222222222:role/factory-management');
-        const assume = statementsOfFunction(template, handler).find((s) =>
+        const assume = statementsOfFunction(template, handler).filter((s) =>
           s.Action.includes('sts:AssumeRole'),
         );
-        expect(assume?.Resource).toEqual(['arn:aws:iam::222222222222:role/factory-management']);
+        expect(assume.map((s) => s.Resource)).toContainEqual([
+          'arn:aws:iam::222222222222:role/factory-management',
+        ]);
       } else {
         expect(vars.MANAGEMENT_ROLE_ARN).toBeUndefined();
       }
