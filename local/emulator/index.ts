@@ -341,6 +341,11 @@ export class LandingZone {
     });
   }
 
+  /** The Account Factory product's id in Service Catalog. */
+  get accountFactoryProductId(): string {
+    return this.sc.productId;
+  }
+
   /** The principals associated with Account Factory's portfolio. */
   get portfolioPrincipals(): string[] {
     return this.sc.associatedPrincipals;

@@ -396,6 +396,13 @@ export class ServiceCatalog {
     return false;
   }
 
+  /** Account Factory's products and records exist in the home region only. */
+  private requireHomeRegion(ctx: CallContext, what: string): void {
+    if (ctx.region !== this.env.homeRegion) {
+      throw err('ResourceNotFoundException', `${what} not found in ${ctx.region}.`);
+    }
+  }
+
   private requirePortfolio(id: string | undefined): void {
     if (id !== this.portfolioId) throw err('ResourceNotFoundException', `Portfolio ${id} not found.`);
   }
@@ -840,6 +847,7 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<UpdateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Provisioned product');
     if (i.UpdateToken) {
       const replay = this.tokens.get(`UPDATE_PROVISIONED_PRODUCT#${i.UpdateToken}`);
       if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
@@ -891,6 +899,7 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<TerminateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Provisioned product');
     if (i.TerminateToken) {
       const replay = this.tokens.get(`TERMINATE_PROVISIONED_PRODUCT#${i.TerminateToken}`);
       if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
@@ -912,6 +921,7 @@ export class ServiceCatalog {
 
   describeRecord(i: DescribeRecordCommandInput, ctx: CallContext): Out<DescribeRecordCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Record');
     const record = this.records.get(i.Id ?? '');
     if (!record) throw err('ResourceNotFoundException', `Record ${i.Id} not found.`);
     return {
@@ -946,6 +956,8 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<SearchProvisionedProductsCommandOutput> {
     this.requireManagement(ctx);
+    // Provisioned products live in the home region: elsewhere there are none.
+    if (ctx.region !== this.env.homeRegion) return { ProvisionedProducts: [], TotalResultsCount: 0 };
     this.settle();
     const level = i.AccessLevelFilter?.Key ?? 'User';
     if (i.AccessLevelFilter?.Value !== undefined && i.AccessLevelFilter.Value !== 'self') {
@@ -972,6 +984,7 @@ export class ServiceCatalog {
     ctx: CallContext,
   ): Out<DescribeProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
+    this.requireHomeRegion(ctx, 'Provisioned product');
     this.settle();
     const product = this.requireProvisioned(i.Id, i.Name);
     return { ProvisionedProductDetail: this.detailView(product), CloudWatchDashboards: [] };

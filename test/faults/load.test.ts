@@ -64,4 +64,6 @@ test(`${N} concurrent requests: at most five Control Tower operations at a time,
       `peak concurrent Control Tower operations ${lz.peakConcurrentOperations}`,
     ].join('\n'),
   );
-});
+  // A hang guard, not a timing assertion: a hundred executions with IAM enforced take about
+  // a minute of CPU, more on a loaded machine.
+}, 240_000);
