@@ -100,6 +100,7 @@ export function createApp(options: CreateAppOptions = {}): AccountFactoryApp {
   }
 
   const requests = loadRequestFiles(requestsDir);
+  let exampleCustomizations: ExampleProvisioningCustomizations | undefined;
   const stack = new AccountFactoryStack(app, stackName, {
     ...options.stackProps,
     ...delegated,
@@ -108,10 +109,15 @@ export function createApp(options: CreateAppOptions = {}): AccountFactoryApp {
       controlTowerHomeRegion: factorySettings.controlTowerHomeRegion ?? config.homeRegion,
     },
     provisioningCustomizations: example
-      ? (scope) => new ExampleProvisioningCustomizations(scope, 'ProvisioningCustomizations').stateMachine
+      ? (scope) => {
+          exampleCustomizations = new ExampleProvisioningCustomizations(scope, 'ProvisioningCustomizations');
+          return exampleCustomizations.stateMachine;
+        }
       : undefined,
     accountRequests: requests.map((r) => ({ request: r.request, source: r.source })),
   });
+  // The example acts in each account through the execution role, which trusts only the roles named.
+  if (exampleCustomizations) stack.factory.trustExecutionRole(exampleCustomizations.role);
   if (options.nag ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   }

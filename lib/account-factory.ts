@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -309,6 +309,8 @@ export class AccountFactory extends Construct {
   public readonly rerunStateMachine: sfn.StateMachine;
 
   private readonly stepFunctions: Partial<Record<HandlerName, StepFunction>>;
+  /** The roles the execution role trusts (trustExecutionRole adds to them). */
+  private readonly executionRoleTrusted: iam.IRole[] = [];
 
   constructor(scope: Construct, id: string, props: AccountFactoryProps = {}) {
     super(scope, id);
@@ -546,6 +548,23 @@ export class AccountFactory extends Construct {
         'Closes an account whose removed request asked for it (closeOnRemoval)',
       ),
     } satisfies Record<WorkflowHandler, StepFunction>;
+    // The execution role trusts the factory's roles that assume it, not the whole account
+    // (trustExecutionRole adds others, e.g. a provisioning customization's).
+    this.executionRoleTrusted.push(
+      steps[HANDLER.CREATE_EXECUTION_ROLE].role,
+      steps[HANDLER.APPLY_FEATURE_OPTIONS].role,
+      project.role!,
+    );
+    steps[HANDLER.CREATE_EXECUTION_ROLE].function.addEnvironment(
+      ENV.EXECUTION_ROLE_TRUSTED_ROLES,
+      Lazy.string({
+        produce: () =>
+          Fn.join(
+            ',',
+            [...new Set(this.executionRoleTrusted)].map((r) => r.roleArn),
+          ),
+      }),
+    );
 
     this.grantStepPermissions(steps, {
       config,
@@ -685,6 +704,15 @@ export class AccountFactory extends Construct {
       [HANDLER.SEMAPHORE_CLEANUP]: this.semaphore.cleanupFunction,
       [HANDLER.CUSTOMIZATIONS_RESULT]: this.customizationsResultFunction,
     };
+  }
+
+  /**
+   * Lets a role of yours assume the factory's execution role in the vended accounts (e.g. a
+   * provisioning customization's function): the role is added to the execution role's trust
+   * policy (which trusts only the factory's own roles) and allowed sts:AssumeRole on it.
+   */
+  public trustExecutionRole(role: iam.IRole): void {
+    this.executionRoleTrusted.push(role);
   }
 
   /** Lets a principal read the account metadata (e.g. a report, or a customization). */

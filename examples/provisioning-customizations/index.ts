@@ -39,6 +39,8 @@ export interface ExampleProvisioningCustomizationsProps {
 export class ExampleProvisioningCustomizations extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   public readonly function: lambda.IFunction;
+  /** The role that assumes the execution role in each account (the factory must trust it). */
+  public readonly role: iam.IRole;
 
   constructor(scope: Construct, id: string, props: ExampleProvisioningCustomizationsProps = {}) {
     super(scope, id);
@@ -63,6 +65,7 @@ export class ExampleProvisioningCustomizations extends Construct {
       [`Resource::${nagResource(this, executionRoles)}`],
     );
     this.function = step.function;
+    this.role = step.role;
 
     const createRole = new tasks.LambdaInvoke(this, 'Create audit role', {
       lambdaFunction: step.function,

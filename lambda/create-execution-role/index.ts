@@ -15,7 +15,7 @@ import { requireEnv } from '../shared/env';
 import { ExecutionRoleNotReady } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { clientsInAccount, createManagementClients } from '../shared/management';
+import { clientsInAccount, createManagementClients, partitionOf } from '../shared/management';
 
 /**
  * Step 5, Create execution role: creates (or repairs) the factory's execution role in
@@ -33,7 +33,9 @@ const management = createManagementClients(sts);
  * The same managed policy as AFT's AWSAFTExecution role: customizations run with it and
  * may deploy anything in the account.
  */
-export const EXECUTION_ROLE_POLICY_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+export function executionRolePolicyArn(partition: string): string {
+  return `arn:${partition}:iam::aws:policy/AdministratorAccess`;
+}
 
 /** Error names of an AssumeRole that is refused (a new role not yet visible to STS). */
 const NOT_ASSUMABLE_ERRORS = new Set(['AccessDenied', 'AccessDeniedException']);
@@ -43,16 +45,45 @@ export interface ExecutionRoleConfig {
   controlTowerRoleName: string;
   /** The role to create (AWSAFTExecution). */
   executionRoleName: string;
-  /** The account whose principals may assume the role (the factory's own account). */
-  trustedAccountId: string;
+  /**
+   * The factory's roles that assume the execution role: this step's own (to check the role
+   * can be assumed), Apply feature options' (default VPCs) and the customizations build's.
+   * The role trusts them, not the factory account's root (which would let any principal of
+   * that account with sts:AssumeRole in).
+   */
+  trustedRoleArns: string[];
+}
+
+/** The partition of the factory (`aws`, `aws-us-gov`, `aws-cn`), from its own role ARNs. */
+export function partitionOfConfig(config: ExecutionRoleConfig): string {
+  return partitionOf(config.trustedRoleArns[0]);
 }
 
 export function configFromEnv(): ExecutionRoleConfig {
   return {
     controlTowerRoleName: requireEnv('CONTROL_TOWER_EXECUTION_ROLE_NAME'),
     executionRoleName: requireEnv('EXECUTION_ROLE_NAME'),
-    trustedAccountId: requireEnv('EXECUTION_ROLE_TRUSTED_ACCOUNT'),
+    trustedRoleArns: parseRoleArns(requireEnv('EXECUTION_ROLE_TRUSTED_ROLES')),
   };
+}
+
+const ROLE_ARN = /^arn:[a-z-]+:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+/** Comma-separated role ARNs; anything else is a deployment bug, named. */
+export function parseRoleArns(value: string): string[] {
+  const arns = [
+    ...new Set(
+      value
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    ),
+  ];
+  const bad = arns.filter((a) => !ROLE_ARN.test(a));
+  if (!arns.length || bad.length) {
+    throw new Error(`EXECUTION_ROLE_TRUSTED_ROLES must list role ARNs, got '${value}'`);
+  }
+  return arns;
 }
 
 export const CreateExecutionRoleInputSchema = z.object({
@@ -66,13 +97,19 @@ export const CreateExecutionRoleInputSchema = z.object({
 });
 export type CreateExecutionRoleInput = z.output<typeof CreateExecutionRoleInputSchema>;
 
-export function trustPolicy(trustedAccountId: string): Record<string, unknown> {
+/**
+ * The execution role's trust policy: the factory's own roles, by ARN. IAM role principals in
+ * a trust policy: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html#principal-roles
+ * (IAM saves them as the role's unique ID, so a role deleted and created again is trusted
+ * again only when this step writes the policy again: it does, on every run).
+ */
+export function trustPolicy(trustedRoleArns: readonly string[]): Record<string, unknown> {
   return {
     Version: '2012-10-17',
     Statement: [
       {
         Effect: 'Allow',
-        Principal: { AWS: `arn:aws:iam::${trustedAccountId}:root` },
+        Principal: { AWS: trustedRoleArns.length === 1 ? trustedRoleArns[0] : [...trustedRoleArns] },
         Action: 'sts:AssumeRole',
       },
     ],
@@ -154,7 +191,9 @@ export async function ensureExecutionRole(
   since?: Date,
 ): Promise<ExecutionRoleResult> {
   const roleName = config.executionRoleName;
-  const policy = trustPolicy(config.trustedAccountId);
+  const policy = trustPolicy(config.trustedRoleArns);
+  const partition = partitionOfConfig(config);
+  const policyArn = executionRolePolicyArn(partition);
   const existing = await getRole(iam, roleName);
   let arn: string;
   if (!existing) {
@@ -165,10 +204,10 @@ export async function ensureExecutionRole(
         Description: 'Account factory execution role: customizations run with it',
       }),
     );
-    arn = out.Role?.Arn ?? roleArn(accountId, roleName);
+    arn = out.Role?.Arn ?? roleArn(accountId, roleName, partition);
     logger.info('Created execution role', { accountId, roleName });
   } else {
-    arn = existing.Arn ?? roleArn(accountId, roleName);
+    arn = existing.Arn ?? roleArn(accountId, roleName, partition);
     if (!samePolicy(existing.AssumeRolePolicyDocument, policy)) {
       await iam.send(
         new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(policy) }),
@@ -176,8 +215,8 @@ export async function ensureExecutionRole(
       logger.info('Restored execution role trust policy', { accountId, roleName });
     }
   }
-  if (!(await attachedPolicyArns(iam, roleName)).has(EXECUTION_ROLE_POLICY_ARN)) {
-    await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: EXECUTION_ROLE_POLICY_ARN }));
+  if (!(await attachedPolicyArns(iam, roleName)).has(policyArn)) {
+    await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: policyArn }));
   }
   const createdEarlier = Boolean(
     existing?.CreateDate && since && existing.CreateDate.getTime() >= since.getTime(),

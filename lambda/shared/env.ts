@@ -18,6 +18,11 @@ export const ENV = {
   EXECUTION_ROLE_NAME: 'EXECUTION_ROLE_NAME',
   /** Account whose principals may assume the execution role (the factory's own account). */
   EXECUTION_ROLE_TRUSTED_ACCOUNT: 'EXECUTION_ROLE_TRUSTED_ACCOUNT',
+  /**
+   * The factory's roles that assume the execution role (comma-separated role ARNs): the
+   * execution role trusts these, not the whole account.
+   */
+  EXECUTION_ROLE_TRUSTED_ROLES: 'EXECUTION_ROLE_TRUSTED_ROLES',
   /** Optional: role in the Control Tower management account for Organizations / Service Catalog calls. */
   MANAGEMENT_ROLE_ARN: 'MANAGEMENT_ROLE_ARN',
   /** The Control Tower home region: Service Catalog (Account Factory) and Control Tower are called there. */

@@ -12,8 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   createExecutionRole,
   CreateExecutionRoleInputSchema,
-  EXECUTION_ROLE_POLICY_ARN,
   ExecutionRoleConfig,
+  parseRoleArns,
   handler,
   samePolicy,
   trustPolicy,
@@ -25,12 +25,19 @@ const sts = new STSClient({ region: 'us-east-1' });
 
 const ACCOUNT = '111111111111';
 const FACTORY = '222222222222';
+/** The factory's roles that assume the execution role. */
+const FACTORY_ROLES = [
+  `arn:aws:iam::${FACTORY}:role/account-factory/CreateExecutionRoleRole`,
+  `arn:aws:iam::${FACTORY}:role/account-factory/ApplyFeatureOptionsRole`,
+  `arn:aws:iam::${FACTORY}:role/account-factory/CustomizationsRole`,
+];
+const EXECUTION_ROLE_POLICY_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/AWSAFTExecution`;
 const CT_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/AWSControlTowerExecution`;
 const config: ExecutionRoleConfig = {
   controlTowerRoleName: 'AWSControlTowerExecution',
   executionRoleName: 'AWSAFTExecution',
-  trustedAccountId: FACTORY,
+  trustedRoleArns: FACTORY_ROLES,
 };
 const credentials = {
   Credentials: {
@@ -82,12 +89,12 @@ describe('create execution role', () => {
     expect(result).toEqual({ roleArn: ROLE_ARN, created: true });
     const create = iamMock.commandCalls(CreateRoleCommand)[0].args[0].input;
     expect(create.RoleName).toBe('AWSAFTExecution');
+    // The factory's own roles, not the factory account's root.
     expect(JSON.parse(create.AssumeRolePolicyDocument!)).toEqual({
       Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${FACTORY}:root` }, Action: 'sts:AssumeRole' },
-      ],
+      Statement: [{ Effect: 'Allow', Principal: { AWS: FACTORY_ROLES }, Action: 'sts:AssumeRole' }],
     });
+    expect(create.AssumeRolePolicyDocument).not.toContain(':root');
     expect(iamMock.commandCalls(AttachRolePolicyCommand).map((c) => c.args[0].input)).toEqual([
       { RoleName: 'AWSAFTExecution', PolicyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
     ]);
@@ -109,7 +116,7 @@ describe('create execution role', () => {
         AssumeRolePolicyDocument: encoded({
           Statement: {
             Action: ['sts:AssumeRole'],
-            Principal: { AWS: [`arn:aws:iam::${FACTORY}:root`] },
+            Principal: { AWS: [...FACTORY_ROLES].reverse() },
             Effect: 'Allow',
           },
           Version: '2012-10-17',
@@ -136,7 +143,7 @@ describe('create execution role', () => {
         Path: '/',
         RoleId: 'AROATEST',
         CreateDate: new Date('2025-06-01T00:00:00.000Z'),
-        AssumeRolePolicyDocument: encoded(trustPolicy('999999999999')),
+        AssumeRolePolicyDocument: encoded(trustPolicy([`arn:aws:iam::${FACTORY}:root`])),
       },
     });
     iamMock
@@ -155,7 +162,7 @@ describe('create execution role', () => {
     expect(result.created).toBe(false);
     const update = iamMock.commandCalls(UpdateAssumeRolePolicyCommand).map((c) => c.args[0].input);
     expect(update).toHaveLength(1);
-    expect(JSON.parse(update[0].PolicyDocument!)).toEqual(trustPolicy(FACTORY));
+    expect(JSON.parse(update[0].PolicyDocument!)).toEqual(trustPolicy(FACTORY_ROLES));
     expect(iamMock.commandCalls(ListAttachedRolePoliciesCommand)[1].args[0].input.Marker).toBe('page-2');
     expect(iamMock.commandCalls(AttachRolePolicyCommand)).toHaveLength(1);
   });
@@ -178,7 +185,7 @@ describe('create execution role', () => {
         Path: '/',
         RoleId: 'AROATEST',
         CreateDate: new Date('2026-01-01T00:00:05.000Z'),
-        AssumeRolePolicyDocument: encoded(trustPolicy(FACTORY)),
+        AssumeRolePolicyDocument: encoded(trustPolicy(FACTORY_ROLES)),
       },
     });
     iamMock.on(ListAttachedRolePoliciesCommand).resolves({
@@ -201,9 +208,35 @@ describe('create execution role', () => {
   });
 });
 
+describe('partitions and trusted roles', () => {
+  test('in GovCloud the role, its policy and its trust are aws-us-gov ARNs', async () => {
+    iamMock.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }));
+    const gov = FACTORY_ROLES.map((a) => a.replace('arn:aws:', 'arn:aws-us-gov:'));
+
+    const result = await createExecutionRole(sts, input, { ...config, trustedRoleArns: gov });
+
+    expect(iamMock.commandCalls(AttachRolePolicyCommand)[0].args[0].input.PolicyArn).toBe(
+      'arn:aws-us-gov:iam::aws:policy/AdministratorAccess',
+    );
+    expect(
+      JSON.parse(iamMock.commandCalls(CreateRoleCommand)[0].args[0].input.AssumeRolePolicyDocument!),
+    ).toMatchObject({ Statement: [{ Principal: { AWS: gov } }] });
+    // IAM's own answer names the role (CreateRole returns its ARN); the fallback uses the partition too.
+    expect(result.roleArn).toMatch(/^arn:aws(-us-gov)?:iam::111111111111:role\/AWSAFTExecution$/);
+  });
+
+  test('the trusted roles come as comma-separated role ARNs; anything else is refused', () => {
+    expect(parseRoleArns(`${FACTORY_ROLES[0]}, ${FACTORY_ROLES[1]},${FACTORY_ROLES[0]}`)).toEqual(
+      FACTORY_ROLES.slice(0, 2),
+    );
+    expect(() => parseRoleArns('')).toThrow(/EXECUTION_ROLE_TRUSTED_ROLES/);
+    expect(() => parseRoleArns(`arn:aws:iam::${FACTORY}:root`)).toThrow(/EXECUTION_ROLE_TRUSTED_ROLES/);
+  });
+});
+
 describe('samePolicy', () => {
   test('compares parsed documents, not their text', () => {
-    const desired = trustPolicy(FACTORY);
+    const desired = trustPolicy(FACTORY_ROLES);
     expect(samePolicy(encoded(desired), desired)).toBe(true);
     expect(samePolicy(encoded({ ...desired, Version: '2008-10-17' }), desired)).toBe(false);
     expect(samePolicy('%7Bnot json', desired)).toBe(false);
