@@ -461,7 +461,6 @@ export class AccountFactory extends Construct {
       [ENV.ACCOUNT_FACTORY_PRODUCT_NAME]: config.productName,
       [ENV.CONTROL_TOWER_EXECUTION_ROLE_NAME]: config.controlTowerExecutionRoleName,
       [ENV.EXECUTION_ROLE_NAME]: config.executionRoleName,
-      [ENV.EXECUTION_ROLE_TRUSTED_ACCOUNT]: stack.account,
       [ENV.FEATURE_DELETE_DEFAULT_VPCS]: String(config.features.deleteDefaultVpcs),
       [ENV.FEATURE_ENTERPRISE_SUPPORT]: String(config.features.enterpriseSupport),
       [ENV.PIPELINE_NAME_PREFIX]: config.pipelinePrefix,

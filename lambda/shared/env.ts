@@ -17,7 +17,6 @@ export const ENV = {
   CONTROL_TOWER_EXECUTION_ROLE_NAME: 'CONTROL_TOWER_EXECUTION_ROLE_NAME',
   EXECUTION_ROLE_NAME: 'EXECUTION_ROLE_NAME',
   /** Account whose principals may assume the execution role (the factory's own account). */
-  EXECUTION_ROLE_TRUSTED_ACCOUNT: 'EXECUTION_ROLE_TRUSTED_ACCOUNT',
   /**
    * The factory's roles that assume the execution role (comma-separated role ARNs): the
    * execution role trusts these, not the whole account.

@@ -107,7 +107,6 @@ describe('AccountFactory resources', () => {
       ACCOUNT_FACTORY_PRODUCT_NAME: 'AWS Control Tower Account Factory',
       CONTROL_TOWER_EXECUTION_ROLE_NAME: 'AWSControlTowerExecution',
       EXECUTION_ROLE_NAME: 'AWSAFTExecution',
-      EXECUTION_ROLE_TRUSTED_ACCOUNT: '111111111111',
       FEATURE_DELETE_DEFAULT_VPCS: 'false',
       FEATURE_ENTERPRISE_SUPPORT: 'false',
       PIPELINE_NAME_PREFIX: 'account-customizations',
