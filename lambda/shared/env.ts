@@ -16,7 +16,6 @@ export const ENV = {
   ACCOUNT_FACTORY_PRODUCT_NAME: 'ACCOUNT_FACTORY_PRODUCT_NAME',
   CONTROL_TOWER_EXECUTION_ROLE_NAME: 'CONTROL_TOWER_EXECUTION_ROLE_NAME',
   EXECUTION_ROLE_NAME: 'EXECUTION_ROLE_NAME',
-  /** Account whose principals may assume the execution role (the factory's own account). */
   /**
    * The factory's roles that assume the execution role (comma-separated role ARNs): the
    * execution role trusts these, not the whole account.
