@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { THROTTLING_ERRORS } from '../lambda/shared/errors';
 import { grantKey } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
 import { startPipelineTask } from './workflow/pipeline-tasks';
@@ -176,7 +177,7 @@ export class RerunCustomizations extends Construct {
       comment: 'Reads the state of the pipeline execution',
     });
     check.addRetry({
-      errors: ['CodePipeline.ThrottlingException'],
+      errors: THROTTLING_ERRORS.map((e) => `CodePipeline.${e}`),
       interval: Duration.seconds(5),
       backoffRate: 2,
       maxAttempts: 6,
