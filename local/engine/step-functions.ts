@@ -119,6 +119,19 @@ function allStates(definition: any): { name: string; state: any }[] {
   return out;
 }
 
+/** Stands for `$$.Task.Token` in the context; replaced by a fresh token per task attempt. */
+const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
+
+/** A copy of `value` with every `placeholder` string replaced by `token`. */
+function withToken(value: unknown, placeholder: string, token: string): unknown {
+  if (value === placeholder) return token;
+  if (Array.isArray(value)) return value.map((v) => withToken(v, placeholder, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withToken(v, placeholder, token)]));
+  }
+  return value;
+}
+
 const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9-_]+)(:[A-Za-z0-9$_-]+)?$/;
 
 export class LocalStepFunctions {
@@ -242,8 +255,9 @@ export class LocalStepFunctions {
         Input: input as any,
       },
       StateMachine: { Id: stateMachineArn, Name: machine.sm.name },
-      // One callback task at a time per execution: the token names the execution.
-      Task: { Token: `local-token:${executionArn}` },
+      // A placeholder: runTask puts a fresh token in its place for every attempt of a
+      // callback task, as Step Functions issues a new $$.Task.Token per attempt.
+      Task: { Token: TOKEN_PLACEHOLDER },
     };
     const handlers = Object.fromEntries(
       taskStates(machine.sm.definition).map(({ name: stateName, state }) => [
@@ -352,8 +366,8 @@ export class LocalStepFunctions {
   private takeToken(token: string): PendingToken {
     const pending = this.tokens.get(token);
     if (!pending) {
-      const arn = token.startsWith('local-token:') ? token.slice('local-token:'.length) : '';
-      const e = this.executions.get(arn);
+      const m = /^local-token:(.+):[0-9a-f-]{36}$/.exec(token);
+      const e = m ? this.executions.get(m[1]) : undefined;
       if (!e) throw new StepFunctionsError('InvalidToken', 'Invalid task token');
       throw new StepFunctionsError('TaskTimedOut', 'Task timed out or its execution is closed');
     }
@@ -383,7 +397,11 @@ export class LocalStepFunctions {
       return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
     }
     if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
-      const token = `local-token:${execution.executionArn}`;
+      // Step Functions gives every attempt of a task (a retry, a loop back to the state)
+      // its own task token; a token of an earlier attempt is no longer valid:
+      // https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+      const token = `local-token:${execution.executionArn}:${randomUUID()}`;
+      input = withToken(input, TOKEN_PLACEHOLDER, token);
       const callback = new Promise<unknown>((resolve, reject) => {
         this.tokens.set(token, { executionArn: execution.executionArn, resolve, reject });
       });
