@@ -7,7 +7,7 @@ import type { AcquireSlotInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { dequeue, enqueue, notifyWaiter, readLock, wakeNext } from '../shared/semaphore';
+import { confirmSlot, dequeue, enqueue, notifyWaiter, wakeNext } from '../shared/semaphore';
 
 /**
  * Acquire slot: invoked by a `lambda:invoke.waitForTaskToken` task. The execution
@@ -67,8 +67,7 @@ export async function acquireSlot(
   // while its previous token timed out, or the task is retried). It must not queue
   // behind others for a slot it holds. Complete first, then remove the item: a
   // failed SendTaskSuccess leaves it for the next wake-up.
-  const lock = await readLock(ddb, ref);
-  if (lock.holders[input.holder] !== undefined) {
+  if (await confirmSlot(ddb, { ...ref, holder: input.holder, token: input.taskToken })) {
     await notifyWaiter(sfn, input.taskToken, 'reentered');
     await dequeue(ddb, { table, waiter, token: input.taskToken });
     return { status: 'reentered', woken: [] };

@@ -17,7 +17,6 @@ import {
   parsePipelineHolder,
   readLock,
   release,
-  removeWaitersOf,
   serveHolders,
   Slot,
   wakeNext,
@@ -103,7 +102,7 @@ export async function freeEndedHolder(
 ): Promise<'released' | 'running' | 'none'> {
   const op = slot.op;
   if (!op) {
-    const released = await release(ddb, { ...config, holder, unless: { noOperation: true } });
+    const released = await release(ddb, { ...config, holder, ifUnchanged: slot });
     return released ? 'released' : 'none';
   }
   if (op.recordId) {
@@ -118,7 +117,7 @@ export async function freeEndedHolder(
   } else if (now().getTime() - Date.parse(op.startedAt) < OPERATION_START_GRACE_MS) {
     return 'running';
   }
-  const released = await release(ddb, { ...config, holder, unless: { operation: op } });
+  const released = await release(ddb, { ...config, holder, ifUnchanged: slot });
   return released ? 'released' : 'none';
 }
 
@@ -152,11 +151,17 @@ export async function cleanupExecution(
   recordStatus: RecordStatus = describeRecordStatus,
 ): Promise<CleanupResult> {
   const result: CleanupResult = { released: [], removedWaiters: [], woken: [], operationsRunning: [] };
+  // Read first, then ask whether the execution runs, then change only what is unchanged
+  // (conditional on the token, on the slot): a redrive in between keeps what it made.
+  const waiters = (await listWaiters(ddb, config)).filter((w) => w.holder === executionArn);
+  const slot = (await readLock(ddb, config)).slots[executionArn];
   if (!(await isExecutionRunning(sfn, executionArn))) {
     // Waiters first, so no wake-up hands it a slot after its release.
-    const removed = await removeWaitersOf(ddb, { ...config, holder: executionArn });
-    if (removed > 0) result.removedWaiters.push(executionArn);
-    const slot = (await readLock(ddb, config)).slots[executionArn];
+    for (const waiter of waiters) {
+      if (await dequeue(ddb, { table: config.table, waiter, token: waiter.token })) {
+        if (!result.removedWaiters.includes(executionArn)) result.removedWaiters.push(executionArn);
+      }
+    }
     const freed = slot ? await freeEndedHolder(ddb, config, executionArn, slot, recordStatus) : 'none';
     if (freed === 'released') result.released.push(executionArn);
     if (freed === 'running') result.operationsRunning!.push(executionArn);
@@ -212,16 +217,12 @@ export async function reap(
   codePipeline?: CodePipelineClient,
   recordStatus: RecordStatus = describeRecordStatus,
 ): Promise<CleanupResult> {
-  const running = new Map<string, boolean>();
-  const check = async (arn: string) => {
-    if (!running.has(arn)) running.set(arn, await isRunning(sfn, arn, codePipeline));
-    return running.get(arn) as boolean;
-  };
-
+  // Each decision reads first, then asks whether the execution runs, then changes only
+  // what is unchanged (see cleanupExecution).
   const result: CleanupResult = { released: [], removedWaiters: [], woken: [], operationsRunning: [] };
   for (const waiter of await listWaiters(ddb, config)) {
     if (
-      !(await check(waiter.holder)) &&
+      !(await isRunning(sfn, waiter.holder, codePipeline)) &&
       (await dequeue(ddb, { table: config.table, waiter, token: waiter.token }))
     ) {
       result.removedWaiters.push(waiter.holder);
@@ -229,7 +230,7 @@ export async function reap(
   }
   const lock = await readLock(ddb, config);
   for (const [holder, slot] of Object.entries(lock.slots)) {
-    if (await check(holder)) continue;
+    if (await isRunning(sfn, holder, codePipeline)) continue;
     const freed = await freeEndedHolder(ddb, config, holder, slot, recordStatus);
     if (freed === 'released') result.released.push(holder);
     if (freed === 'running') result.operationsRunning!.push(holder);

@@ -83,6 +83,8 @@ export interface Slot {
   /** The task token the slot was handed to (a wake-up), if it was. */
   grant?: string;
   op?: SlotOperation;
+  /** The attribute is a plain string (a slot handed over with handOver). */
+  plain?: true;
 }
 
 export interface LockState {
@@ -99,7 +101,7 @@ function toSlot(value: unknown): Slot {
     const v = value as Partial<Slot>;
     return { at: String(v.at ?? ''), grant: v.grant, op: v.op };
   }
-  return { at: String(value) };
+  return { at: String(value), plain: true };
 }
 
 export function waiterKey(lockName: string, queuedAt: string, holder: string): { pk: string; sk: string } {
@@ -138,30 +140,45 @@ export async function acquire(
 }
 
 /**
- * Frees `holder`'s slot. Idempotent: false when it held none. With `unless`, only
- * if the slot is still as the caller saw it: `noOperation` (no operation mark),
- * or `operation` (this very mark: same start, same record or still none).
+ * Frees `holder`'s slot. Idempotent: false when it held none. With `ifUnchanged`,
+ * only if the slot is still the one the caller read (same grant, same operation
+ * mark): a caller that decided on what it read, then asked whether the execution
+ * runs, frees nothing that changed meanwhile (a redriven execution that confirmed
+ * its slot, an operation marked or recorded).
  */
 export async function release(
   ddb: DynamoDBDocumentClient,
-  args: LockRef & { holder: string; unless?: { noOperation: true } | { operation: SlotOperation } },
+  args: LockRef & { holder: string; ifUnchanged?: Slot },
 ): Promise<boolean> {
   const names: Record<string, string> = { '#h': args.holder, '#count': 'count' };
   const values: Record<string, unknown> = { ':minusOne': -1 };
   let condition = 'attribute_exists(#h)';
-  if (args.unless && 'noOperation' in args.unless) {
-    names['#op'] = 'op';
-    condition += ' AND attribute_not_exists(#h.#op)';
-  } else if (args.unless && 'operation' in args.unless) {
-    const op = args.unless.operation;
-    Object.assign(names, { '#op': 'op', '#st': 'startedAt', '#rid': 'recordId' });
-    values[':st'] = op.startedAt;
-    condition += ' AND #h.#op.#st = :st';
-    if (op.recordId) {
-      values[':rid'] = op.recordId;
-      condition += ' AND #h.#op.#rid = :rid';
+  const slot = args.ifUnchanged;
+  if (slot?.plain) {
+    values[':plain'] = slot.at;
+    condition += ' AND #h = :plain';
+  } else if (slot) {
+    Object.assign(names, { '#at': 'at', '#grant': 'grant', '#op': 'op' });
+    values[':at'] = slot.at;
+    condition += ' AND #h.#at = :at';
+    if (slot.grant) {
+      values[':grant'] = slot.grant;
+      condition += ' AND #h.#grant = :grant';
     } else {
-      condition += ' AND attribute_not_exists(#h.#op.#rid)';
+      condition += ' AND attribute_not_exists(#h.#grant)';
+    }
+    if (slot.op) {
+      Object.assign(names, { '#st': 'startedAt', '#rid': 'recordId' });
+      values[':st'] = slot.op.startedAt;
+      condition += ' AND #h.#op.#st = :st';
+      if (slot.op.recordId) {
+        values[':rid'] = slot.op.recordId;
+        condition += ' AND #h.#op.#rid = :rid';
+      } else {
+        condition += ' AND attribute_not_exists(#h.#op.#rid)';
+      }
+    } else {
+      condition += ' AND attribute_not_exists(#h.#op)';
     }
   }
   try {
@@ -173,6 +190,33 @@ export async function release(
         ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * The woken (or re-entering) execution confirms its slot: the slot's grant becomes
+ * its current token. False when it holds no slot. A cleanup that read the slot
+ * before the confirmation can no longer free it (release ifUnchanged).
+ */
+export async function confirmSlot(
+  ddb: DynamoDBDocumentClient,
+  args: LockRef & { holder: string; token: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: args.table,
+        Key: { pk: args.lockName, sk: LOCK_SK },
+        UpdateExpression: 'SET #h.#grant = :token',
+        ConditionExpression: 'attribute_exists(#h)',
+        ExpressionAttributeNames: { '#h': args.holder, '#grant': 'grant' },
+        ExpressionAttributeValues: { ':token': args.token },
       }),
     );
     return true;
@@ -395,8 +439,13 @@ export async function serveWaiter(
   }
   await dequeue(ddb, { table: args.table, waiter, token: waiter.token });
   if (delivered) return 'woken';
-  if (outcome === 'acquired' && !(await isExecutionRunning(sfn, waiter.holder))) {
-    await release(ddb, { ...args, holder: waiter.holder, unless: { noOperation: true } });
+  if (outcome === 'acquired') {
+    // Read the slot, then ask whether the execution runs, then free the slot only if it
+    // is unchanged: an execution redriven meanwhile that confirmed it keeps it.
+    const slot = (await readLock(ddb, args)).slots[waiter.holder];
+    if (slot?.grant === waiter.token && !(await isExecutionRunning(sfn, waiter.holder))) {
+      await release(ddb, { ...args, holder: waiter.holder, ifUnchanged: slot });
+    }
   }
   return 'gone';
 }
