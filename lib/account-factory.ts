@@ -580,6 +580,7 @@ export class AccountFactory extends Construct {
       tracingEnabled: true,
     });
     this.semaphore.guard(this.stateMachine);
+    this.semaphore.checkOperationRecords(props.controlTowerManagementRole);
     this.rerunStateMachine = new RerunCustomizations(this, 'Rerun', {
       metadataTable,
       createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,

@@ -22,6 +22,12 @@ const positiveNumber = (v: string) => {
   if (!(n > 0)) throw new InvalidArgumentError('expected a number > 0');
   return n;
 };
+const limit = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw new InvalidArgumentError('expected a whole number from 1 to 100');
+  return n;
+};
 const rate = (v: string) => {
   const n = Number(v);
   if (!(n >= 0 && n < 1)) throw new InvalidArgumentError('expected a rate from 0 to below 1');
@@ -46,7 +52,18 @@ const program = new Command('npm start --')
     200,
   )
   .option('--fail <emails>', 'comma-separated account emails whose Control Tower operation fails')
-  .option('--throttle <rate>', 'fraction of AWS calls throttled (TooManyRequestsException)', rate, 0)
+  .option(
+    '--limit <n>',
+    'semaphore limit: Control Tower operations the factory runs at once (maxConcurrentAccountOperations)',
+    limit,
+    5,
+  )
+  .option(
+    '--throttle <rate>',
+    "fraction of AWS calls throttled (with each service's own throttling error)",
+    rate,
+    0,
+  )
   .option('--crash <handler>', 'crash this step handler once, after it ran (e.g. tag-account)')
   .option('--abort <n>', 'abort N executions while they hold a Control Tower slot', positiveInt, 0)
   .option('--no-customizations', 'synthesize without the example provisioning customizations')
@@ -117,7 +134,10 @@ async function main(): Promise<void> {
   const requests = loadRequests(opts.requests, opts.generate);
   if (!requests.length)
     throw new Error(`No requests: ${opts.requests} holds no request files and --generate is 0`);
-  const template = synthTemplate({ exampleCustomizations: opts.customizations });
+  const template = synthTemplate({
+    exampleCustomizations: opts.customizations,
+    stackProps: { factory: { maxConcurrentAccountOperations: opts.limit } },
+  });
   const view = new ProgressView(Boolean(process.stdout.isTTY) && !opts.json);
   console.log(
     `Provisioning ${requests.length} account requests on the local engine (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`,
