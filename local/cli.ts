@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadRequestFiles } from '../lib/request-files';
+import { readRequestFiles } from '../lib/request-files';
 import { synthTemplate } from './engine/synth';
 import { formatLine, type RequestLine } from './progress';
 import { generateRequests } from './requests';
@@ -71,13 +71,15 @@ const program = new Command('npm start --')
   .option('--json', 'print the summary as JSON')
   .option('--verbose', "show the handlers' logs");
 
-function loadRequests(dir: string, generate: number): ScenarioRequest[] {
-  const fromFiles = loadRequestFiles(path.resolve(dir)).map((f) => ({
+/** The valid requests of the folder, and the rejected files (each named, with its fields). */
+function loadRequests(dir: string, generate: number): { requests: ScenarioRequest[]; rejected: string[] } {
+  const { loaded, problems } = readRequestFiles(path.resolve(dir));
+  const fromFiles = loaded.map((f) => ({
     request: f.request,
     label: path.basename(f.source.replace(/^file:/, '')),
   }));
   const generated = generateRequests(generate).map((r) => ({ request: r, label: r.accountName }));
-  return [...fromFiles, ...generated];
+  return { requests: [...fromFiles, ...generated], rejected: problems };
 }
 
 function minutes(seconds: number): string {
@@ -131,7 +133,9 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const opts = program.opts();
   if (!opts.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  const requests = loadRequests(opts.requests, opts.generate);
+  const { requests, rejected } = loadRequests(opts.requests, opts.generate);
+  for (const problem of rejected) console.error(`Rejected ${problem}`);
+  if (rejected.length) process.exitCode = 1;
   if (!requests.length)
     throw new Error(`No requests: ${opts.requests} holds no request files and --generate is 0`);
   const template = synthTemplate({
