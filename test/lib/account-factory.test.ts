@@ -372,6 +372,8 @@ describe('AccountFactory props', () => {
       'tag-account',
       'apply-feature-options',
       'close-account',
+      // Reads the Service Catalog records of the operations marked on semaphore slots.
+      'semaphore-cleanup',
     ];
     for (const handler of ALL_HANDLERS) {
       const vars = functionOf(template, handler).props.Environment.Variables;
