@@ -43,3 +43,16 @@ test(`the limit holds and nothing is stranded under ${RUNS} random interleavings
   );
   expect(totals.runs).toBe(RUNS);
 }, 300_000);
+
+/**
+ * Seeds that broke an invariant on the way, replayed (each found by the run above):
+ * - -810329647 / path 4: "e0 was woken without a slot". A cleanup (event or reaper)
+ *   asked DescribeExecution before e0 was redriven and freed the slot after the
+ *   redriven run had been handed it. Fixed: the cleanup reads the slot, then asks,
+ *   then frees only an unchanged slot; a re-entering execution confirms its slot.
+ */
+test.each([[-810329647, '4']])('regression: seed %i path %s', async (seed, path) => {
+  const totals = { runs: 0, steps: 0, peakHolders: 0, peakOperations: 0 };
+  await fc.assert(property(totals), { seed, path, numRuns: 1, endOnFailure: true });
+  expect(totals.runs).toBe(1);
+});

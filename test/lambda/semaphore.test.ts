@@ -7,6 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   acquire,
+  confirmSlot,
   dequeue,
   enqueue,
   listWaiters,
@@ -302,5 +303,22 @@ describe('wakeNext', () => {
     });
     expect((await readLock(fx.ddb, ref())).count).toBe(1);
     expect(await listWaiters(fx.ddb, ref())).toEqual([]);
+  });
+});
+
+describe('slots read, then checked, then freed only if unchanged', () => {
+  test('a cleanup that read the slot before a redrive frees nothing once the redriven execution confirmed it', async () => {
+    await acquire(fx.ddb, { ...ref(), limit: 1, holder: arn('e0'), grant: 'token-1' });
+    const seen = (await readLock(fx.ddb, ref())).slots[arn('e0')];
+    // Redriven, e0 registers again and finds itself holder: it confirms with its new token.
+    expect(await confirmSlot(fx.ddb, { ...ref(), holder: arn('e0'), token: 'token-2' })).toBe(true);
+
+    expect(await release(fx.ddb, { ...ref(), holder: arn('e0'), ifUnchanged: seen })).toBe(false);
+    expect(Object.keys((await readLock(fx.ddb, ref())).slots)).toEqual([arn('e0')]);
+  });
+
+  test('an execution whose slot was freed cannot confirm one', async () => {
+    expect(await confirmSlot(fx.ddb, { ...ref(), holder: arn('gone'), token: 't' })).toBe(false);
+    expect((await readLock(fx.ddb, ref())).count).toBe(0);
   });
 });
