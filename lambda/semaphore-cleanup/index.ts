@@ -290,12 +290,13 @@ export async function handleCleanupEvent(
   config: SemaphoreConfig,
   event: unknown,
   codePipeline?: CodePipelineClient,
+  recordStatus: RecordStatus = describeRecordStatus,
 ): Promise<CleanupResult> {
   if (isStatusChange(event)) {
     if (!ENDED_STATUSES.has(event.detail.status)) return { released: [], removedWaiters: [], woken: [] };
-    return cleanupExecution(ddb, sfn, config, event.detail.executionArn);
+    return cleanupExecution(ddb, sfn, config, event.detail.executionArn, recordStatus);
   }
-  return reap(ddb, sfn, config, codePipeline);
+  return reap(ddb, sfn, config, codePipeline, recordStatus);
 }
 
 export async function handler(event: unknown): Promise<CleanupResult> {

@@ -10,11 +10,11 @@ import { SemaphoreFixture, startSemaphoreFixture } from './semaphore-fixture';
  * in flight <= limit; at the end, one reaper period later: every waiter served,
  * no slot left to an ended execution without an operation in flight.
  *
- * INTERLEAVING_RUNS sets the number of runs (default 40, about 40 s here); each run is one
+ * INTERLEAVING_RUNS sets the number of runs (default 30, about a minute here); each run is one
  * scenario under one schedule. The count is printed.
  */
 
-const RUNS = Number(process.env.INTERLEAVING_RUNS ?? 40);
+const RUNS = Number(process.env.INTERLEAVING_RUNS ?? 30);
 
 let fx: SemaphoreFixture;
 let lock = 0;
@@ -25,20 +25,28 @@ afterAll(async () => {
   await fx.close();
 });
 
-const property = (totals: { runs: number; steps: number; peakHolders: number; peakOperations: number }) =>
+const property = (totals: {
+  runs: number;
+  steps: number;
+  abortsDuringOperation: number;
+  peakHolders: number;
+  peakOperations: number;
+}) =>
   fc.asyncProperty(fc.scheduler(), scenarioArbitrary, async (s, scenario) => {
     const stats: RunStats = await runScenario(s, fx, `lock-${++lock}`, scenario);
     totals.runs++;
     totals.steps += stats.steps;
+    totals.abortsDuringOperation += stats.abortsDuringOperation;
     totals.peakHolders = Math.max(totals.peakHolders, stats.peakHolders);
     totals.peakOperations = Math.max(totals.peakOperations, stats.peakOperations);
   });
 
 test(`the limit holds and nothing is stranded under ${RUNS} random interleavings`, async () => {
-  const totals = { runs: 0, steps: 0, peakHolders: 0, peakOperations: 0 };
+  const totals = { runs: 0, steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
   await fc.assert(property(totals), { numRuns: RUNS, endOnFailure: true });
   console.log(
     `semaphore interleavings: ${totals.runs} runs (one schedule each), ${totals.steps} scheduled steps, ` +
+      `${totals.abortsDuringOperation} aborts during an operation, ` +
       `peak holders ${totals.peakHolders}, peak Control Tower operations ${totals.peakOperations}`,
   );
   expect(totals.runs).toBe(RUNS);
@@ -52,7 +60,7 @@ test(`the limit holds and nothing is stranded under ${RUNS} random interleavings
  *   then frees only an unchanged slot; a re-entering execution confirms its slot.
  */
 test.each([[-810329647, '4']])('regression: seed %i path %s', async (seed, path) => {
-  const totals = { runs: 0, steps: 0, peakHolders: 0, peakOperations: 0 };
+  const totals = { runs: 0, steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
   await fc.assert(property(totals), { seed, path, numRuns: 1, endOnFailure: true });
   expect(totals.runs).toBe(1);
 });

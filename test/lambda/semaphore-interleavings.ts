@@ -32,15 +32,19 @@ export interface Scenario {
     /** Token timeouts fired at the scheduler's pick. */
     timeouts: number;
     abort: boolean;
+    /** Scheduler steps the abort (and its cleanup events) waits before it may happen: aborts come at any phase. */
+    abortDelay: number;
     /** Redriven after its abort (same ARN, RUNNING again). */
     redrive: boolean;
     /** Status change events delivered for it (0: lost; 2: duplicated); each may come early or late. */
     cleanupEvents: number;
   }[];
-  /** Reaper runs at the scheduler's pick (a last one always runs at the end). */
-  reapers: number;
+  /** Reaper runs at the scheduler's pick, each after some steps (a last one always runs at the end). */
+  reapers: number[];
   /** Per SendTaskSuccess call, in order: throttled (past the SDK's retries) or not. */
   throttledSends: boolean[];
+  /** Scheduler steps a Control Tower operation lasts (it ends at the scheduler's pick after them). */
+  operationSteps: number;
 }
 
 export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
@@ -49,13 +53,15 @@ export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
     fc.record({
       timeouts: fc.integer({ min: 0, max: 2 }),
       abort: fc.boolean(),
+      abortDelay: fc.integer({ min: 0, max: 40 }),
       redrive: fc.boolean(),
       cleanupEvents: fc.integer({ min: 0, max: 2 }),
     }),
-    { minLength: 2, maxLength: 4 },
+    { minLength: 3, maxLength: 5 },
   ),
-  reapers: fc.integer({ min: 0, max: 2 }),
+  reapers: fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 2 }),
   throttledSends: fc.array(fc.boolean(), { maxLength: 6 }),
+  operationSteps: fc.integer({ min: 1, max: 30 }),
 });
 
 type Status = 'RUNNING' | 'SUCCEEDED' | 'ABORTED';
@@ -95,6 +101,8 @@ function named(name: string, message = name): Error {
 
 export interface RunStats {
   steps: number;
+  /** Aborts that hit an execution while its Control Tower operation ran. */
+  abortsDuringOperation: number;
   peakHolders: number;
   peakOperations: number;
 }
@@ -108,7 +116,7 @@ export async function runScenario(
 ): Promise<RunStats> {
   const { limit } = scenario;
   const ref: LockRef = { table: fx.table, lockName };
-  const stats: RunStats = { steps: 0, peakHolders: 0, peakOperations: 0 };
+  const stats: RunStats = { steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
 
   // ---- the actors' bookkeeping: quiescence = every live actor waits at a gate or on a token
   let live = 0;
@@ -231,6 +239,7 @@ export async function runScenario(
       throw new Error(`${inFlight()} Control Tower operations in flight, limit ${limit}`);
     }
     spawn(`operation of ${e.name} ends`, async () => {
+      for (let n = 1; n < scenario.operationSteps; n++) await gate('runs');
       op.status = 'SUCCEEDED';
       finish();
     });
@@ -315,8 +324,10 @@ export async function runScenario(
     }
     if (plan.abort) {
       spawn(`abort ${e.name}`, async () => {
+        for (let n = 0; n < plan.abortDelay; n++) await gate('waits');
         if (e.status !== 'RUNNING') return;
         e.status = 'ABORTED';
+        if (e.op?.status === 'IN_PROGRESS') stats.abortsDuringOperation++;
         e.run++;
         killToken(e, 'aborted');
         if (plan.redrive) {
@@ -335,12 +346,14 @@ export async function runScenario(
     }
     for (let c = 0; c < plan.cleanupEvents; c++) {
       spawn(`cleanup event for ${e.name}`, async () => {
-        await handleCleanupEvent(ddb, sfn, config, cleanupEvent(e), undefined);
+        for (let n = 0; n < plan.abortDelay; n++) await gate('waits');
+        await handleCleanupEvent(ddb, sfn, config, cleanupEvent(e), undefined, recordStatus);
       });
     }
   });
-  for (let r = 0; r < scenario.reapers; r++) {
+  for (const delay of scenario.reapers) {
     spawn('reaper', async () => {
+      for (let n = 0; n < delay; n++) await gate('waits');
       await reap(ddb, sfn, config, undefined, recordStatus);
     });
   }
