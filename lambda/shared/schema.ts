@@ -14,9 +14,7 @@ const ACCOUNT_NAME = /^[ -;=?-~]+$/;
 /** Organizations OU id: ou-<root suffix>-<ou suffix>. */
 export const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
 /** "Name" or "Name (ou-xxxx-xxxxxxxx)", as Control Tower's Account Factory takes it. */
-const OU_WITH_ID = /^(.+) \((ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})\)$/;
-/** A "Name (ou-...)" form, well formed or not: its id must then match OU_ID. */
-const LOOKS_LIKE_OU_ID = /\(\s*ou-[^)]*\)\s*$/i;
+const OU_WITH_ID = /^(.*\S) \((ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})\)$/;
 /** Organizations tag keys and values: letters, separators, digits and _.:/=+-@ (no control or format characters). */
 const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const CUSTOM_FIELD_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -37,7 +35,7 @@ const edgeMessage = (what: string) => `${what} must not start or end with whites
 const email = (what: string) =>
   z
     .string({ error: `${what} is required and must be a string` })
-    .refine(noEdgeWhitespace, edgeMessage(what))
+    .refine(noEdgeWhitespace, { message: edgeMessage(what), abort: true })
     .regex(PLAIN_TEXT, `${what} must not contain control or invisible characters`)
     .min(6, `${what} must be at least 6 characters`)
     .max(64, `${what} must be at most 64 characters`)
@@ -47,7 +45,7 @@ const email = (what: string) =>
 const personName = (what: string) =>
   z
     .string({ error: `${what} is required and must be a string` })
-    .refine(noEdgeWhitespace, edgeMessage(what))
+    .refine(noEdgeWhitespace, { message: edgeMessage(what), abort: true })
     .min(1, `${what} must not be empty`)
     .max(50, `${what} must be at most 50 characters`)
     .regex(PLAIN_TEXT, `${what} must not contain control or invisible characters`);
@@ -83,17 +81,17 @@ export const AccountRequestSchema = z.strictObject({
       ACCOUNT_NAME,
       'accountName may only contain printable ASCII characters other than < and > (no control characters)',
     )
-    .refine(noEdgeWhitespace, edgeMessage('accountName')),
+    .refine(noEdgeWhitespace, { message: edgeMessage('accountName'), abort: true }),
   organizationalUnit: z
     .string({ error: 'organizationalUnit is required and must be a string' })
     .min(1, 'organizationalUnit must not be empty')
     .max(170, 'organizationalUnit must be at most 170 characters')
     .regex(PLAIN_TEXT, 'organizationalUnit must not contain control or invisible characters')
-    .refine(noEdgeWhitespace, edgeMessage('organizationalUnit'))
-    .refine(
-      (v) => !LOOKS_LIKE_OU_ID.test(v) || OU_WITH_ID.test(v),
-      'organizationalUnit: the OU id in "Name (ou-xxxx-xxxxxxxx)" must be ou- then 4-32 lower-case letters or digits, -, then 8-32',
-    )
+    .refine(noEdgeWhitespace, { message: edgeMessage('organizationalUnit'), abort: true })
+    .superRefine((v, ctx) => {
+      const problem = organizationalUnitIdProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .refine(
       (v) => parseOrganizationalUnit(v).name.length <= 128,
       'organizationalUnit must be an OU name (up to 128 characters) or "Name (ou-xxxx-xxxxxxxx)"',
@@ -196,6 +194,27 @@ export function formatIssues(issues: RequestIssue[]): string {
 export function parseOrganizationalUnit(value: string): { name: string; id?: string } {
   const m = OU_WITH_ID.exec(value);
   return m ? { name: m[1], id: m[2] } : { name: value };
+}
+
+/**
+ * A value that ends like "(ou-...)" must be "Name (ou-xxxx-xxxxxxxx)" exactly: the
+ * schema rejects a malformed id, so the file loader, `validate` and the workflow
+ * agree (an OU name may hold parentheses, but not a would-be OU id).
+ */
+export function organizationalUnitIdProblem(value: string): string | undefined {
+  const parsed = parseOrganizationalUnit(value);
+  if (parsed.id) {
+    return parsed.name.trim() === parsed.name
+      ? undefined
+      : `write "${parsed.name.trim()} (${parsed.id})" (one space, then the OU id in parentheses)`;
+  }
+  const suffix = /^(.*?)\s*\(\s*(ou-[^)]*?)\s*\)$/i.exec(value);
+  if (!suffix) return undefined;
+  const [, name, id] = suffix;
+  const wanted = `write "${name || 'Name'} (${id.toLowerCase()})" (one space, then the OU id in parentheses)`;
+  if (OU_ID.test(id)) return wanted;
+  if (OU_ID.test(id.toLowerCase())) return `OU ids are lower case: ${wanted}`;
+  return `"${id}" is not an OU id (ou-xxxx-xxxxxxxx): write "Name" or "Name (ou-xxxx-xxxxxxxx)"`;
 }
 
 /** The requests table key: one request per account email. */

@@ -144,7 +144,7 @@ describe('bad input is rejected, never rewritten', () => {
     [
       'organizationalUnit',
       { organizationalUnit: 'Sandbox (ou-XYZ)' },
-      'the OU id in "Name (ou-xxxx-xxxxxxxx)"',
+      '"ou-XYZ" is not an OU id (ou-xxxx-xxxxxxxx)',
     ],
   ])('%s: %j', (field, change, message) => {
     const result = parseAccountRequest({ ...VALID, ...change });
