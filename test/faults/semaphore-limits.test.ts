@@ -17,6 +17,9 @@ import {
  * its figures: requests, succeeded, failed with a notification, lost, peak vs limit.
  */
 
+// Each run takes well under a minute alone; the margin is for a machine busy with other suites.
+jest.setTimeout(180_000);
+
 let factory: LocalFactory | undefined;
 afterEach(async () => {
   await factory?.close();
@@ -42,7 +45,7 @@ describe.each([1, 3])(
           request: r,
           label: r.accountName,
         })),
-        createMinutes: 10,
+        createMinutes: 5,
         abortWhileHolding: 2,
         customizations: false,
         keepOpen: true,
@@ -70,7 +73,7 @@ test('every API throttled at 50 % (each service its own throttling error, Organi
   const { summary, factory: f } = await runScenario({
     template: faultTemplate(),
     requests: generateRequests(40, 'half-throttled').map((r) => ({ request: r, label: r.accountName })),
-    createMinutes: 10,
+    createMinutes: 5,
     faults: { throttle: { rate: 0.5 } },
     customizations: false,
     keepOpen: true,
@@ -92,7 +95,7 @@ test('Step Functions throttled at 50 %: no execution waits for its slot past one
   const { summary, factory: f } = await runScenario({
     template: faultTemplate(),
     requests: generateRequests(12, 'sfn-throttled').map((r) => ({ request: r, label: r.accountName })),
-    createMinutes: 10,
+    createMinutes: 5,
     faults: { throttle: { rate: 0.5, services: ['SFNClient'] } },
     customizations: false,
     keepOpen: true,
