@@ -397,9 +397,11 @@ export class LocalStepFunctions {
       return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
     }
     if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
-      // Step Functions gives every attempt of a task (a retry, a loop back to the state)
-      // its own task token; a token of an earlier attempt is no longer valid:
-      // https://docs.aws.amazon.com/step-functions/latest/dg/connect-to-resource.html#connect-wait-token
+      // Step Functions generates a task token "in the context object when a workflow enters
+      // a task state": every attempt (a retry, a loop back to the state) gets its own, and
+      // the token of an earlier attempt answers TaskTimedOut ("expired or ... already closed"):
+      // https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
+      // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html
       const token = `local-token:${execution.executionArn}:${randomUUID()}`;
       input = withToken(input, TOKEN_PLACEHOLDER, token);
       const callback = new Promise<unknown>((resolve, reject) => {
