@@ -2,8 +2,8 @@ import { Command } from 'commander';
 import {
   AccountRequest,
   OU_ID,
+  organizationalUnitIdProblem,
   parseAccountRequest,
-  parseOrganizationalUnit,
   requestIdOf,
 } from '../lambda/shared/schema';
 import { EXIT_OK, EXIT_PROBLEMS } from './errors';
@@ -120,22 +120,12 @@ function duplicates(
  * for an OU of that name and not find it.
  */
 export function organizationalUnitProblem(value: string): string | undefined {
-  const parsed = parseOrganizationalUnit(value);
-  if (parsed.id) {
-    return parsed.name.trim() === parsed.name
-      ? undefined
-      : `write "${parsed.name.trim()} (${parsed.id})" (one space, then the OU id in parentheses)`;
-  }
+  const problem = organizationalUnitIdProblem(value);
+  if (problem) return problem;
   if (OU_ID.test(value.toLowerCase())) {
     return `an OU id alone is not accepted: write "Name (${value.toLowerCase()})" or the OU name`;
   }
-  const suffix = /^(.*?)\s*\(\s*(ou-[^)]*?)\s*\)$/i.exec(value);
-  if (!suffix) return undefined;
-  const [, name, id] = suffix;
-  const wanted = `write "${name || 'Name'} (${id.toLowerCase()})" (one space, then the OU id in parentheses)`;
-  if (OU_ID.test(id)) return wanted;
-  if (OU_ID.test(id.toLowerCase())) return `OU ids are lower case: ${wanted}`;
-  return `"${id}" is not an OU id (ou-xxxx-xxxxxxxx): write "Name" or "Name (ou-xxxx-xxxxxxxx)"`;
+  return undefined;
 }
 
 export function formatProblem(p: Problem): string {

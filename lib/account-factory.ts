@@ -353,10 +353,12 @@ export class AccountFactory extends Construct {
     this.requestsTable = requestsTable;
     this.metadataTable = metadataTable;
 
+    const rolePath = props.factoryRolePath ?? DEFAULT_TRUSTED_ROLE_PATH;
     this.semaphore = new ConcurrencySemaphore(this, 'Semaphore', {
       limit: config.maxConcurrent,
       encryptionKey: key,
       logRetention: props.logRetention,
+      cleanupRolePath: rolePath,
     });
 
     // ---- Topics --------------------------------------------------------------
@@ -475,7 +477,6 @@ export class AccountFactory extends Construct {
     if (config.features.cloudTrailTrail) {
       environment[ENV.FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL] = config.features.cloudTrailTrail;
     }
-    const rolePath = props.factoryRolePath ?? DEFAULT_TRUSTED_ROLE_PATH;
     if (!props.controlTowerManagementRole) {
       this.controlTowerAccess = new ControlTowerAccess(this, 'ControlTowerAccess', {
         trustedRolePath: rolePath,
@@ -643,6 +644,7 @@ export class AccountFactory extends Construct {
       tracingEnabled: true,
     });
     this.semaphore.guard(this.stateMachine);
+    this.semaphore.checkOperationRecords(managementRole, homeRegion);
     this.rerunStateMachine = new RerunCustomizations(this, 'Rerun', {
       metadataTable,
       createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,

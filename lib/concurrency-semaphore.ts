@@ -63,6 +63,12 @@ export interface ConcurrencySemaphoreProps {
   readonly encryptionKey?: kms.IKey;
   /** @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The IAM path of the cleanup function's role: it reads Service Catalog records through
+   * the Control Tower management role, which trusts the factory's roles under one path.
+   * @default '/'
+   */
+  readonly cleanupRolePath?: string;
 }
 
 export interface AcquireOptions {
@@ -264,6 +270,7 @@ export class ConcurrencySemaphore extends Construct {
       handler: HANDLER.SEMAPHORE_CLEANUP,
       description: 'Releases semaphore slots of executions that ended without releasing them',
       timeout: Duration.minutes(5),
+      rolePath: props.cleanupRolePath,
     });
     cleanup.function.addEnvironment(
       ENV.SEMAPHORE_EXTRA_LOCKS,
@@ -386,6 +393,37 @@ export class ConcurrencySemaphore extends Construct {
   }
 
   /**
+   * Lets a step that starts a Control Tower operation mark its slot with the
+   * operation (`beginOperation` / `recordOperation` in lambda/shared/semaphore.ts):
+   * UpdateItem on the lock item. The slot is then freed only when the operation's
+   * Service Catalog record is terminal, whatever happens to the execution.
+   */
+  public grantOperationMarks(grantee: iam.IGrantable): void {
+    grantTableReadWrite(this.table, grantee);
+  }
+
+  /**
+   * Lets the cleanup and the reaper read the Service Catalog records marked on
+   * slots (DescribeRecord), through `managementRole` (the Control Tower management
+   * account's role) when the factory runs in another account.
+   */
+  public checkOperationRecords(managementRole?: iam.IRole, homeRegion?: string): void {
+    const cleanup = this.stepFunctions[2];
+    if (homeRegion) cleanup.function.addEnvironment(ENV.CONTROL_TOWER_HOME_REGION, homeRegion);
+    if (managementRole) {
+      cleanup.function.addEnvironment(ENV.MANAGEMENT_ROLE_ARN, managementRole.roleArn);
+      cleanup.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [managementRole.roleArn] }),
+      );
+    } else {
+      cleanup.allowOnAnyResource(
+        ['servicecatalog:DescribeRecord'],
+        'reads the records of the Control Tower operations marked on slots, whose IDs are known at run time only',
+      );
+    }
+  }
+
+  /**
    * Lets the semaphore serve a state machine: its functions may complete the
    * machine's task tokens, and an EventBridge rule runs the cleanup when one of
    * its executions fails, times out or is aborted.
@@ -422,7 +460,8 @@ export class ConcurrencySemaphore extends Construct {
         new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executionsArn] }),
       ],
     });
-    describePolicy.attachToRole(this.stepFunctions[2].role);
+    // The cleanup, and a wake-up whose token is gone, ask whether the execution still runs.
+    for (const f of this.stepFunctions) describePolicy.attachToRole(f.role);
     acknowledge(
       describePolicy,
       'AwsSolutions-IAM5',

@@ -25,6 +25,19 @@ export const REQUEST_FILE_EXTENSIONS = ['.json', '.yaml', '.yml'];
  * field; and an error when two files request the same account email.
  */
 export function loadRequestFiles(dir: string): RequestFile[] {
+  const { loaded, problems } = readRequestFiles(dir);
+  if (problems.length > 0) {
+    throw new Error(`Invalid account request file(s) in ${dir}:\n  ${problems.join('\n  ')}`);
+  }
+  return loaded;
+}
+
+/**
+ * Reads and judges every request file of a directory, each on its own: the valid
+ * requests, and one problem per bad file (`<file>: InvalidAccountRequest: <field>:
+ * <reason>; ...`). A bad file never keeps the others from being judged.
+ */
+export function readRequestFiles(dir: string): { loaded: RequestFile[]; problems: string[] } {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new Error(`Account requests directory ${dir} does not exist`);
   }
@@ -49,7 +62,7 @@ export function loadRequestFiles(dir: string): RequestFile[] {
     }
     const parsed = parseAccountRequest(data);
     if (!parsed.ok) {
-      problems.push(`${file}: ${formatIssues(parsed.issues)}`);
+      problems.push(`${file}: InvalidAccountRequest: ${formatIssues(parsed.issues)}`);
       continue;
     }
     const requestId = requestIdOf(parsed.request);
@@ -61,10 +74,7 @@ export function loadRequestFiles(dir: string): RequestFile[] {
     byEmail.set(requestId, file);
     loaded.push({ file, requestId, source: `file:${file}`, request: parsed.request });
   }
-  if (problems.length > 0) {
-    throw new Error(`Invalid account request file(s) in ${dir}:\n  ${problems.join('\n  ')}`);
-  }
-  return loaded;
+  return { loaded, problems };
 }
 
 function isJson(file: string): boolean {

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { THROTTLING_ERRORS } from '../lambda/shared/errors';
 import { grantKey } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
 import { CODEPIPELINE_RETRY_ERRORS, startPipelineTask } from './workflow/pipeline-tasks';
@@ -200,7 +201,9 @@ export class RerunCustomizations extends Construct {
       comment: 'Reads the state of the pipeline execution',
     });
     check.addRetry({
-      errors: [...CODEPIPELINE_RETRY_ERRORS],
+      errors: [
+        ...new Set([...CODEPIPELINE_RETRY_ERRORS, ...THROTTLING_ERRORS.map((e) => `CodePipeline.${e}`)]),
+      ],
       interval: Duration.seconds(5),
       backoffRate: 2,
       maxAttempts: 6,

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadRequestFiles } from '../lib/request-files';
+import { readRequestFiles } from '../lib/request-files';
 import { synthTemplate } from './engine/synth';
 import { formatLine, type RequestLine } from './progress';
 import { generateRequests } from './requests';
@@ -20,6 +20,12 @@ const positiveInt = (v: string) => {
 const positiveNumber = (v: string) => {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+};
+const limit = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw new InvalidArgumentError('expected a whole number from 1 to 100');
   return n;
 };
 const rate = (v: string) => {
@@ -46,7 +52,18 @@ const program = new Command('npm start --')
     200,
   )
   .option('--fail <emails>', 'comma-separated account emails whose Control Tower operation fails')
-  .option('--throttle <rate>', 'fraction of AWS calls throttled (TooManyRequestsException)', rate, 0)
+  .option(
+    '--limit <n>',
+    'semaphore limit: Control Tower operations the factory runs at once (maxConcurrentAccountOperations)',
+    limit,
+    5,
+  )
+  .option(
+    '--throttle <rate>',
+    "fraction of AWS calls throttled (with each service's own throttling error)",
+    rate,
+    0,
+  )
   .option('--crash <handler>', 'crash this step handler once, after it ran (e.g. tag-account)')
   .option('--abort <n>', 'abort N executions while they hold a Control Tower slot', positiveInt, 0)
   .option('--no-customizations', 'synthesize without the example provisioning customizations')
@@ -62,13 +79,15 @@ const program = new Command('npm start --')
   .option('--json', 'print the summary as JSON')
   .option('--verbose', "show the handlers' logs");
 
-function loadRequests(dir: string, generate: number): ScenarioRequest[] {
-  const fromFiles = loadRequestFiles(path.resolve(dir)).map((f) => ({
+/** The valid requests of the folder, and the rejected files (each named, with its fields). */
+function loadRequests(dir: string, generate: number): { requests: ScenarioRequest[]; rejected: string[] } {
+  const { loaded, problems } = readRequestFiles(path.resolve(dir));
+  const fromFiles = loaded.map((f) => ({
     request: f.request,
     label: path.basename(f.source.replace(/^file:/, '')),
   }));
   const generated = generateRequests(generate).map((r) => ({ request: r, label: r.accountName }));
-  return [...fromFiles, ...generated];
+  return { requests: [...fromFiles, ...generated], rejected: problems };
 }
 
 function minutes(seconds: number): string {
@@ -122,10 +141,16 @@ async function main(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const opts = program.opts();
   if (!opts.verbose) process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
-  const requests = loadRequests(opts.requests, opts.generate);
+  const { requests, rejected } = loadRequests(opts.requests, opts.generate);
+  for (const problem of rejected) console.error(`Rejected ${problem}`);
+  if (rejected.length) process.exitCode = 1;
   if (!requests.length)
     throw new Error(`No requests: ${opts.requests} holds no request files and --generate is 0`);
-  const template = synthTemplate({ exampleCustomizations: opts.customizations, topology: opts.topology });
+  const template = synthTemplate({
+    exampleCustomizations: opts.customizations,
+    topology: opts.topology,
+    stackProps: { factory: { maxConcurrentAccountOperations: opts.limit } },
+  });
   const view = new ProgressView(Boolean(process.stdout.isTTY) && !opts.json);
   console.log(
     `Provisioning ${requests.length} account requests on the local engine, ${opts.topology} topology (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`,

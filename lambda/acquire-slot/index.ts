@@ -7,7 +7,7 @@ import type { AcquireSlotInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { dequeue, enqueue, notifyWaiter, readLock, wakeNext } from '../shared/semaphore';
+import { confirmSlot, dequeue, enqueue, notifyWaiter, wakeNext } from '../shared/semaphore';
 
 /**
  * Acquire slot: invoked by a `lambda:invoke.waitForTaskToken` task. The execution
@@ -45,8 +45,9 @@ export interface AcquireSlotResult {
  * item. Either way someone hands us the slot, or we are behind older waiters
  * that get it first (first come, first served by execution start time).
  *
- * Invariant: whoever removes the waiter item (conditional on its token) sends
- * that token's SendTaskSuccess; nobody else does.
+ * A waiter item is removed only after its token was completed or found gone, so a
+ * throttled SendTaskSuccess never strands a waiter: the item stays for the next
+ * wake-up.
  */
 export async function acquireSlot(
   ddb: DynamoDBDocumentClient,
@@ -62,13 +63,13 @@ export async function acquireSlot(
     token: input.taskToken,
   });
 
-  // Re-entry: this execution already holds a slot (e.g. the task is retried after the
-  // slot was handed to it). It must not queue behind others for a slot it holds.
-  const lock = await readLock(ddb, ref);
-  if (lock.holders[input.holder] !== undefined) {
-    if (await dequeue(ddb, { table, waiter, token: input.taskToken })) {
-      await notifyWaiter(sfn, input.taskToken, 'reentered');
-    }
+  // Re-entry: this execution already holds a slot (e.g. the slot was handed to it
+  // while its previous token timed out, or the task is retried). It must not queue
+  // behind others for a slot it holds. Complete first, then remove the item: a
+  // failed SendTaskSuccess leaves it for the next wake-up.
+  if (await confirmSlot(ddb, { ...ref, holder: input.holder, token: input.taskToken })) {
+    await notifyWaiter(sfn, input.taskToken, 'reentered');
+    await dequeue(ddb, { table, waiter, token: input.taskToken });
     return { status: 'reentered', woken: [] };
   }
 

@@ -7,6 +7,7 @@ import { nowIso } from '../shared/clock';
 import { ControlTowerBusy } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
+import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import { AccountRequestSchema, idempotencyToken, provisionedProductName } from '../shared/schema';
 import { findProvisionedProductId, isControlTowerBusy } from '../shared/service-catalog';
@@ -113,7 +114,9 @@ export async function handler(event: unknown): Promise<TerminationResult | Closu
   const payload = parseInput(PayloadSchema, event, 'Close account');
   const { validation } = payload.state;
   if (payload.action === 'terminate') {
-    const result = await terminateProvisionedProduct(management.serviceCatalog, validation);
+    const result = await underSlot(parseInput(OperationSlotSchema, event, 'Close account'), () =>
+      terminateProvisionedProduct(management.serviceCatalog, validation),
+    );
     logger.info('Provisioned product termination', { requestId: validation.requestId, ...result });
     return result;
   }

@@ -1,6 +1,7 @@
 import {
   ProvisionProductCommand,
   RecordDetail,
+  SearchProvisionedProductsCommand,
   ServiceCatalogClient,
   UpdateProvisionedProductCommand,
 } from '@aws-sdk/client-service-catalog';
@@ -14,6 +15,7 @@ import { requireEnv } from '../shared/env';
 import { AccountNotFound, ControlTowerBusy, StaleRequestVersion } from '../shared/errors';
 import { InvalidStepInput, parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
+import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import {
   AccountRequestSchema,
@@ -96,6 +98,26 @@ export async function provisionAccount(
   switch (v.operation) {
     case 'CREATE':
     case 'IMPORT': {
+      // An earlier version of this request, under another account name, provisioned (or
+      // is still provisioning) the account: this version is applied to that product,
+      // waiting (ControlTowerBusy) while its operation runs. A second ProvisionProduct
+      // would be refused and leave the account under the old name.
+      const earlier = await findEarlierProvisionedProduct(sc, name);
+      if (earlier) {
+        const out = await guardBusy(() =>
+          sc.send(
+            new UpdateProvisionedProductCommand({
+              ProvisionedProductId: earlier.id,
+              ProductId: product.productId,
+              ProvisioningArtifactId: product.provisioningArtifactId,
+              PathId: product.pathId,
+              ProvisioningParameters,
+              UpdateToken: idempotencyToken(v.requestId, v.version, 'provision-again'),
+            }),
+          ),
+        );
+        return toResult(out.RecordDetail, earlier.id, 'UpdateProvisionedProduct');
+      }
       try {
         const out = await guardBusy(() =>
           sc.send(
@@ -163,6 +185,33 @@ export async function provisionAccount(
 }
 
 /**
+ * The provisioned product of this request under another name (the account name of an
+ * earlier version): product names end with a hash of the request id, which edits keep.
+ */
+export async function findEarlierProvisionedProduct(
+  sc: ServiceCatalogClient,
+  name: string,
+): Promise<{ id: string; name: string } | undefined> {
+  const suffix = name.slice(name.lastIndexOf('-'));
+  let PageToken: string | undefined;
+  do {
+    const out = await sc.send(
+      new SearchProvisionedProductsCommand({
+        AccessLevelFilter: { Key: 'Account', Value: 'self' },
+        Filters: { SearchQuery: [suffix.slice(1)] },
+        PageToken,
+      }),
+    );
+    const match = (out?.ProvisionedProducts ?? []).find(
+      (p) => p.Id && p.Name && p.Name !== name && p.Name.endsWith(suffix),
+    );
+    if (match?.Id && match.Name) return { id: match.Id, name: match.Name };
+    PageToken = out?.NextPageToken;
+  } while (PageToken);
+  return undefined;
+}
+
+/**
  * An older version of a request must not reach Control Tower after a newer one was
  * written (two edits in quick succession, or an edit while the first version waited
  * for a slot): the newer execution applies the request; this one stops, superseded.
@@ -200,10 +249,8 @@ export async function handler(event: unknown): Promise<ProvisioningResult> {
   const payload = parseInput(PayloadSchema, event, 'Provision account');
   const { requestId, version } = payload.state.validation;
   await assertLatestVersion(ddb, requireEnv('REQUESTS_TABLE'), requestId, version);
-  const result = await provisionAccount(
-    management.serviceCatalog,
-    requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'),
-    payload,
+  const result = await underSlot(parseInput(OperationSlotSchema, event, 'Provision account'), () =>
+    provisionAccount(management.serviceCatalog, requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'), payload),
   );
   logger.info('Control Tower operation started', {
     requestId: payload.state.validation.requestId,

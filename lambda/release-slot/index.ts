@@ -7,7 +7,7 @@ import type { ReleaseSlotInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { release, wakeNext } from '../shared/semaphore';
+import { release, removeWaitersOf, wakeNext } from '../shared/semaphore';
 
 /** Release slot: frees the execution's slot (idempotent) and hands it to the oldest waiter. */
 
@@ -35,6 +35,9 @@ export async function releaseSlot(
   input: ReleaseSlotInput,
 ): Promise<ReleaseSlotResult> {
   const ref = { table, lockName: input.lockName };
+  // A queue place left by this execution (its Acquire failed into the failure chain)
+  // goes first, so no wake-up hands it a slot after this release.
+  await removeWaitersOf(ddb, { ...ref, holder: input.holder });
   const released = await release(ddb, { ...ref, holder: input.holder });
   // Wake even when nothing was released: it costs one query and repairs a wake-up lost elsewhere.
   const woken = await wakeNext(ddb, sfn, { ...ref, limit: input.limit });

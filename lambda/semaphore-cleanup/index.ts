@@ -1,18 +1,24 @@
 import { CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createClient } from '../shared/clients';
+import { now } from '../shared/clock';
 import { optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
+import { createManagementClients } from '../shared/management';
 import {
   dequeue,
+  isExecutionRunning,
   listWaiters,
   LockRef,
   parsePipelineHolder,
   readLock,
   release,
-  removeWaitersOf,
+  serveHolders,
+  Slot,
   wakeNext,
 } from '../shared/semaphore';
 
@@ -20,13 +26,19 @@ import {
  * Semaphore cleanup, for slots and queue places that an ended execution still holds.
  *
  * (a) EventBridge "Step Functions Execution Status Change" with status FAILED,
- *     TIMED_OUT or ABORTED: release that execution, drop its waiter items, wake.
+ *     TIMED_OUT or ABORTED: unless the execution RUNS now (DescribeExecution: the
+ *     event may be late, and a redriven execution keeps its ARN), drop its waiter
+ *     items, free its slot unless a Control Tower operation still runs on it, wake.
  * (b) Any other event (the scheduled reaper): EventBridge delivery is best effort,
  *     so check every holder and every waiter with DescribeExecution and drop those
  *     whose execution is no longer RUNNING; then wake (this also repairs a lost
  *     wake-up). A holder `codepipeline:<pipeline>:<execution id>` (a slot handed
  *     over to the pipeline an execution started) is alive while CodePipeline says
  *     that pipeline execution is in progress.
+ *
+ * A slot stands for a Control Tower operation: the slot of an ended execution is
+ * freed only once the operation marked on it has ended (its Service Catalog record
+ * is terminal); until then the reaper checks it again each period.
  *
  * Both serve every lock of the semaphore: its own (SEMAPHORE_LOCK_NAME) and the
  * ones added with addLock (SEMAPHORE_EXTRA_LOCKS).
@@ -36,6 +48,31 @@ const logger = createLogger('semaphore-cleanup');
 const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
 const sfn = createClient(SFNClient);
 const codePipeline = createClient(CodePipelineClient);
+let serviceCatalog: ServiceCatalogClient | undefined;
+
+/** Service Catalog record statuses of an operation that still runs. */
+const RECORD_IN_PROGRESS = new Set(['CREATED', 'IN_PROGRESS', 'IN_PROGRESS_IN_ERROR']);
+/**
+ * A slot marked as starting an operation, with no record yet, is kept this long
+ * after the mark: the longest Lambda invocation (15 min). Past it, the step that
+ * marked it has ended without a record: its call never reached Service Catalog.
+ */
+export const OPERATION_START_GRACE_MS = 15 * 60_000;
+
+/** The status of a Service Catalog record (undefined: no such record). */
+export type RecordStatus = (recordId: string) => Promise<string | undefined>;
+
+/** DescribeRecord, through the Control Tower management account (MANAGEMENT_ROLE_ARN) when set. */
+export const describeRecordStatus: RecordStatus = async (recordId) => {
+  serviceCatalog ??= createManagementClients(createClient(STSClient)).serviceCatalog;
+  try {
+    const out = await serviceCatalog.send(new DescribeRecordCommand({ Id: recordId }));
+    return out.RecordDetail?.Status;
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+};
 
 /** Pipeline execution statuses after which a pipeline holder no longer holds its slot. */
 const PIPELINE_ENDED = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled']);
@@ -46,6 +83,42 @@ export interface CleanupResult {
   released: string[];
   removedWaiters: string[];
   woken: string[];
+  /** Ended executions whose slot stays: the Control Tower operation they started still runs. */
+  operationsRunning?: string[];
+}
+
+/**
+ * Frees the slot of an execution that no longer runs, unless the Control Tower
+ * operation marked on it still runs. Each release is conditional on the slot being
+ * as read, so a mark written meanwhile keeps it. Returns 'released', 'running'
+ * (the operation runs: the reaper looks again), or 'none'.
+ */
+export async function freeEndedHolder(
+  ddb: DynamoDBDocumentClient,
+  config: SemaphoreConfig,
+  holder: string,
+  slot: Slot,
+  recordStatus: RecordStatus = describeRecordStatus,
+): Promise<'released' | 'running' | 'none'> {
+  const op = slot.op;
+  if (!op) {
+    const released = await release(ddb, { ...config, holder, ifUnchanged: slot });
+    return released ? 'released' : 'none';
+  }
+  if (op.recordId) {
+    const status = await recordStatus(op.recordId);
+    if (status && RECORD_IN_PROGRESS.has(status)) return 'running';
+    if (status === 'SUCCEEDED') {
+      logger.warn('An execution ended while its Control Tower operation ran; the operation succeeded', {
+        holder,
+        recordId: op.recordId,
+      });
+    }
+  } else if (now().getTime() - Date.parse(op.startedAt) < OPERATION_START_GRACE_MS) {
+    return 'running';
+  }
+  const released = await release(ddb, { ...config, holder, ifUnchanged: slot });
+  return released ? 'released' : 'none';
 }
 
 export interface SemaphoreConfig extends LockRef {
@@ -66,21 +139,35 @@ function isStatusChange(event: unknown): event is StatusChangeEvent {
   );
 }
 
-/** (a): one execution ended. Waiters first, so no wakeNext hands it a slot after its release. */
+/**
+ * (a): an event says one execution ended. What counts is its status now: a
+ * redriven execution runs again under the same ARN, and keeps its slot.
+ */
 export async function cleanupExecution(
   ddb: DynamoDBDocumentClient,
   sfn: SFNClient,
   config: SemaphoreConfig,
   executionArn: string,
+  recordStatus: RecordStatus = describeRecordStatus,
 ): Promise<CleanupResult> {
-  const removed = await removeWaitersOf(ddb, { ...config, holder: executionArn });
-  const released = await release(ddb, { ...config, holder: executionArn });
-  const woken = await wakeNext(ddb, sfn, config);
-  return {
-    released: released ? [executionArn] : [],
-    removedWaiters: removed > 0 ? [executionArn] : [],
-    woken,
-  };
+  const result: CleanupResult = { released: [], removedWaiters: [], woken: [], operationsRunning: [] };
+  // Read first, then ask whether the execution runs, then change only what is unchanged
+  // (conditional on the token, on the slot): a redrive in between keeps what it made.
+  const waiters = (await listWaiters(ddb, config)).filter((w) => w.holder === executionArn);
+  const slot = (await readLock(ddb, config)).slots[executionArn];
+  if (!(await isExecutionRunning(sfn, executionArn))) {
+    // Waiters first, so no wake-up hands it a slot after its release.
+    for (const waiter of waiters) {
+      if (await dequeue(ddb, { table: config.table, waiter, token: waiter.token })) {
+        if (!result.removedWaiters.includes(executionArn)) result.removedWaiters.push(executionArn);
+      }
+    }
+    const freed = slot ? await freeEndedHolder(ddb, config, executionArn, slot, recordStatus) : 'none';
+    if (freed === 'released') result.released.push(executionArn);
+    if (freed === 'running') result.operationsRunning!.push(executionArn);
+  }
+  result.woken = await wakeNext(ddb, sfn, config);
+  return result;
 }
 
 /** Whether a pipeline execution still runs (an unknown one does not). */
@@ -115,42 +202,40 @@ export async function isRunning(
   if (pipeline) {
     return codePipeline ? isPipelineRunning(codePipeline, pipeline.pipelineName, pipeline.executionId) : true;
   }
-  try {
-    const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return out.status === 'RUNNING';
-  } catch (err) {
-    if ((err as Error).name === 'ExecutionDoesNotExist') return false;
-    throw err;
-  }
+  return isExecutionRunning(sfn, executionArn);
 }
 
-/** (b): the reaper. */
+/**
+ * (b): the reaper. Frees the slots of ended executions (unless their Control Tower
+ * operation still runs), drops the queue places of ended executions, completes the
+ * tokens of waiters that already hold a slot, and wakes.
+ */
 export async function reap(
   ddb: DynamoDBDocumentClient,
   sfn: SFNClient,
   config: SemaphoreConfig,
   codePipeline?: CodePipelineClient,
+  recordStatus: RecordStatus = describeRecordStatus,
 ): Promise<CleanupResult> {
-  const running = new Map<string, boolean>();
-  const check = async (arn: string) => {
-    if (!running.has(arn)) running.set(arn, await isRunning(sfn, arn, codePipeline));
-    return running.get(arn) as boolean;
-  };
-
-  const result: CleanupResult = { released: [], removedWaiters: [], woken: [] };
-  const lock = await readLock(ddb, config);
-  for (const holder of Object.keys(lock.holders)) {
-    if (!(await check(holder)) && (await release(ddb, { ...config, holder }))) result.released.push(holder);
-  }
+  // Each decision reads first, then asks whether the execution runs, then changes only
+  // what is unchanged (see cleanupExecution).
+  const result: CleanupResult = { released: [], removedWaiters: [], woken: [], operationsRunning: [] };
   for (const waiter of await listWaiters(ddb, config)) {
     if (
-      !(await check(waiter.holder)) &&
+      !(await isRunning(sfn, waiter.holder, codePipeline)) &&
       (await dequeue(ddb, { table: config.table, waiter, token: waiter.token }))
     ) {
       result.removedWaiters.push(waiter.holder);
     }
   }
-  result.woken = await wakeNext(ddb, sfn, config);
+  const lock = await readLock(ddb, config);
+  for (const [holder, slot] of Object.entries(lock.slots)) {
+    if (await isRunning(sfn, holder, codePipeline)) continue;
+    const freed = await freeEndedHolder(ddb, config, holder, slot, recordStatus);
+    if (freed === 'released') result.released.push(holder);
+    if (freed === 'running') result.operationsRunning!.push(holder);
+  }
+  result.woken = [...(await serveHolders(ddb, sfn, config)), ...(await wakeNext(ddb, sfn, config))];
   return result;
 }
 
@@ -182,6 +267,7 @@ function merge(results: CleanupResult[]): CleanupResult {
     released: results.flatMap((r) => r.released),
     removedWaiters: results.flatMap((r) => r.removedWaiters),
     woken: results.flatMap((r) => r.woken),
+    operationsRunning: results.flatMap((r) => r.operationsRunning ?? []),
   };
 }
 
@@ -204,12 +290,13 @@ export async function handleCleanupEvent(
   config: SemaphoreConfig,
   event: unknown,
   codePipeline?: CodePipelineClient,
+  recordStatus: RecordStatus = describeRecordStatus,
 ): Promise<CleanupResult> {
   if (isStatusChange(event)) {
     if (!ENDED_STATUSES.has(event.detail.status)) return { released: [], removedWaiters: [], woken: [] };
-    return cleanupExecution(ddb, sfn, config, event.detail.executionArn);
+    return cleanupExecution(ddb, sfn, config, event.detail.executionArn, recordStatus);
   }
-  return reap(ddb, sfn, config, codePipeline);
+  return reap(ddb, sfn, config, codePipeline, recordStatus);
 }
 
 export async function handler(event: unknown): Promise<CleanupResult> {

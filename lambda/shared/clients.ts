@@ -1,4 +1,5 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { addBusyRetry } from './retry';
 
 /**
  * Every AWS SDK v3 client in the handlers is made here. In AWS this is a plain
@@ -38,6 +39,8 @@ export function createClient<C, Cfg extends object>(ClientClass: Ctor<C, Cfg>, c
     ...(hook?.config?.(name) ?? {}),
     ...pick(config, 'credentials'),
   });
+  // Throttling and busy errors are retried with backoff and jitter, beyond the SDK's own retry.
+  addBusyRetry(client);
   hook?.attach?.(client, name, config as Record<string, unknown>);
   return client;
 }

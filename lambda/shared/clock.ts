@@ -5,6 +5,8 @@
  */
 export interface Clock {
   now(): Date;
+  /** Real milliseconds for a duration in this clock's time (a scaled clock runs faster). */
+  toRealMs?(ms: number): number;
 }
 
 const CLOCK_KEY = Symbol.for('cdk-account-factory.clock');
@@ -20,4 +22,11 @@ export function now(): Date {
 
 export function nowIso(): string {
   return now().toISOString();
+}
+
+/** Waits `ms` milliseconds of the handlers' time (emulated time under the local engine). */
+export function sleep(ms: number): Promise<void> {
+  const clock = (globalThis as ClockHost)[CLOCK_KEY];
+  const real = clock?.toRealMs ? clock.toRealMs(ms) : ms;
+  return new Promise((resolve) => setTimeout(resolve, real));
 }

@@ -48,9 +48,18 @@ export const FeatureOptionFailed = named('FeatureOptionFailed');
  */
 export const StaleRequestVersion = named('StaleRequestVersion');
 
-/** Error names that mean "AWS is busy, try again": every Lambda task retries these with backoff. */
+/**
+ * Error names that mean "AWS is busy, try again": every Lambda task retries these with
+ * backoff. The names each service really returns: `ThrottlingException` (JSON
+ * protocols: Control Tower, Service Catalog, CodePipeline, Step Functions, ...),
+ * `Throttling` (query protocol: IAM, STS, SNS), `ThrottledException` (SNS),
+ * `TooManyRequestsException` and `ConcurrentModificationException` (Organizations),
+ * `RequestLimitExceeded` (EC2).
+ */
 export const THROTTLING_ERRORS = [
   'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
   'TooManyRequestsException',
   'ConcurrentModificationException',
   'RequestLimitExceeded',
@@ -67,4 +76,10 @@ export const THROTTLING_ERRORS = [
  */
 export function isConditionalCheckFailed(err: unknown): err is Error & { Item?: Record<string, unknown> } {
   return (err as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Whether an error is one of THROTTLING_ERRORS (a handler's own retry uses it). */
+export function isThrottling(err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name ?? '';
+  return (THROTTLING_ERRORS as readonly string[]).includes(name);
 }

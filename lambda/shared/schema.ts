@@ -14,7 +14,7 @@ const ACCOUNT_NAME = /^[ -;=?-~]+$/;
 /** Organizations OU id: ou-<root suffix>-<ou suffix>. */
 export const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
 /** "Name" or "Name (ou-xxxx-xxxxxxxx)", as Control Tower's Account Factory takes it. */
-const OU_WITH_ID = /^(.+) \((ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})\)$/;
+const OU_WITH_ID = /^(.*\S) \((ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})\)$/;
 /** Organizations tag keys and values: letters, separators, digits and _.:/=+-@ (no control or format characters). */
 const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const CUSTOM_FIELD_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -28,10 +28,15 @@ export const MAX_CUSTOM_FIELD_VALUE = 1024;
 /** Custom fields are stored in the metadata item and passed to customizations: keep them small. */
 export const MAX_CUSTOM_FIELDS_BYTES = 16 * 1024;
 
+/** Rejected, never trimmed: a request is applied as written or not at all. */
+const noEdgeWhitespace = (v: string) => v.trim() === v;
+const edgeMessage = (what: string) => `${what} must not start or end with whitespace`;
+
 const email = (what: string) =>
   z
     .string({ error: `${what} is required and must be a string` })
-    .trim()
+    .refine(noEdgeWhitespace, { message: edgeMessage(what), abort: true })
+    .regex(PLAIN_TEXT, `${what} must not contain control or invisible characters`)
     .min(6, `${what} must be at least 6 characters`)
     .max(64, `${what} must be at most 64 characters`)
     .regex(EMAIL, `${what} must be a plain ASCII email address (name@example.com)`)
@@ -40,7 +45,7 @@ const email = (what: string) =>
 const personName = (what: string) =>
   z
     .string({ error: `${what} is required and must be a string` })
-    .trim()
+    .refine(noEdgeWhitespace, { message: edgeMessage(what), abort: true })
     .min(1, `${what} must not be empty`)
     .max(50, `${what} must be at most 50 characters`)
     .regex(PLAIN_TEXT, `${what} must not contain control or invisible characters`);
@@ -72,15 +77,23 @@ export const AccountRequestSchema = z.strictObject({
     .string({ error: 'accountName is required and must be a string' })
     .min(1, 'accountName must not be empty')
     .max(50, 'accountName must be at most 50 characters')
-    .regex(ACCOUNT_NAME, 'accountName may only contain printable ASCII characters other than < and >')
-    .refine((v) => v.trim() === v, 'accountName must not start or end with a space'),
+    .regex(
+      ACCOUNT_NAME,
+      'accountName may only contain printable ASCII characters other than < and > (no control characters)',
+    )
+    .refine(noEdgeWhitespace, { message: edgeMessage('accountName'), abort: true }),
   organizationalUnit: z
     .string({ error: 'organizationalUnit is required and must be a string' })
     .min(1, 'organizationalUnit must not be empty')
     .max(170, 'organizationalUnit must be at most 170 characters')
     .regex(PLAIN_TEXT, 'organizationalUnit must not contain control or invisible characters')
+    .refine(noEdgeWhitespace, { message: edgeMessage('organizationalUnit'), abort: true })
+    .superRefine((v, ctx) => {
+      const problem = organizationalUnitIdProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
     .refine(
-      (v) => v.trim() === v && parseOrganizationalUnit(v).name.length <= 128,
+      (v) => parseOrganizationalUnit(v).name.length <= 128,
       'organizationalUnit must be an OU name (up to 128 characters) or "Name (ou-xxxx-xxxxxxxx)"',
     ),
   sso: SsoUserSchema,
@@ -124,6 +137,12 @@ export const AccountRequestSchema = z.strictObject({
   closeOnRemoval: z.boolean({ error: 'closeOnRemoval must be true or false' }).default(false),
 });
 
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return `a ${typeof value}`;
+}
+
 /** A request as written by a user (before defaults). */
 export type AccountRequestInput = z.input<typeof AccountRequestSchema>;
 /** A validated, normalized request (emails lower-cased, defaults filled in). */
@@ -138,6 +157,17 @@ export interface RequestIssue {
 export type ParseResult = { ok: true; request: AccountRequest } | { ok: false; issues: RequestIssue[] };
 
 export function parseAccountRequest(input: unknown): ParseResult {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return {
+      ok: false,
+      issues: [
+        {
+          field: '(request)',
+          message: `an account request must be an object of fields (accountEmail, accountName, ...), not ${describe(input)}`,
+        },
+      ],
+    };
+  }
   const result = AccountRequestSchema.safeParse(input);
   if (result.success) return { ok: true, request: result.data };
   return {
@@ -164,6 +194,27 @@ export function formatIssues(issues: RequestIssue[]): string {
 export function parseOrganizationalUnit(value: string): { name: string; id?: string } {
   const m = OU_WITH_ID.exec(value);
   return m ? { name: m[1], id: m[2] } : { name: value };
+}
+
+/**
+ * A value that ends like "(ou-...)" must be "Name (ou-xxxx-xxxxxxxx)" exactly: the
+ * schema rejects a malformed id, so the file loader, `validate` and the workflow
+ * agree (an OU name may hold parentheses, but not a would-be OU id).
+ */
+export function organizationalUnitIdProblem(value: string): string | undefined {
+  const parsed = parseOrganizationalUnit(value);
+  if (parsed.id) {
+    return parsed.name.trim() === parsed.name
+      ? undefined
+      : `write "${parsed.name.trim()} (${parsed.id})" (one space, then the OU id in parentheses)`;
+  }
+  const suffix = /^(.*?)\s*\(\s*(ou-[^)]*?)\s*\)$/i.exec(value);
+  if (!suffix) return undefined;
+  const [, name, id] = suffix;
+  const wanted = `write "${name || 'Name'} (${id.toLowerCase()})" (one space, then the OU id in parentheses)`;
+  if (OU_ID.test(id)) return wanted;
+  if (OU_ID.test(id.toLowerCase())) return `OU ids are lower case: ${wanted}`;
+  return `"${id}" is not an OU id (ou-xxxx-xxxxxxxx): write "Name" or "Name (ou-xxxx-xxxxxxxx)"`;
 }
 
 /** The requests table key: one request per account email. */

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { nowIso } from './clock';
 import { isConditionalCheckFailed } from './errors';
 
@@ -26,10 +26,22 @@ import { isConditionalCheckFailed } from './errors';
  * (wakeNext): it acquires the slot on the waiter's behalf and completes the
  * waiter's task with SendTaskSuccess.
  *
- * Invariant of the hand-off: the party whose conditional delete (on the token)
- * removes a waiter item is the one, and the only one, that sends that token's
- * SendTaskSuccess. So a token is completed at most once by us, and a failed
- * SendTaskSuccess after our own delete means the waiting task is really gone.
+ * The hand-off: the waker first writes the waiter as holder (the slot's `grant`
+ * is the waiter's token), then completes the token, then removes the waiter item
+ * (conditional on that token). A slot handed over is never taken back because
+ * SendTaskSuccess failed: the token may have timed out while the execution runs
+ * on and registers again (it then finds itself holder and goes on), or a
+ * concurrent waker may have completed it first. Only an execution that is no
+ * longer RUNNING (DescribeExecution, now) loses a grant. A throttled
+ * SendTaskSuccess leaves the waiter item in place: the next wake-up (a release,
+ * the reaper) serves it again, as a re-entry.
+ *
+ * A slot stands for a Control Tower operation: the step that starts one marks its
+ * slot first (`op.startedAt`, only while it still holds the slot) and records the
+ * Service Catalog record id after (`op.recordId`). The cleanup and the reaper free
+ * the slot of an ended execution only when no operation runs on it: no mark, or a
+ * terminal record, or a start mark older than the longest Lambda invocation with
+ * no record (the call never reached Service Catalog).
  */
 
 export const LOCK_SK = 'lock';
@@ -57,10 +69,39 @@ export interface Waiter {
   registeredAt: string;
 }
 
+/** The Control Tower operation a slot stands for. */
+export interface SlotOperation {
+  startedAt: string;
+  /** The Service Catalog record, once the call returned it. */
+  recordId?: string;
+}
+
+/** What the lock item says of one holder. */
+export interface Slot {
+  /** When the slot was taken (ISO). */
+  at: string;
+  /** The task token the slot was handed to (a wake-up), if it was. */
+  grant?: string;
+  op?: SlotOperation;
+  /** The attribute is a plain string (a slot handed over with handOver). */
+  plain?: true;
+}
+
 export interface LockState {
   count: number;
   /** Holder -> acquired at (ISO). */
   holders: Record<string, string>;
+  /** Holder -> its slot. */
+  slots: Record<string, Slot>;
+}
+
+/** A holder attribute: a map (Slot), or a plain string (a slot handed over to a pipeline). */
+function toSlot(value: unknown): Slot {
+  if (value && typeof value === 'object') {
+    const v = value as Partial<Slot>;
+    return { at: String(v.at ?? ''), grant: v.grant, op: v.op };
+  }
+  return { at: String(value), plain: true };
 }
 
 export function waiterKey(lockName: string, queuedAt: string, holder: string): { pk: string; sk: string } {
@@ -73,18 +114,19 @@ export function waiterKey(lockName: string, queuedAt: string, holder: string): {
  */
 export async function acquire(
   ddb: DynamoDBDocumentClient,
-  args: LockRef & { limit: number; holder: string },
+  args: LockRef & { limit: number; holder: string; grant?: string },
 ): Promise<AcquireOutcome> {
+  const slot: Slot = { at: nowIso(), ...(args.grant ? { grant: args.grant } : {}) };
   try {
     await ddb.send(
       new UpdateCommand({
         TableName: args.table,
         Key: { pk: args.lockName, sk: LOCK_SK },
-        UpdateExpression: 'SET #h = :now ADD #count :one',
+        UpdateExpression: 'SET #h = :slot ADD #count :one',
         // `<`, never `<>`: the counter must stay at or below the limit.
         ConditionExpression: 'attribute_not_exists(#h) AND (attribute_not_exists(#count) OR #count < :limit)',
         ExpressionAttributeNames: { '#h': args.holder, '#count': 'count' },
-        ExpressionAttributeValues: { ':now': nowIso(), ':one': 1, ':limit': args.limit },
+        ExpressionAttributeValues: { ':slot': slot, ':one': 1, ':limit': args.limit },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
@@ -97,20 +139,84 @@ export async function acquire(
   }
 }
 
-/** Frees `holder`'s slot. Idempotent: false when it held none. */
+/**
+ * Frees `holder`'s slot. Idempotent: false when it held none. With `ifUnchanged`,
+ * only if the slot is still the one the caller read (same grant, same operation
+ * mark): a caller that decided on what it read, then asked whether the execution
+ * runs, frees nothing that changed meanwhile (a redriven execution that confirmed
+ * its slot, an operation marked or recorded).
+ */
 export async function release(
   ddb: DynamoDBDocumentClient,
-  args: LockRef & { holder: string },
+  args: LockRef & { holder: string; ifUnchanged?: Slot },
 ): Promise<boolean> {
+  const names: Record<string, string> = { '#h': args.holder, '#count': 'count' };
+  const values: Record<string, unknown> = { ':minusOne': -1 };
+  let condition = 'attribute_exists(#h)';
+  const slot = args.ifUnchanged;
+  if (slot?.plain) {
+    values[':plain'] = slot.at;
+    condition += ' AND #h = :plain';
+  } else if (slot) {
+    Object.assign(names, { '#at': 'at', '#grant': 'grant', '#op': 'op' });
+    values[':at'] = slot.at;
+    condition += ' AND #h.#at = :at';
+    if (slot.grant) {
+      values[':grant'] = slot.grant;
+      condition += ' AND #h.#grant = :grant';
+    } else {
+      condition += ' AND attribute_not_exists(#h.#grant)';
+    }
+    if (slot.op) {
+      Object.assign(names, { '#st': 'startedAt', '#rid': 'recordId' });
+      values[':st'] = slot.op.startedAt;
+      condition += ' AND #h.#op.#st = :st';
+      if (slot.op.recordId) {
+        values[':rid'] = slot.op.recordId;
+        condition += ' AND #h.#op.#rid = :rid';
+      } else {
+        condition += ' AND attribute_not_exists(#h.#op.#rid)';
+      }
+    } else {
+      condition += ' AND attribute_not_exists(#h.#op)';
+    }
+  }
   try {
     await ddb.send(
       new UpdateCommand({
         TableName: args.table,
         Key: { pk: args.lockName, sk: LOCK_SK },
         UpdateExpression: 'REMOVE #h ADD #count :minusOne',
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * The woken (or re-entering) execution confirms its slot: the slot's grant becomes
+ * its current token. False when it holds no slot. A cleanup that read the slot
+ * before the confirmation can no longer free it (release ifUnchanged).
+ */
+export async function confirmSlot(
+  ddb: DynamoDBDocumentClient,
+  args: LockRef & { holder: string; token: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: args.table,
+        Key: { pk: args.lockName, sk: LOCK_SK },
+        UpdateExpression: 'SET #h.#grant = :token',
         ConditionExpression: 'attribute_exists(#h)',
-        ExpressionAttributeNames: { '#h': args.holder, '#count': 'count' },
-        ExpressionAttributeValues: { ':minusOne': -1 },
+        ExpressionAttributeNames: { '#h': args.holder, '#grant': 'grant' },
+        ExpressionAttributeValues: { ':token': args.token },
       }),
     );
     return true;
@@ -134,10 +240,63 @@ async function readLockItem(
 export async function readLock(ddb: DynamoDBDocumentClient, ref: LockRef): Promise<LockState> {
   const item = (await readLockItem(ddb, ref)) ?? {};
   const holders: Record<string, string> = {};
+  const slots: Record<string, Slot> = {};
   for (const [key, value] of Object.entries(item)) {
-    if (!LOCK_ATTRIBUTES.has(key)) holders[key] = String(value);
+    if (LOCK_ATTRIBUTES.has(key)) continue;
+    slots[key] = toSlot(value);
+    holders[key] = slots[key].at;
   }
-  return { count: Number(item.count ?? 0), holders };
+  return { count: Number(item.count ?? 0), holders, slots };
+}
+
+/**
+ * Marks `holder`'s slot as the one of a Control Tower operation about to start.
+ * Fails (false) when the holder no longer holds a slot: the caller must not start
+ * the operation. A mark already there (a retried step) is kept.
+ */
+export async function beginOperation(
+  ddb: DynamoDBDocumentClient,
+  args: LockRef & { holder: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: args.table,
+        Key: { pk: args.lockName, sk: LOCK_SK },
+        UpdateExpression: 'SET #h.#op = if_not_exists(#h.#op, :op)',
+        ConditionExpression: 'attribute_exists(#h)',
+        ExpressionAttributeNames: { '#h': args.holder, '#op': 'op' },
+        ExpressionAttributeValues: { ':op': { startedAt: nowIso() } },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** Records the Service Catalog record of the operation on `holder`'s slot (false when it holds none). */
+export async function recordOperation(
+  ddb: DynamoDBDocumentClient,
+  args: LockRef & { holder: string; recordId: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: args.table,
+        Key: { pk: args.lockName, sk: LOCK_SK },
+        UpdateExpression: 'SET #h.#op.#rid = :rid',
+        ConditionExpression: 'attribute_exists(#h.#op)',
+        ExpressionAttributeNames: { '#h': args.holder, '#op': 'op', '#rid': 'recordId' },
+        ExpressionAttributeValues: { ':rid': args.recordId },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
 }
 
 /**
@@ -236,18 +395,64 @@ export async function notifyWaiter(sfn: SFNClient, token: string, slot: AcquireO
 }
 
 /**
+ * Whether the execution is RUNNING now (an unknown one is not). The cleanup and a
+ * wake-up whose token is gone ask this, never an event: events come late, twice or
+ * not at all, and a redriven execution keeps its ARN.
+ */
+export async function isExecutionRunning(sfn: SFNClient, executionArn: string): Promise<boolean> {
+  try {
+    const out = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return out.status === 'RUNNING';
+  } catch (err) {
+    if ((err as Error).name === 'ExecutionDoesNotExist') return false;
+    throw err;
+  }
+}
+
+export type ServeOutcome = 'full' | 'woken' | 'gone' | 'undelivered';
+
+/**
+ * Hands a slot to one waiter: writes it as holder (granted to its token), completes
+ * its token, then removes its item (conditional on that token).
+ * - 'full': no free slot; nothing changed.
+ * - 'woken': the token was completed.
+ * - 'gone': the token no longer waits. A slot this call took for an execution that
+ *   no longer runs is given back; otherwise the execution keeps it (its token timed
+ *   out and it registers again, finding itself holder; or another waker completed
+ *   the token first).
+ * - 'undelivered': SendTaskSuccess kept failing (throttled): the item stays, so the
+ *   next wake-up (a release, the reaper) completes it, as a re-entry.
+ */
+export async function serveWaiter(
+  ddb: DynamoDBDocumentClient,
+  sfn: SFNClient,
+  args: LockRef & { limit: number },
+  waiter: Waiter,
+): Promise<ServeOutcome> {
+  const outcome = await acquire(ddb, { ...args, holder: waiter.holder, grant: waiter.token });
+  if (outcome === 'full') return 'full';
+  let delivered: boolean;
+  try {
+    delivered = await notifyWaiter(sfn, waiter.token, outcome);
+  } catch {
+    return 'undelivered';
+  }
+  await dequeue(ddb, { table: args.table, waiter, token: waiter.token });
+  if (delivered) return 'woken';
+  if (outcome === 'acquired') {
+    // Read the slot, then ask whether the execution runs, then free the slot only if it
+    // is unchanged: an execution redriven meanwhile that confirmed it keeps it.
+    const slot = (await readLock(ddb, args)).slots[waiter.holder];
+    if (slot?.grant === waiter.token && !(await isExecutionRunning(sfn, waiter.holder))) {
+      await release(ddb, { ...args, holder: waiter.holder, ifUnchanged: slot });
+    }
+  }
+  return 'gone';
+}
+
+/**
  * Hands free slots to the oldest waiters, first come first served, until the
  * semaphore is full or nobody waits. Returns the holders that were woken.
- *
- * - 'full': stop; the next release calls wakeNext again.
- * - 'acquired': remove the waiter item (conditional on its token), then complete
- *   its task. If the task is gone, give the slot back and go on with the next
- *   waiter. If the item was already removed or re-registered with a new token,
- *   send nothing: the next round (or whoever removed it) serves it.
- * - 'reentered': the waiter already holds a slot (it acquired by itself, or a
- *   concurrent wakeNext acquired for it): remove the item and, if this call
- *   removed it, complete the task; never release here, the holder may be busy
- *   with its slot.
  */
 export async function wakeNext(
   ddb: DynamoDBDocumentClient,
@@ -258,16 +463,29 @@ export async function wakeNext(
   for (let round = 0; round < MAX_WAKE_ROUNDS; round++) {
     const waiter = await oldestWaiter(ddb, args);
     if (!waiter) break;
-    const outcome = await acquire(ddb, { ...args, holder: waiter.holder });
-    if (outcome === 'full') break;
-    const removed = await dequeue(ddb, { table: args.table, waiter, token: waiter.token });
-    if (!removed) continue;
-    const delivered = await notifyWaiter(sfn, waiter.token, outcome);
-    if (delivered) {
-      woken.push(waiter.holder);
-    } else if (outcome === 'acquired') {
-      await release(ddb, { ...args, holder: waiter.holder });
-    }
+    const outcome = await serveWaiter(ddb, sfn, args, waiter);
+    if (outcome === 'woken') woken.push(waiter.holder);
+    if (outcome === 'full' || outcome === 'undelivered') break;
+  }
+  return woken;
+}
+
+/**
+ * Completes the tokens of waiters that already hold a slot (a hand-over whose
+ * SendTaskSuccess was throttled, or a registration that raced its own grant),
+ * whatever their place in the queue: they must not wait behind others for a slot
+ * they hold. Returns the holders woken.
+ */
+export async function serveHolders(
+  ddb: DynamoDBDocumentClient,
+  sfn: SFNClient,
+  args: LockRef & { limit: number },
+): Promise<string[]> {
+  const lock = await readLock(ddb, args);
+  const woken: string[] = [];
+  for (const waiter of await listWaiters(ddb, args)) {
+    if (lock.slots[waiter.holder] === undefined) continue;
+    if ((await serveWaiter(ddb, sfn, args, waiter)) === 'woken') woken.push(waiter.holder);
   }
   return woken;
 }

@@ -54,10 +54,14 @@ export class CloseAccountOnRemoval extends sfn.StateMachineFragment {
     acquire.addRetry(THROTTLING_RETRY);
     catchInto(acquire, props.onFailure);
 
+    props.semaphore.grantOperationMarks(props.closeFunction);
     const terminate = stepTask(this, CLOSURE_STEP.TERMINATE, {
       lambdaFunction: props.closeFunction,
       resultPath: '$.provisioning',
-      extraPayload: { action: 'terminate' },
+      extraPayload: {
+        action: 'terminate',
+        slot: { table: props.semaphore.table.tableName, lockName: props.semaphore.lockName },
+      },
       comment:
         "Terminates the account's Account Factory provisioned product (idempotent: token derived from the request)",
     });

@@ -35,9 +35,13 @@ export class ControlTowerOperation extends sfn.StateMachineFragment {
     acquire.addRetry(THROTTLING_RETRY);
     catchInto(acquire, props.onFailure);
 
+    // The step marks its slot with the operation it starts: the slot is then freed only
+    // when the operation ends, whatever happens to this execution.
+    props.semaphore.grantOperationMarks(props.provisionFunction);
     const provision = stepTask(this, STEP.PROVISION_ACCOUNT, {
       lambdaFunction: props.provisionFunction,
       resultPath: '$.provisioning',
+      extraPayload: { slot: { table: props.semaphore.table.tableName, lockName: props.semaphore.lockName } },
       comment:
         'Starts the Control Tower Account Factory operation (idempotent: token derived from the request)',
     });

@@ -77,7 +77,10 @@ export class Customizations extends sfn.StateMachineFragment {
         comment: 'Runs the provisioning customizations state machine for the account',
       });
       run.addRetry({
-        errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.ThrottlingException'],
+        errors: [
+          'StepFunctions.ExecutionLimitExceeded',
+          ...THROTTLING_ERRORS.map((e) => `StepFunctions.${e}`),
+        ],
         interval: Duration.seconds(5),
         backoffRate: 2,
         maxAttempts: 6,

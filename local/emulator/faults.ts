@@ -9,8 +9,7 @@ export interface ThrottleFault {
   readonly rate: number;
   /**
    * Error names to throw, one picked per fault.
-   * @default - per service: Organizations `TooManyRequestsException` or `ConcurrentModificationException`,
-   * EC2 `RequestLimitExceeded`, everything else `TooManyRequestsException`
+   * @default - what each service returns (DEFAULT_THROTTLE_ERRORS)
    */
   readonly errors?: readonly string[];
   /** Client names (e.g. 'OrganizationsClient') to throttle. @default - every emulated service */
@@ -38,13 +37,46 @@ export interface FaultStats {
   byKind: Record<string, number>;
 }
 
-const DEFAULT_THROTTLE_ERRORS: Record<string, readonly string[]> = {
+/**
+ * The throttling error each service really returns (the error code, which the SDK v3
+ * client turns into `error.name`). Services whose model declares no throttling shape
+ * return the protocol's common error: `ThrottlingException` for the JSON protocols,
+ * `Throttling` for the query protocol (IAM, STS).
+ * - Organizations: TooManyRequestsException, and ConcurrentModificationException when
+ *   another request changes the same entity:
+ *   https://docs.aws.amazon.com/organizations/latest/APIReference/CommonErrors.html and
+ *   https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
+ * - Control Tower: ThrottlingException (HTTP 429):
+ *   https://docs.aws.amazon.com/controltower/latest/APIReference/CommonErrors.html
+ * - Service Catalog, CodePipeline, Support, CloudTrail (JSON protocol): ThrottlingException:
+ *   https://docs.aws.amazon.com/servicecatalog/latest/dg/CommonErrors.html,
+ *   https://docs.aws.amazon.com/codepipeline/latest/APIReference/CommonErrors.html
+ * - IAM and STS (query protocol): Throttling:
+ *   https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html,
+ *   https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+ * - EC2: RequestLimitExceeded:
+ *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html
+ * - SNS: ThrottledException (and Throttling, the query protocol's common error):
+ *   https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors
+ * - Step Functions (JSON protocol): ThrottlingException:
+ *   https://docs.aws.amazon.com/step-functions/latest/apireference/CommonErrors.html
+ */
+export const DEFAULT_THROTTLE_ERRORS: Record<string, readonly string[]> = {
   OrganizationsClient: [
     'TooManyRequestsException',
     'TooManyRequestsException',
     'ConcurrentModificationException',
   ],
+  ControlTowerClient: ['ThrottlingException'],
+  ServiceCatalogClient: ['ThrottlingException'],
+  CodePipelineClient: ['ThrottlingException'],
+  IAMClient: ['Throttling'],
+  STSClient: ['Throttling'],
   EC2Client: ['RequestLimitExceeded'],
+  SNSClient: ['ThrottledException', 'Throttling'],
+  SupportClient: ['ThrottlingException'],
+  CloudTrailClient: ['ThrottlingException'],
+  SFNClient: ['ThrottlingException'],
 };
 
 export class FaultInjector {
@@ -82,7 +114,7 @@ export class FaultInjector {
     if (this.rng.next() >= t.rate) return undefined;
     const names = t.errors?.length
       ? t.errors
-      : (DEFAULT_THROTTLE_ERRORS[clientName] ?? ['TooManyRequestsException']);
+      : (DEFAULT_THROTTLE_ERRORS[clientName] ?? ['ThrottlingException']);
     const name = this.rng.pick(names);
     this.count(`throttle:${clientName.replace(/Client$/, '')}.${commandName.replace(/Command$/, '')}`);
     return awsError(clientName, name, 'Rate exceeded');

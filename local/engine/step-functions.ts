@@ -129,6 +129,19 @@ function allStates(definition: any): { name: string; state: any }[] {
 /** A closed execution's name can be used again 90 days after (StartExecution API reference). */
 const NAME_REUSE_MS = 90 * 24 * 3600 * 1000;
 
+/** Stands for `$$.Task.Token` in the context; replaced by a fresh token per task attempt. */
+const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
+
+/** A copy of `value` with every `placeholder` string replaced by `token`. */
+function withToken(value: unknown, placeholder: string, token: string): unknown {
+  if (value === placeholder) return token;
+  if (Array.isArray(value)) return value.map((v) => withToken(v, placeholder, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withToken(v, placeholder, token)]));
+  }
+  return value;
+}
+
 const LAMBDA_ARN = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:([A-Za-z0-9-_]+)(:[A-Za-z0-9$_-]+)?$/;
 
 export class LocalStepFunctions {
@@ -268,8 +281,9 @@ export class LocalStepFunctions {
         Input: input as any,
       },
       StateMachine: { Id: stateMachineArn, Name: machine.sm.name },
-      // One callback task at a time per execution: the token names the execution.
-      Task: { Token: `local-token:${executionArn}` },
+      // A placeholder: runTask puts a fresh token in its place for every attempt of a
+      // callback task, as Step Functions issues a new $$.Task.Token per attempt.
+      Task: { Token: TOKEN_PLACEHOLDER },
     };
     const handlers = Object.fromEntries(
       taskStates(machine.sm.definition).map(({ name: stateName, state }) => [
@@ -379,8 +393,8 @@ export class LocalStepFunctions {
   private takeToken(token: string): PendingToken {
     const pending = this.tokens.get(token);
     if (!pending) {
-      const arn = token.startsWith('local-token:') ? token.slice('local-token:'.length) : '';
-      const e = this.executions.get(arn);
+      const m = /^local-token:(.+):[0-9a-f-]{36}$/.exec(token);
+      const e = m ? this.executions.get(m[1]) : undefined;
       if (!e) throw new StepFunctionsError('InvalidToken', 'Invalid task token');
       throw new StepFunctionsError('TaskTimedOut', 'Task timed out or its execution is closed');
     }
@@ -411,7 +425,13 @@ export class LocalStepFunctions {
       return { Payload: payload, StatusCode: 200, ExecutedVersion: '$LATEST' };
     }
     if (resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken') {
-      const token = `local-token:${execution.executionArn}`;
+      // Step Functions generates a task token "in the context object when a workflow enters
+      // a task state": every attempt (a retry, a loop back to the state) gets its own, and
+      // the token of an earlier attempt answers TaskTimedOut ("expired or ... already closed"):
+      // https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
+      // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html
+      const token = `local-token:${execution.executionArn}:${randomUUID()}`;
+      input = withToken(input, TOKEN_PLACEHOLDER, token);
       const callback = new Promise<unknown>((resolve, reject) => {
         this.tokens.set(token, { executionArn: execution.executionArn, resolve, reject });
       });

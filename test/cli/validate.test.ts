@@ -126,7 +126,10 @@ describe('problems', () => {
 
     const [problem] = validateFiles([dir]).problems;
 
-    expect(problem).toMatchObject({ field: '(request)', reason: expect.stringContaining('expected object') });
+    expect(problem).toMatchObject({
+      field: '(request)',
+      reason: expect.stringContaining('an account request must be an object of fields'),
+    });
   });
 
   test('a request file may not hold two YAML documents', () => {

@@ -39,18 +39,23 @@ function templateSources(): string[] {
  * sources: a change to any of them synthesizes again. FAULT_SUITE_TEMPLATE names a
  * template file to use instead.
  */
-export function faultTemplate(): CfnTemplate {
+export function faultTemplate(options: { limit?: number } = {}): CfnTemplate {
   // A given template (e.g. one synthesized by `cdk synth`) instead of the working tree's.
   const given = process.env.FAULT_SUITE_TEMPLATE;
-  if (given) return JSON.parse(fs.readFileSync(given, 'utf8')) as CfnTemplate;
+  if (given && options.limit === undefined) return JSON.parse(fs.readFileSync(given, 'utf8')) as CfnTemplate;
   const hash = createHash('sha256');
+  hash.update(JSON.stringify(options));
   for (const file of templateSources()) {
     hash.update(path.relative(REPO_ROOT, file));
     hash.update(fs.readFileSync(file));
   }
   const cached = path.join(os.tmpdir(), `account-factory-template-${hash.digest('hex').slice(0, 16)}.json`);
   if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, 'utf8')) as CfnTemplate;
-  const template = synthTemplate();
+  const template = synthTemplate(
+    options.limit === undefined
+      ? {}
+      : { stackProps: { factory: { maxConcurrentAccountOperations: options.limit } } },
+  );
   const partial = `${cached}.${process.pid}`;
   fs.writeFileSync(partial, JSON.stringify(template));
   fs.renameSync(partial, cached);

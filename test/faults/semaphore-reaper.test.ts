@@ -4,10 +4,12 @@ import { generateRequests } from '../../local/requests';
 import { faultTemplate, latestExecutions, semaphoreState, startFactory, waitFor } from './helpers';
 
 /**
- * Executions aborted while they hold Control Tower slots. EventBridge's status change
- * event triggers the cleanup that frees their slots; when that event is lost (delivery
- * is best effort), the scheduled reaper does. Either way the request that waits for a
- * slot goes on.
+ * Executions aborted while their Control Tower operations run. A slot stands for the
+ * operation: it stays taken until the operation's record is terminal, however the
+ * execution ended, so Control Tower never gets a sixth operation. EventBridge's status
+ * change event triggers the cleanup; the scheduled reaper frees each slot once its
+ * operation has ended (and when the event is lost). Either way the request that
+ * waits for a slot goes on.
  */
 
 let template: CfnTemplate;
@@ -34,10 +36,24 @@ async function fillSlotsAndQueue(f: LocalFactory, prefix: string) {
   return { requests, holders, waiting: requests[5] };
 }
 
+/** Resolves once the Control Tower operations of these executions' requests have ended. */
+async function operationsEnded(f: LocalFactory, executionArns: string[]): Promise<void> {
+  const emails = executionArns.map(
+    (arn) => (f.stepFunctions.describe(arn).input as { requestId: string }).requestId,
+  );
+  await waitFor(
+    () =>
+      f.landingZone.controlTowerOperations
+        .filter((o) => emails.includes(o.email.toLowerCase()))
+        .every((o) => o.outcome !== 'PENDING'),
+    "the aborted executions' operations to end",
+  );
+}
+
 const ruleDeliveries = (f: LocalFactory, kind: 'scheduled' | 'event') =>
   f.bus.delivered.filter((d) => (kind === 'scheduled') === (d.event['detail-type'] === 'Scheduled Event'));
 
-test('the status change events lost: the slots stay taken until the reaper runs, then the waiting request goes on', async () => {
+test('the status change events lost: the slots stay taken while the operations run, the reaper frees them after, then the waiting request goes on', async () => {
   factory = await startFactory(template, {
     schedules: false,
     dropExecutionEvents: true,
@@ -64,6 +80,7 @@ test('the status change events lost: the slots stay taken until the reaper runs,
   });
   expect(ruleDeliveries(factory, 'event')).toEqual([]);
 
+  await operationsEnded(factory, holders);
   factory.bus.runSchedules();
   await factory.idle();
 
@@ -75,7 +92,7 @@ test('the status change events lost: the slots stay taken until the reaper runs,
   expect(factory.landingZone.peakConcurrentOperations).toBeLessThanOrEqual(5);
 });
 
-test('the status change events delivered: the cleanup frees the slots without the reaper', async () => {
+test('the status change events delivered: the cleanup keeps each slot while its operation runs (no sixth operation), the reaper frees it after', async () => {
   factory = await startFactory(template, {
     schedules: false,
     landingZone: { controlTower: { createSeconds: 300 } },
@@ -83,17 +100,24 @@ test('the status change events delivered: the cleanup frees the slots without th
   const { holders, waiting } = await fillSlotsAndQueue(factory, 'cleaned');
 
   for (const arn of holders) factory.stepFunctions.stop(arn);
-  await factory.idle();
+  for (const arn of holders) await factory.stepFunctions.wait(arn);
+  await factory.bus.drain();
 
-  const after = latestExecutions(factory).get(waiting.accountEmail)!;
-  expect([after.status, after.error]).toEqual(['SUCCEEDED', undefined]);
-  expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
-  // The cleanup ran on the five ABORTED events; the reaper never ran.
+  // The cleanup ran on the five ABORTED events, and kept the slots: the operations run.
   const aborted = ruleDeliveries(factory, 'event').filter(
     (d) => (d.event.detail as { status?: string }).status === 'ABORTED',
   );
   expect(
     aborted.map((d) => [(d.event.detail as { executionArn: string }).executionArn, d.ok]).sort(),
   ).toEqual(holders.map((arn) => [arn, true]).sort());
-  expect(ruleDeliveries(factory, 'scheduled')).toEqual([]);
+  await operationsEnded(factory, holders);
+  factory.bus.runSchedules();
+  await factory.idle();
+
+  const after = latestExecutions(factory).get(waiting.accountEmail)!;
+  expect([after.status, after.error]).toEqual(['SUCCEEDED', undefined]);
+  expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
+  // Control Tower was never asked for a sixth operation.
+  expect(factory.landingZone.refusedOperations).toBe(0);
+  expect(factory.landingZone.peakConcurrentOperations).toBeLessThanOrEqual(5);
 });

@@ -1,5 +1,7 @@
 import { ListRootsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { createClient } from '../../lambda/shared/clients';
+import { BUSY_RETRY_ATTEMPTS } from '../../lambda/shared/retry';
+import { SDK_MAX_ATTEMPTS } from '../../local/engine/sdk-retry';
 import type { LocalFactory } from '../../local/engine';
 import type { CfnTemplate } from '../../local/engine/template';
 import { generateRequests } from '../../local/requests';
@@ -54,8 +56,8 @@ test('every request completes and no account is created twice when a fifth of al
   expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
 });
 
-describe('the SDK retry in front of the emulated landing zone', () => {
-  test('a throttled call is tried three times, as a standard-mode SDK client does, then fails', async () => {
+describe('the retries in front of the emulated landing zone', () => {
+  test("a throttled call is tried three times by the SDK (standard mode), and that eight times by the handlers' busy retry, then fails", async () => {
     factory = await startFactory(template, {
       landingZone: {
         faults: {
@@ -69,14 +71,16 @@ describe('the SDK retry in front of the emulated landing zone', () => {
       name: 'TooManyRequestsException',
     });
 
-    expect(factory.landingZone.callCounts['Organizations.ListRoots']).toBe(3);
+    expect(factory.landingZone.callCounts['Organizations.ListRoots']).toBe(
+      SDK_MAX_ATTEMPTS * BUSY_RETRY_ATTEMPTS,
+    );
     factory.landingZone.setFaults({});
     await expect(organizations.send(new ListRootsCommand({}))).resolves.toMatchObject({
       Roots: [expect.anything()],
     });
   });
 
-  test('an error the SDK does not retry (ConcurrentModificationException) reaches the caller at once', async () => {
+  test("an error the SDK does not retry (ConcurrentModificationException) is retried by the handlers' busy retry only", async () => {
     factory = await startFactory(template, {
       landingZone: {
         faults: {
@@ -94,6 +98,6 @@ describe('the SDK retry in front of the emulated landing zone', () => {
       name: 'ConcurrentModificationException',
     });
 
-    expect(factory.landingZone.callCounts['Organizations.ListRoots']).toBe(1);
+    expect(factory.landingZone.callCounts['Organizations.ListRoots']).toBe(BUSY_RETRY_ATTEMPTS);
   });
 });

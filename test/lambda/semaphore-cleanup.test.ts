@@ -5,8 +5,22 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { configFromEnv, handleCleanupEvent } from '../../lambda/semaphore-cleanup';
-import { acquire, enqueue, listWaiters, readLock } from '../../lambda/shared/semaphore';
+import {
+  cleanupExecution,
+  configFromEnv,
+  freeEndedHolder,
+  handleCleanupEvent,
+  reap,
+} from '../../lambda/semaphore-cleanup';
+import {
+  acquire,
+  beginOperation,
+  enqueue,
+  listWaiters,
+  readLock,
+  recordOperation,
+  release,
+} from '../../lambda/shared/semaphore';
 import { arn, SemaphoreFixture, startSemaphoreFixture } from './semaphore-fixture';
 
 const sfnMock = mockClient(SFNClient);
@@ -31,6 +45,7 @@ const statusChange = (name: string, status: string) => ({
 });
 
 test('a FAILED execution releases its slot and the oldest waiter gets it', async () => {
+  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED' });
   await acquire(fx.ddb, { ...config(1), holder: arn('failed') });
   await enqueue(fx.ddb, {
     ...config(1),
@@ -41,7 +56,12 @@ test('a FAILED execution releases its slot and the oldest waiter gets it', async
 
   const result = await handleCleanupEvent(fx.ddb, sfn, config(1), statusChange('failed', 'FAILED'));
 
-  expect(result).toEqual({ released: [arn('failed')], removedWaiters: [], woken: [arn('next')] });
+  expect(result).toEqual({
+    released: [arn('failed')],
+    removedWaiters: [],
+    woken: [arn('next')],
+    operationsRunning: [],
+  });
   expect(Object.keys((await readLock(fx.ddb, config(1))).holders)).toEqual([arn('next')]);
   expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual([
     'token-next',
@@ -49,6 +69,7 @@ test('a FAILED execution releases its slot and the oldest waiter gets it', async
 });
 
 test('an ABORTED execution that was still queued leaves the queue', async () => {
+  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
   await acquire(fx.ddb, { ...config(1), holder: arn('busy') });
   await enqueue(fx.ddb, {
     ...config(1),
@@ -59,7 +80,12 @@ test('an ABORTED execution that was still queued leaves the queue', async () => 
 
   const result = await handleCleanupEvent(fx.ddb, sfn, config(1), statusChange('aborted', 'ABORTED'));
 
-  expect(result).toEqual({ released: [], removedWaiters: [arn('aborted')], woken: [] });
+  expect(result).toEqual({
+    released: [],
+    removedWaiters: [arn('aborted')],
+    woken: [],
+    operationsRunning: [],
+  });
   expect(await listWaiters(fx.ddb, config(1))).toEqual([]);
   expect((await readLock(fx.ddb, config(1))).count).toBe(1);
 });
@@ -113,6 +139,52 @@ test('the reaper releases dead holders, drops dead waiters and wakes the living'
   expect(sfnMock.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual([
     'token-live',
   ]);
+});
+
+test('a late FAILED event for an execution that was redriven (same ARN, RUNNING again) frees nothing', async () => {
+  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+  await acquire(fx.ddb, { ...config(1), holder: arn('redriven') });
+
+  const result = await handleCleanupEvent(fx.ddb, sfn, config(1), statusChange('redriven', 'FAILED'));
+
+  expect(result.released).toEqual([]);
+  expect(Object.keys((await readLock(fx.ddb, config(1))).holders)).toEqual([arn('redriven')]);
+});
+
+test('an ended execution keeps its slot while its Control Tower operation runs; the slot is freed once the record is terminal', async () => {
+  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
+  await acquire(fx.ddb, { ...config(1), holder: arn('aborted') });
+  expect(await beginOperation(fx.ddb, { ...config(1), holder: arn('aborted') })).toBe(true);
+  expect(await recordOperation(fx.ddb, { ...config(1), holder: arn('aborted'), recordId: 'rec-1' })).toBe(
+    true,
+  );
+  let status = 'IN_PROGRESS';
+  const recordStatus = async (id: string) => (id === 'rec-1' ? status : undefined);
+
+  const during = await cleanupExecution(fx.ddb, sfn, config(1), arn('aborted'), recordStatus);
+  const held = await readLock(fx.ddb, config(1));
+  status = 'SUCCEEDED';
+  const after = await reap(fx.ddb, sfn, config(1), undefined, recordStatus);
+
+  expect(during).toMatchObject({ released: [], operationsRunning: [arn('aborted')] });
+  expect(held.slots[arn('aborted')].op).toEqual({ startedAt: expect.any(String), recordId: 'rec-1' });
+  expect(after).toMatchObject({ released: [arn('aborted')], operationsRunning: [] });
+  expect((await readLock(fx.ddb, config(1))).count).toBe(0);
+});
+
+test('an operation cannot start on a slot the cleanup freed, and the cleanup cannot free a slot marked meanwhile', async () => {
+  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
+  await acquire(fx.ddb, { ...config(1), holder: arn('a') });
+  const seen = (await readLock(fx.ddb, config(1))).slots[arn('a')];
+  await beginOperation(fx.ddb, { ...config(1), holder: arn('a') });
+
+  // The cleanup decided on what it read before the mark: its conditional release fails.
+  expect(await freeEndedHolder(fx.ddb, config(1), arn('a'), seen, async () => undefined)).toBe('none');
+  expect((await readLock(fx.ddb, config(1))).count).toBe(1);
+
+  await acquire(fx.ddb, { ...config(1), holder: arn('b') }).catch(() => undefined);
+  await release(fx.ddb, { ...config(1), holder: arn('a') });
+  expect(await beginOperation(fx.ddb, { ...config(1), holder: arn('a') })).toBe(false);
 });
 
 test('configuration comes from the environment and a bad limit is refused', () => {

@@ -1,7 +1,13 @@
-import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  TaskTimedOut,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   acquire,
+  confirmSlot,
   dequeue,
   enqueue,
   listWaiters,
@@ -188,10 +194,11 @@ describe('wakeNext', () => {
     expect((await readLock(fx.ddb, ref())).count).toBe(2);
   });
 
-  test('a waiter whose task is gone gives its slot back and the next waiter gets it', async () => {
+  test('a waiter whose task is gone and whose execution ended gives its slot back and the next waiter gets it', async () => {
     sfnMock
       .on(SendTaskSuccessCommand, { taskToken: 'token-dead' })
       .rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
+    sfnMock.on(DescribeExecutionCommand, { executionArn: arn('dead') }).resolves({ status: 'ABORTED' });
     await enqueue(fx.ddb, {
       ...ref(),
       holder: arn('dead'),
@@ -242,10 +249,38 @@ describe('wakeNext', () => {
     expect(await listWaiters(fx.ddb, ref())).toEqual([]);
   });
 
-  test('an unexpected SendTaskSuccess error propagates (the caller retries)', async () => {
+  test('a waiter whose token timed out while its execution runs on keeps the slot handed to it (it registers again and re-enters)', async () => {
+    sfnMock
+      .on(SendTaskSuccessCommand, { taskToken: 'token-old' })
+      .rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('w'),
+      queuedAt: '2024-01-01T00:00:01.000Z',
+      token: 'token-old',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('x'),
+      queuedAt: '2024-01-01T00:00:02.000Z',
+      token: 'token-x',
+    });
+
+    const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+
+    expect(woken).toEqual([]);
+    const lock = await readLock(fx.ddb, ref());
+    expect(lock.holders).toEqual({ [arn('w')]: expect.any(String) });
+    expect(lock.slots[arn('w')].grant).toBe('token-old');
+    expect((await listWaiters(fx.ddb, ref())).map((w) => w.holder)).toEqual([arn('x')]);
+  });
+
+  test('a throttled SendTaskSuccess leaves the waiter queued with its slot; the next wake-up completes it as a re-entry', async () => {
     sfnMock
       .on(SendTaskSuccessCommand)
-      .rejects(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+      .rejectsOnce(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }))
+      .resolves({});
     await enqueue(fx.ddb, {
       ...ref(),
       holder: arn('a'),
@@ -253,6 +288,37 @@ describe('wakeNext', () => {
       token: 'token-a',
     });
 
-    await expect(wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 })).rejects.toThrow('slow down');
+    const first = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+    const queued = await listWaiters(fx.ddb, ref());
+    const second = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+
+    expect(first).toEqual([]);
+    expect(queued.map((w) => w.token)).toEqual(['token-a']);
+    expect(second).toEqual([arn('a')]);
+    expect(sentTokens()).toEqual(['token-a', 'token-a']);
+    expect(
+      JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[1].args[0].input.output as string),
+    ).toEqual({
+      slot: 'reentered',
+    });
+    expect((await readLock(fx.ddb, ref())).count).toBe(1);
+    expect(await listWaiters(fx.ddb, ref())).toEqual([]);
+  });
+});
+
+describe('slots read, then checked, then freed only if unchanged', () => {
+  test('a cleanup that read the slot before a redrive frees nothing once the redriven execution confirmed it', async () => {
+    await acquire(fx.ddb, { ...ref(), limit: 1, holder: arn('e0'), grant: 'token-1' });
+    const seen = (await readLock(fx.ddb, ref())).slots[arn('e0')];
+    // Redriven, e0 registers again and finds itself holder: it confirms with its new token.
+    expect(await confirmSlot(fx.ddb, { ...ref(), holder: arn('e0'), token: 'token-2' })).toBe(true);
+
+    expect(await release(fx.ddb, { ...ref(), holder: arn('e0'), ifUnchanged: seen })).toBe(false);
+    expect(Object.keys((await readLock(fx.ddb, ref())).slots)).toEqual([arn('e0')]);
+  });
+
+  test('an execution whose slot was freed cannot confirm one', async () => {
+    expect(await confirmSlot(fx.ddb, { ...ref(), holder: arn('gone'), token: 't' })).toBe(false);
+    expect((await readLock(fx.ddb, ref())).count).toBe(0);
   });
 });

@@ -166,13 +166,38 @@ describe('the Validate request step throws InvalidAccountRequest naming the fiel
   });
 });
 
-describe('OU look-alikes pass the schema, and the step does not find their OU', () => {
-  test.each(organizationalUnitLookalikes())('$name', async ({ request }: MalformedRequest) => {
-    expect(parseAccountRequest(request).ok).toBe(true);
+/** "Name (ou-...)" with a malformed id: the schema itself rejects it, so the loader, `validate` and the workflow agree. */
+const malformedOuId = (r: MalformedRequest) =>
+  /\(/.test((r.request as { organizationalUnit: string }).organizationalUnit);
 
-    await expect(validateRequest(clients, payload(request))).rejects.toBeInstanceOf(
-      OrganizationalUnitNotFound,
+describe('OU look-alikes of the "Name (ou-xxxx-xxxxxxxx)" form: the schema rejects them, naming organizationalUnit', () => {
+  const cases = organizationalUnitLookalikes().filter(malformedOuId);
+  test('there are such cases', () => expect(cases.length).toBeGreaterThan(5));
+  test.each(cases)('$name', async ({ request }: MalformedRequest) => {
+    const parsed = parseAccountRequest(request);
+    expect(parsed.ok).toBe(false);
+    expect(!parsed.ok && parsed.issues.map((i) => i.field)).toEqual(['organizationalUnit']);
+
+    await expect(validateRequest(clients, payload(request))).rejects.toThrow(
+      expect.objectContaining({
+        name: InvalidAccountRequest.errorName,
+        message: expect.stringMatching(/^organizationalUnit: /),
+      }),
     );
     expectNoWrites();
   });
+});
+
+describe('a bare OU id passes the schema (an OU name may look like one), and the step does not find the OU', () => {
+  test.each(organizationalUnitLookalikes().filter((r) => !malformedOuId(r)))(
+    '$name',
+    async ({ request }: MalformedRequest) => {
+      expect(parseAccountRequest(request).ok).toBe(true);
+
+      await expect(validateRequest(clients, payload(request))).rejects.toBeInstanceOf(
+        OrganizationalUnitNotFound,
+      );
+      expectNoWrites();
+    },
+  );
 });

@@ -374,6 +374,8 @@ describe('AccountFactory props', () => {
     const template = Template.fromStack(stack);
     const management = [
       'create-execution-role',
+      // The reaper reads the Service Catalog records marked on slots.
+      'semaphore-cleanup',
       'validate-request',
       'provision-account',
       'check-provisioning',
@@ -381,6 +383,8 @@ describe('AccountFactory props', () => {
       'tag-account',
       'apply-feature-options',
       'close-account',
+      // Reads the Service Catalog records of the operations marked on semaphore slots.
+      'semaphore-cleanup',
     ];
     for (const handler of ALL_HANDLERS) {
       const vars = functionOf(template, handler).props.Environment.Variables;

@@ -152,11 +152,13 @@ describe('each function gets the API actions of its own step only', () => {
     ['create-account-pipeline', ['codepipeline', 'iam', 'logs', 'xray']],
     ['notify', ['dynamodb', 'logs', 'sns', 'xray']],
     ['remove-from-management', ['codepipeline', 'dynamodb', 'logs', 'xray']],
-    ['close-account', ['logs', 'sts', 'xray']],
+    // dynamodb: marks its semaphore slot with the termination it starts.
+    ['close-account', ['dynamodb', 'logs', 'sts', 'xray']],
     ['request-trigger', ['dynamodb', 'logs', 'sns', 'states', 'xray']],
     ['acquire-slot', ['dynamodb', 'logs', 'states', 'xray']],
     ['release-slot', ['dynamodb', 'logs', 'states', 'xray']],
-    ['semaphore-cleanup', ['codepipeline', 'dynamodb', 'logs', 'states', 'xray']],
+    // servicecatalog: DescribeRecord of the operations marked on slots.
+    ['semaphore-cleanup', ['codepipeline', 'dynamodb', 'logs', 'states', 'sts', 'xray']],
     ['customizations-result', ['codepipeline', 'dynamodb', 'logs', 'sns', 'states', 'xray']],
   ])('%s', (handler, services) => {
     expect(servicesOf(handler)).toEqual(services);

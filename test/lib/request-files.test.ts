@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadRequestFiles } from '../../lib/request-files';
+import { loadRequestFiles, readRequestFiles } from '../../lib/request-files';
+import { parseAccountRequest } from '../../lambda/shared/schema';
 
 const VALID = {
   accountEmail: 'sandbox-01@example.com',
@@ -77,7 +78,7 @@ describe('loadRequestFiles', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain('bad-email.yaml: accountEmail:');
+    expect(message).toContain('bad-email.yaml: InvalidAccountRequest: accountEmail:');
     expect(message).toMatch(/bad-many\.json: .*accountName: accountName must not be empty/);
     expect(message).toMatch(/bad-many\.json: .*unknown field\(s\): extra/);
     expect(message).toMatch(/bad-many\.json: .*tags/);
@@ -112,5 +113,75 @@ describe('loadRequestFiles', () => {
     for (const f of files) expect(f.request.accountEmail).toMatch(/@example\.com$/);
     expect(files.some((f) => f.request.customizationsName)).toBe(true);
     expect(files.some((f) => Object.keys(f.request.customFields).length > 0)).toBe(true);
+  });
+});
+
+describe('bad input is rejected, never rewritten', () => {
+  test.each([
+    [
+      'accountEmail',
+      { accountEmail: 'dev@example.com\n' },
+      'accountEmail must not start or end with whitespace',
+    ],
+    [
+      'accountEmail',
+      { accountEmail: ' dev@example.com' },
+      'accountEmail must not start or end with whitespace',
+    ],
+    ['accountEmail', { accountEmail: 'dev\u0007@example.com' }, 'accountEmail must not contain control'],
+    ['accountName', { accountName: 'dev ' }, 'accountName must not start or end with whitespace'],
+    ['accountName', { accountName: 'dev\tname' }, 'accountName may only contain printable ASCII'],
+    [
+      'sso.firstName',
+      { sso: { ...VALID.sso, firstName: 'Platform\n' } },
+      'sso.firstName must not start or end',
+    ],
+    [
+      'sso.email',
+      { sso: { ...VALID.sso, email: 'platform-team@example.com ' } },
+      'sso.email must not start or end',
+    ],
+    [
+      'organizationalUnit',
+      { organizationalUnit: 'Sandbox (ou-XYZ)' },
+      '"ou-XYZ" is not an OU id (ou-xxxx-xxxxxxxx)',
+    ],
+  ])('%s: %j', (field, change, message) => {
+    const result = parseAccountRequest({ ...VALID, ...change });
+
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.issues).toEqual(
+      expect.arrayContaining([{ field, message: expect.stringContaining(message) }]),
+    );
+  });
+
+  test.each([
+    ['a string', 'x'],
+    ['null', null],
+    ['a list', [VALID]],
+  ])('a request that is %s is named as such', (what, input) => {
+    expect(parseAccountRequest(input)).toEqual({
+      ok: false,
+      issues: [{ field: '(request)', message: expect.stringContaining(`must be an object of fields`) }],
+    });
+    expect(JSON.stringify(parseAccountRequest(input))).toContain(`not ${what}`);
+  });
+
+  test('one bad file never keeps the valid ones from being judged: each bad file named with its fields', () => {
+    write('a.json', JSON.stringify(VALID));
+    write('b.json', JSON.stringify({ ...VALID, accountEmail: undefined, accountName: 'b' }));
+    write('c.yaml', '- not\n- an object\n');
+    write('d.json', JSON.stringify({ ...VALID, accountEmail: 'd@example.com', accountName: 'd' }));
+
+    const { loaded, problems } = readRequestFiles(dir);
+
+    expect(loaded.map((f) => f.file)).toEqual(['a.json', 'd.json']);
+    expect(problems).toEqual([
+      'b.json: InvalidAccountRequest: accountEmail: accountEmail is required and must be a string',
+      expect.stringMatching(
+        /^c\.yaml: InvalidAccountRequest: \(request\): an account request must be an object/,
+      ),
+    ]);
+    expect(() => loadRequestFiles(dir)).toThrow(/b\.json: InvalidAccountRequest: accountEmail[\s\S]*c\.yaml/);
   });
 });

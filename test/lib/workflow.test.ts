@@ -59,7 +59,12 @@ describe('provisioning workflow (ASL)', () => {
   ])('%s: invoked with the StepPayload, result at %s, retried, errors caught', (name, resultPath) => {
     const state = states[name];
     expect(state.Type).toBe('Task');
-    expect(state.Parameters).toEqual(STEP_PAYLOAD);
+    // Provision account also names the semaphore lock, to mark its slot with the operation it starts.
+    expect(state.Parameters).toEqual(
+      name === STEP.PROVISION_ACCOUNT
+        ? { ...STEP_PAYLOAD, slot: { lockName: 'control-tower', table: expect.anything() } }
+        : STEP_PAYLOAD,
+    );
     expect(state.ResultPath).toBe(resultPath);
     expect(state.Retry).toEqual(
       expect.arrayContaining([

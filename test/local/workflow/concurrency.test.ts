@@ -60,7 +60,7 @@ test('a failing Control Tower operation: failure notification with the cause, sl
   expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
 });
 
-test('an execution aborted while holding a slot: the cleanup reclaims the slot and a waiting request proceeds', async () => {
+test('an execution aborted while its Control Tower operation runs: its slot is kept until the operation ends, then reclaimed, and a waiting request proceeds', async () => {
   factory = await startFactory(template);
 
   const requests = generateRequests(6, 'queue');
@@ -83,5 +83,11 @@ test('an execution aborted while holding a slot: the cleanup reclaims the slot a
     (d) => d.event['detail-type'] === 'Step Functions Execution Status Change' && d.ok,
   );
   expect(cleanup.some((d) => (d.event.detail as { status: string }).status === 'ABORTED')).toBe(true);
+  // Control Tower never had more than five operations at once, nor was asked for a sixth.
+  expect(factory.landingZone.peakConcurrentOperations).toBeLessThanOrEqual(5);
+  expect(factory.landingZone.refusedOperations).toBe(0);
+  // The victim's operation has ended: the next reaper run frees its slot.
+  factory.bus.runSchedules();
+  await factory.bus.drain();
   expect(await semaphoreState(factory)).toEqual({ count: 0, holders: [], waiters: 0 });
 });

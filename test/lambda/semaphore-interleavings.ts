@@ -1,0 +1,419 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DescribeExecutionCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { acquireSlot } from '../../lambda/acquire-slot';
+import { releaseSlot } from '../../lambda/release-slot';
+import { handleCleanupEvent, reap } from '../../lambda/semaphore-cleanup';
+import {
+  beginOperation,
+  listWaiters,
+  readLock,
+  recordOperation,
+  type LockRef,
+} from '../../lambda/shared/semaphore';
+import { arn, type SemaphoreFixture } from './semaphore-fixture';
+
+/**
+ * A model world for the semaphore's handlers, run under fast-check's scheduler:
+ * every DynamoDB call (real, on dynalite), every Step Functions call and every
+ * Service Catalog call waits at a gate that the scheduler opens in the order it
+ * picks. Executions, task-token timeouts, aborts, redrives, cleanup events (early,
+ * late, twice), reaper runs and the Control Tower operations themselves are actors
+ * that start at a gate too, so the scheduler interleaves them all.
+ *
+ * Control Tower is modelled here, apart from the semaphore: it counts the
+ * operations in flight, whoever started them.
+ */
+
+export interface Scenario {
+  limit: number;
+  executions: {
+    /** Token timeouts fired at the scheduler's pick. */
+    timeouts: number;
+    abort: boolean;
+    /** Scheduler steps the abort (and its cleanup events) waits before it may happen: aborts come at any phase. */
+    abortDelay: number;
+    /** Redriven after its abort (same ARN, RUNNING again). */
+    redrive: boolean;
+    /** Status change events delivered for it (0: lost; 2: duplicated); each may come early or late. */
+    cleanupEvents: number;
+  }[];
+  /** Reaper runs at the scheduler's pick, each after some steps (a last one always runs at the end). */
+  reapers: number[];
+  /** Per SendTaskSuccess call, in order: throttled (past the SDK's retries) or not. */
+  throttledSends: boolean[];
+  /** Scheduler steps a Control Tower operation lasts (it ends at the scheduler's pick after them). */
+  operationSteps: number;
+}
+
+export const scenarioArbitrary: fc.Arbitrary<Scenario> = fc.record({
+  limit: fc.integer({ min: 1, max: 2 }),
+  executions: fc.array(
+    fc.record({
+      timeouts: fc.integer({ min: 0, max: 2 }),
+      abort: fc.boolean(),
+      abortDelay: fc.integer({ min: 0, max: 40 }),
+      redrive: fc.boolean(),
+      cleanupEvents: fc.integer({ min: 0, max: 2 }),
+    }),
+    { minLength: 3, maxLength: 5 },
+  ),
+  reapers: fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 2 }),
+  throttledSends: fc.array(fc.boolean(), { maxLength: 6 }),
+  operationSteps: fc.integer({ min: 1, max: 30 }),
+});
+
+type Status = 'RUNNING' | 'SUCCEEDED' | 'ABORTED';
+type TokenEnd = 'success' | 'timeout' | 'aborted';
+
+interface Execution {
+  name: string;
+  arn: string;
+  queuedAt: string;
+  status: Status;
+  phase: 'acquire' | 'operate' | 'done';
+  attempt: number;
+  current?: string;
+  op?: Operation;
+  redriven: boolean;
+  /** Bumped by an abort: a program of an earlier run stops at its next state. */
+  run: number;
+  /** The program of the current run (a redrive waits for the aborted run's Lambda calls to end). */
+  program?: Promise<void>;
+}
+
+interface Token {
+  execution: Execution;
+  state: 'waiting' | 'done' | 'dead';
+  end(how: TokenEnd): void;
+}
+
+interface Operation {
+  recordId: string;
+  status: 'IN_PROGRESS' | 'SUCCEEDED';
+  done: Promise<void>;
+}
+
+function named(name: string, message = name): Error {
+  return Object.assign(new Error(message), { name });
+}
+
+export interface RunStats {
+  steps: number;
+  /** Aborts that hit an execution while its Control Tower operation ran. */
+  abortsDuringOperation: number;
+  peakHolders: number;
+  peakOperations: number;
+}
+
+/** Runs one scenario under one schedule; throws on the first invariant that breaks. */
+export async function runScenario(
+  s: fc.Scheduler,
+  fx: SemaphoreFixture,
+  lockName: string,
+  scenario: Scenario,
+): Promise<RunStats> {
+  const { limit } = scenario;
+  const ref: LockRef = { table: fx.table, lockName };
+  const stats: RunStats = { steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
+
+  // ---- the actors' bookkeeping: quiescence = every live actor waits at a gate or on a token
+  let live = 0;
+  let gated = 0;
+  let parked = 0;
+  let free = false;
+  const failures: Error[] = [];
+  const actor = new AsyncLocalStorage<string>();
+  const history: string[] = [];
+  const note = (what: string) => history.push(`${actor.getStore() ?? 'test'}: ${what}`);
+  const gate = async (label: string) => {
+    if (free) return;
+    gated++;
+    try {
+      await s.schedule(Promise.resolve(label), label);
+    } finally {
+      gated--;
+    }
+    note(label);
+  };
+  const park = async <T>(p: Promise<T>): Promise<T> => {
+    parked++;
+    try {
+      return await p;
+    } finally {
+      parked--;
+    }
+  };
+  const spawn = (label: string, body: () => Promise<void>) => {
+    live++;
+    void actor.run(label, async () => {
+      try {
+        await gate('start');
+        await body();
+      } catch (err) {
+        failures.push(err as Error);
+      } finally {
+        live--;
+      }
+    });
+  };
+  const settle = async () => {
+    for (let stable = 0; stable < 3;) {
+      await new Promise((r) => setImmediate(r));
+      const quiet = live === gated + parked && (free || s.count() === gated);
+      stable = quiet ? stable + 1 : 0;
+    }
+  };
+
+  // ---- the world
+  const ddb = {
+    send: async (command: { constructor: { name: string } }) => {
+      const input = (command as unknown as { input: Record<string, unknown> }).input;
+      await gate(
+        `ddb ${command.constructor.name} ${JSON.stringify(input.UpdateExpression ?? input.Key ?? '')} ${JSON.stringify(input.ExpressionAttributeNames ?? '')}`,
+      );
+      try {
+        const out = await fx.ddb.send(command as never);
+        note(`  ok`);
+        return out;
+      } catch (err) {
+        note(`  ${(err as Error).name}`);
+        throw err;
+      }
+    },
+  } as unknown as DynamoDBDocumentClient;
+
+  const executions: Execution[] = scenario.executions.map((_, i) => ({
+    name: `e${i}`,
+    arn: arn(`e${i}-${lockName}`),
+    queuedAt: `2024-01-01T00:00:0${i}.000Z`,
+    status: 'RUNNING',
+    phase: 'acquire',
+    attempt: 0,
+    redriven: false,
+    run: 0,
+  }));
+  const byArn = new Map(executions.map((e) => [e.arn, e]));
+  const tokens = new Map<string, Token>();
+  let sends = 0;
+  const sfn = {
+    send: async (command: unknown) => {
+      await gate(
+        `sfn ${(command as object).constructor.name} ${JSON.stringify((command as { input: unknown }).input)}`,
+      );
+      if (command instanceof SendTaskSuccessCommand) {
+        if (!free && scenario.throttledSends[sends++]) throw named('ThrottlingException', 'Rate exceeded');
+        const t = tokens.get(command.input.taskToken ?? '');
+        if (!t) throw named('InvalidToken');
+        if (t.state !== 'waiting') throw named('TaskTimedOut');
+        t.state = 'done';
+        t.end('success');
+        return {};
+      }
+      if (command instanceof DescribeExecutionCommand) {
+        const e = byArn.get(command.input.executionArn ?? '');
+        if (!e) throw named('ExecutionDoesNotExist');
+        return { status: e.status };
+      }
+      throw new Error(`unexpected ${String(command)}`);
+    },
+  } as unknown as SFNClient;
+
+  const operations: Operation[] = [];
+  const inFlight = () => operations.filter((o) => o.status === 'IN_PROGRESS').length;
+  const recordStatus = async (recordId: string) => {
+    await gate('sc DescribeRecord');
+    return operations.find((o) => o.recordId === recordId)?.status;
+  };
+  const startOperation = (e: Execution): Operation => {
+    let finish!: () => void;
+    const op: Operation = {
+      recordId: `rec-${e.name}`,
+      status: 'IN_PROGRESS',
+      done: new Promise<void>((r) => (finish = r)),
+    };
+    operations.push(op);
+    stats.peakOperations = Math.max(stats.peakOperations, inFlight());
+    if (inFlight() > limit) {
+      throw new Error(`${inFlight()} Control Tower operations in flight, limit ${limit}`);
+    }
+    spawn(`operation of ${e.name} ends`, async () => {
+      for (let n = 1; n < scenario.operationSteps; n++) await gate('runs');
+      op.status = 'SUCCEEDED';
+      finish();
+    });
+    return op;
+  };
+
+  const killToken = (e: Execution, how: 'timeout' | 'aborted') => {
+    const t = e.current ? tokens.get(e.current) : undefined;
+    if (t?.state === 'waiting') {
+      t.state = 'dead';
+      t.end(how);
+    }
+  };
+
+  // The execution's path through the states: Acquire slot (a callback task that
+  // loops on its timeout) -> Provision account (marks the slot, starts the
+  // operation, records it) -> wait for the operation -> Release slot.
+  const runExecution = async (e: Execution): Promise<void> => {
+    const run = e.run;
+    const stopped = () => e.status !== 'RUNNING' || e.run !== run;
+    if (e.phase === 'acquire') {
+      for (;;) {
+        if (stopped()) return;
+        const token = `${e.name}#${++e.attempt}`;
+        const ended = new Promise<TokenEnd>((resolve) =>
+          tokens.set(token, { execution: e, state: 'waiting', end: resolve }),
+        );
+        e.current = token;
+        try {
+          await acquireSlot(ddb, sfn, fx.table, {
+            lockName,
+            limit,
+            holder: e.arn,
+            queuedAt: e.queuedAt,
+            taskToken: token,
+          });
+        } catch {
+          // The task fails (throttled): Step Functions retries it, with a new token.
+          killToken(e, 'timeout');
+          await ended;
+          continue;
+        }
+        const how = await park(ended);
+        if (how === 'success') break;
+        if (how === 'aborted') return;
+      }
+      if (stopped()) return;
+      e.phase = 'operate';
+      // Provision account: the Lambda runs to its end even if the execution is aborted meanwhile.
+      if (!(await beginOperation(ddb, { ...ref, holder: e.arn }))) {
+        throw new Error(`${e.name} was woken without a slot`);
+      }
+      e.op = startOperation(e);
+      await recordOperation(ddb, { ...ref, holder: e.arn, recordId: e.op.recordId });
+    }
+    if (e.phase === 'operate') {
+      if (stopped() || !e.op) return;
+      await park(e.op.done);
+      if (stopped()) return;
+      await releaseSlot(ddb, sfn, fx.table, { lockName, limit, holder: e.arn });
+      e.phase = 'done';
+      e.status = 'SUCCEEDED';
+    }
+  };
+
+  const cleanupEvent = (e: Execution) => ({
+    source: 'aws.states',
+    'detail-type': 'Step Functions Execution Status Change',
+    detail: { executionArn: e.arn, status: 'ABORTED' },
+  });
+  const config = { ...ref, limit };
+
+  // ---- the actors
+  scenario.executions.forEach((plan, i) => {
+    const e = executions[i];
+    spawn(`execution ${e.name}`, async () => {
+      // Aborted (and maybe redriven) before it took its first step: this run is over.
+      if (e.run === 0) await (e.program = runExecution(e));
+    });
+    for (let t = 0; t < plan.timeouts; t++) {
+      spawn(`timeout of ${e.name}'s token`, async () => killToken(e, 'timeout'));
+    }
+    if (plan.abort) {
+      spawn(`abort ${e.name}`, async () => {
+        for (let n = 0; n < plan.abortDelay; n++) await gate('waits');
+        if (e.status !== 'RUNNING') return;
+        e.status = 'ABORTED';
+        if (e.op?.status === 'IN_PROGRESS') stats.abortsDuringOperation++;
+        e.run++;
+        killToken(e, 'aborted');
+        if (plan.redrive) {
+          spawn(`redrive ${e.name}`, async () => {
+            // Known gap, left out of the model: a redrive while a Lambda invocation of the
+            // aborted run still runs (an Acquire registering its dead token over the
+            // redriven run's registration). The redrive here comes after those end.
+            await park(e.program ?? Promise.resolve());
+            if (e.status !== 'ABORTED' || e.redriven) return;
+            e.redriven = true;
+            e.status = 'RUNNING';
+            await (e.program = runExecution(e));
+          });
+        }
+      });
+    }
+    for (let c = 0; c < plan.cleanupEvents; c++) {
+      spawn(`cleanup event for ${e.name}`, async () => {
+        for (let n = 0; n < plan.abortDelay; n++) await gate('waits');
+        await handleCleanupEvent(ddb, sfn, config, cleanupEvent(e), undefined, recordStatus);
+      });
+    }
+  });
+  for (const delay of scenario.reapers) {
+    spawn('reaper', async () => {
+      for (let n = 0; n < delay; n++) await gate('waits');
+      await reap(ddb, sfn, config, undefined, recordStatus);
+    });
+  }
+
+  const fail = (err: Error): never => {
+    err.message += `\n--- history (last 80) ---\n${history.slice(-80).join('\n')}`;
+    throw err;
+  };
+  const checkStep = async () => {
+    if (failures.length) fail(failures[0]);
+    const lock = await readLock(fx.ddb, ref);
+    const holders = Object.keys(lock.slots).length;
+    stats.peakHolders = Math.max(stats.peakHolders, holders);
+    if (lock.count !== holders) throw new Error(`count ${lock.count} but ${holders} holders`);
+    if (holders > limit) throw new Error(`${holders} holders, limit ${limit}`);
+    if (inFlight() > limit) throw new Error(`${inFlight()} operations in flight, limit ${limit}`);
+  };
+
+  // ---- run: one scheduled step at a time, the invariants after each
+  await settle();
+  while (s.count() > 0) {
+    await s.waitNext(1);
+    stats.steps++;
+    await settle();
+    await checkStep();
+  }
+
+  // ---- the end: every actor waits on a token or an operation, or is done. One reaper
+  // period later (the reaper runs, everything else goes on freely), nothing may be left.
+  free = true;
+  await reap(fx.ddb, sfn, config, undefined, async (id) => operations.find((o) => o.recordId === id)?.status);
+  await settle();
+  await checkStep();
+
+  const lock = await readLock(fx.ddb, ref);
+  const waiters = await listWaiters(fx.ddb, ref);
+  for (const [holder, slot] of Object.entries(lock.slots)) {
+    const e = byArn.get(holder);
+    const opRuns = e?.op?.status === 'IN_PROGRESS';
+    if (e?.status !== 'RUNNING' && !opRuns) {
+      fail(
+        new Error(
+          `${e?.name ?? holder} (${e?.status}) still holds a slot after a reaper period: ${JSON.stringify(slot)}`,
+        ),
+      );
+    }
+  }
+  for (const e of executions) {
+    if (e.status !== 'RUNNING') continue;
+    const t = e.current ? tokens.get(e.current) : undefined;
+    const queued = waiters.some((w) => w.holder === e.arn && w.token === e.current);
+    if (t?.state === 'waiting' && !queued) {
+      fail(new Error(`${e.name} waits on a token nobody will complete (not queued)`));
+    }
+    if (t?.state === 'waiting') {
+      fail(new Error(`${e.name} is still queued with free slots after a reaper period`));
+    }
+    fail(new Error(`${e.name} never finished (phase ${e.phase})`));
+  }
+  if (lock.count !== 0) fail(new Error(`count ${lock.count} at the end`));
+  if (waiters.length) fail(new Error(`${waiters.length} waiters left at the end`));
+  return stats;
+}
