@@ -645,6 +645,7 @@ export class AccountFactory extends Construct {
     });
     this.semaphore.guard(this.stateMachine);
     this.semaphore.checkOperationRecords(managementRole, homeRegion);
+    this.semaphore.reportOrphanedOperations(this.failureTopic);
     this.rerunStateMachine = new RerunCustomizations(this, 'Rerun', {
       metadataTable,
       createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,

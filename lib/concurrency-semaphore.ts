@@ -6,12 +6,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { AcquireSlotInput, ReleaseSlotInput } from '../lambda/shared/contracts';
 import { ENV } from '../lambda/shared/env';
-import { grantTableReadWrite } from './private/grants';
+import { grantTableReadWrite, grantTopicPublish } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
 import { StepFunction } from './private/step-function';
 import { HANDLER } from './workflow/step-names';
@@ -421,6 +422,16 @@ export class ConcurrencySemaphore extends Construct {
         'reads the records of the Control Tower operations marked on slots, whose IDs are known at run time only',
       );
     }
+  }
+
+  /**
+   * Reports, to `topic`, each Control Tower operation that ran on after the execution
+   * that started it had ended (aborted, timed out): what exists and how to resume.
+   */
+  public reportOrphanedOperations(topic: sns.ITopic): void {
+    const cleanup = this.stepFunctions[2];
+    cleanup.function.addEnvironment(ENV.ORPHANED_OPERATIONS_TOPIC_ARN, topic.topicArn);
+    grantTopicPublish(topic, cleanup.role);
   }
 
   /**

@@ -2,6 +2,7 @@ import { CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createClient } from '../shared/clients';
@@ -48,7 +49,47 @@ const logger = createLogger('semaphore-cleanup');
 const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
 const sfn = createClient(SFNClient);
 const codePipeline = createClient(CodePipelineClient);
+const sns = createClient(SNSClient);
 let serviceCatalog: ServiceCatalogClient | undefined;
+
+/** A Control Tower operation that ran on when the execution that started it had ended. */
+export interface OrphanedOperation {
+  holder: string;
+  recordId: string;
+  recordStatus: string;
+}
+
+/**
+ * Tells the failure topic (ORPHANED_OPERATIONS_TOPIC_ARN) what an ended execution left
+ * behind: the operation's record and how it ended, and how to bring the account under
+ * management. Without a topic it is logged only.
+ */
+export type OrphanReporter = (operation: OrphanedOperation) => Promise<void>;
+
+export const reportOrphan: OrphanReporter = async (operation) => {
+  logger.warn('An execution ended while its Control Tower operation ran', { ...operation });
+  const topic = optionalEnv('ORPHANED_OPERATIONS_TOPIC_ARN');
+  if (!topic) return;
+  const succeeded = operation.recordStatus === 'SUCCEEDED';
+  await sns.send(
+    new PublishCommand({
+      TopicArn: topic,
+      Subject: 'Account factory: a Control Tower operation outlived its execution',
+      Message: JSON.stringify({
+        kind: 'ORPHANED_CONTROL_TOWER_OPERATION',
+        execution: operation.holder,
+        serviceCatalogRecordId: operation.recordId,
+        recordStatus: operation.recordStatus,
+        whatExists: succeeded
+          ? 'Control Tower finished the operation: the account exists and is enrolled, but the factory did not set it up (metadata, execution role, tags, customizations).'
+          : `Control Tower ended the operation ${operation.recordStatus}: see the record for what it changed.`,
+        toResume: succeeded
+          ? 'Write the account request again (edit it, or deploy it again): validation finds the enrolled account and sets it up without a new Control Tower operation.'
+          : 'Fix the cause named in the record, then write the account request again.',
+      }),
+    }),
+  );
+};
 
 /** Service Catalog record statuses of an operation that still runs. */
 const RECORD_IN_PROGRESS = new Set(['CREATED', 'IN_PROGRESS', 'IN_PROGRESS_IN_ERROR']);
@@ -99,6 +140,7 @@ export async function freeEndedHolder(
   holder: string,
   slot: Slot,
   recordStatus: RecordStatus = describeRecordStatus,
+  orphan: OrphanReporter = reportOrphan,
 ): Promise<'released' | 'running' | 'none'> {
   const op = slot.op;
   if (!op) {
@@ -108,12 +150,10 @@ export async function freeEndedHolder(
   if (op.recordId) {
     const status = await recordStatus(op.recordId);
     if (status && RECORD_IN_PROGRESS.has(status)) return 'running';
-    if (status === 'SUCCEEDED') {
-      logger.warn('An execution ended while its Control Tower operation ran; the operation succeeded', {
-        holder,
-        recordId: op.recordId,
-      });
-    }
+    const released = await release(ddb, { ...config, holder, ifUnchanged: slot });
+    // Reported once: by the cleanup that freed the slot.
+    if (released) await orphan({ holder, recordId: op.recordId, recordStatus: status ?? 'NOT_FOUND' });
+    return released ? 'released' : 'none';
   } else if (now().getTime() - Date.parse(op.startedAt) < OPERATION_START_GRACE_MS) {
     return 'running';
   }

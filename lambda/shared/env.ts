@@ -47,6 +47,8 @@ export const ENV = {
   CUSTOMIZATIONS_SEMAPHORE_TABLE: 'CUSTOMIZATIONS_SEMAPHORE_TABLE',
   CUSTOMIZATIONS_LOCK_NAME: 'CUSTOMIZATIONS_LOCK_NAME',
   CUSTOMIZATIONS_LIMIT: 'CUSTOMIZATIONS_LIMIT',
+  /** Optional: where the semaphore cleanup reports a Control Tower operation whose execution ended before it. */
+  ORPHANED_OPERATIONS_TOPIC_ARN: 'ORPHANED_OPERATIONS_TOPIC_ARN',
 } as const;
 
 export type EnvName = keyof typeof ENV;

@@ -65,6 +65,18 @@ describe.each([1, 3])(
       f.bus.runSchedules();
       await f.idle();
       expect(await semaphoreState(f)).toEqual({ count: 0, holders: [], waiters: 0 });
+      // Each aborted execution's account was created by Control Tower all the same: the
+      // failure topic says what exists and how to bring it under management.
+      const topic = f.lambda.functionFor('notify').environment.FAILURE_TOPIC_ARN;
+      const orphans = f.landingZone
+        .messages(topic)
+        .map((m) => JSON.parse(m.message))
+        .filter((m) => m.kind === 'ORPHANED_CONTROL_TOWER_OPERATION');
+      expect(orphans).toHaveLength(2);
+      for (const o of orphans) {
+        expect(o).toMatchObject({ recordStatus: 'SUCCEEDED', serviceCatalogRecordId: expect.any(String) });
+        expect(o.toResume).toContain('Write the account request again');
+      }
     });
   },
 );

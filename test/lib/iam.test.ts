@@ -158,7 +158,7 @@ describe('each function gets the API actions of its own step only', () => {
     ['acquire-slot', ['dynamodb', 'logs', 'states', 'xray']],
     ['release-slot', ['dynamodb', 'logs', 'states', 'xray']],
     // servicecatalog: DescribeRecord of the operations marked on slots.
-    ['semaphore-cleanup', ['codepipeline', 'dynamodb', 'logs', 'states', 'sts', 'xray']],
+    ['semaphore-cleanup', ['codepipeline', 'dynamodb', 'logs', 'sns', 'states', 'sts', 'xray']],
     ['customizations-result', ['codepipeline', 'dynamodb', 'logs', 'sns', 'states', 'xray']],
   ])('%s', (handler, services) => {
     expect(servicesOf(handler)).toEqual(services);
