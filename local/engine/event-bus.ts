@@ -68,22 +68,35 @@ export class EventBus {
   put(event: BusEvent): void {
     for (const rule of this.rules) {
       if (!rule.enabled || !rule.eventPattern || !matches(rule.eventPattern, event)) continue;
-      for (const arn of rule.targetArns) this.deliver(rule.logicalId, arn, event);
+      rule.targetArns.forEach((arn, i) =>
+        this.deliver(rule.logicalId, arn, event, rule.retryAttempts?.[i] ?? 0),
+      );
     }
   }
 
-  private deliver(rule: string, arn: string, event: BusEvent): void {
-    const p = this.target(arn, event).then(
-      () => void this.delivered.push({ rule, event, target: arn, ok: true }),
-      (err: Error) =>
-        void this.delivered.push({
-          rule,
-          event,
-          target: arn,
-          ok: false,
-          error: `${err.name}: ${err.message}`,
-        }),
-    );
+  /**
+   * Delivers to one target. A failed delivery is retried, as EventBridge retries it
+   * (up to the target's MaximumRetryAttempts, with backoff):
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
+   * The waits are a guess (EventBridge gives no figures): 1, 2, 4 ... emulated seconds, at most a minute.
+   */
+  private deliver(rule: string, arn: string, event: BusEvent, retries = 0): void {
+    const attempt = async (): Promise<void> => {
+      for (let n = 0; ; n++) {
+        try {
+          await this.target(arn, event);
+          this.delivered.push({ rule, event, target: arn, ok: true });
+          return;
+        } catch (err) {
+          const e = err as Error;
+          this.delivered.push({ rule, event, target: arn, ok: false, error: `${e.name}: ${e.message}` });
+          if (n >= retries) return;
+          const wait = this.clock.toRealMs(Math.min(60_000, 1000 * 2 ** n));
+          await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      }
+    };
+    const p = attempt();
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
   }

@@ -84,6 +84,11 @@ export interface LocalRule {
   eventPattern?: any;
   scheduleExpression?: string;
   targetArns: string[];
+  /**
+   * Per target: how many times EventBridge retries a failed delivery (the target's
+   * RetryPolicy.MaximumRetryAttempts; EventBridge's default is 185).
+   */
+  retryAttempts?: number[];
   enabled: boolean;
 }
 
@@ -322,6 +327,7 @@ export function resolveTemplate(
           eventPattern: p.EventPattern ? resolve(p.EventPattern) : undefined,
           scheduleExpression: p.ScheduleExpression,
           targetArns: (p.Targets ?? []).map((t: any) => resolve(t.Arn)),
+          retryAttempts: (p.Targets ?? []).map((t: any) => t.RetryPolicy?.MaximumRetryAttempts ?? 185),
           enabled: p.State !== 'DISABLED',
         });
         break;
