@@ -108,35 +108,6 @@ function awsPrincipals(principal: unknown): string[] {
   return asList((principal as { AWS?: unknown }).AWS).filter((p): p is string => typeof p === 'string');
 }
 
-function matchesAction(action: unknown): boolean {
-  return asList(action).some((a) => a === '*' || a === 'sts:*' || a === 'sts:AssumeRole');
-}
-
-function matchesPrincipal(p: string, caller: Principal): boolean {
-  return (
-    p === '*' ||
-    p === caller.accountId ||
-    p === `arn:aws:iam::${caller.accountId}:root` ||
-    p === caller.roleArn ||
-    p === caller.arn
-  );
-}
-
-/** Whether a trust policy lets `caller` call sts:AssumeRole (conditions are not evaluated). */
-export function trustAllows(document: string, caller: Principal): boolean {
-  const policy = parsePolicy(document);
-  if (typeof policy === 'string') return false;
-  let allowed = false;
-  for (const s of policy.Statement) {
-    if (!matchesAction(s.Action)) continue;
-    const hit = awsPrincipals(s.Principal).some((p) => matchesPrincipal(p, caller));
-    if (!hit) continue;
-    if (s.Effect === 'Deny') return false;
-    allowed = true;
-  }
-  return allowed;
-}
-
 /** IAM of every emulated account: roles, their trust and attached policies. */
 export class Iam {
   private readonly accounts = new Map<string, Map<string, RoleRecord>>();
