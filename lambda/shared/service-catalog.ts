@@ -1,6 +1,7 @@
 import {
   ListLaunchPathsCommand,
   ListProvisioningArtifactsCommand,
+  ProvisionedProductAttribute,
   ProvisioningArtifactDetail,
   SearchProductsCommand,
   SearchProvisionedProductsCommand,
@@ -103,27 +104,37 @@ export interface ProvisionedProductRef {
   status: string | undefined;
 }
 
-/** The provisioned product with exactly this name, or undefined. */
-export async function findProvisionedProduct(
+/**
+ * The first provisioned product of the account (whoever provisioned it: the console, AFT,
+ * another factory role) that matches `query` and `accept`, over every page.
+ */
+async function searchProvisionedProduct(
   sc: ServiceCatalogClient,
-  name: string,
+  query: string,
+  accept: (p: ProvisionedProductAttribute) => boolean,
 ): Promise<ProvisionedProductRef | undefined> {
   let PageToken: string | undefined;
   do {
     const out = await sc.send(
       new SearchProvisionedProductsCommand({
-        // Every provisioned product of the account, not only those this role provisioned
-        // (accounts vended before the factory, or by another of its roles).
         AccessLevelFilter: { Key: 'Account', Value: 'self' },
-        Filters: { SearchQuery: [`name:${name}`] },
+        Filters: { SearchQuery: [query] },
         PageToken,
       }),
     );
-    const match = (out.ProvisionedProducts ?? []).find((p) => p.Name === name && p.Id);
+    const match = (out.ProvisionedProducts ?? []).find((p) => p.Id && accept(p));
     if (match?.Id) return { id: match.Id, status: match.Status };
     PageToken = out.NextPageToken;
   } while (PageToken);
   return undefined;
+}
+
+/** The provisioned product with exactly this name, or undefined. */
+export function findProvisionedProduct(
+  sc: ServiceCatalogClient,
+  name: string,
+): Promise<ProvisionedProductRef | undefined> {
+  return searchProvisionedProduct(sc, `name:${name}`, (p) => p.Name === name);
 }
 
 /**
@@ -135,31 +146,18 @@ export async function findProvisionedProduct(
  * not exist, the account was never successfully provisioned";
  * https://github.com/aws-ia/terraform-aws-control_tower_account_factory/blob/main/sources/aft-lambda-layer/aft_common/service_catalog.py).
  */
-export async function findEnrolledProduct(
+export function findEnrolledProduct(
   sc: ServiceCatalogClient,
   accountId: string,
 ): Promise<ProvisionedProductRef | undefined> {
-  let PageToken: string | undefined;
-  do {
-    const out = await sc.send(
-      new SearchProvisionedProductsCommand({
-        // Whoever vended it (the console, AFT, another factory role).
-        AccessLevelFilter: { Key: 'Account', Value: 'self' },
-        Filters: { SearchQuery: [`physicalId:${accountId}`] },
-        PageToken,
-      }),
-    );
-    const healthy = (out.ProvisionedProducts ?? []).find(
-      (p) =>
-        p.Id &&
-        p.PhysicalId === accountId &&
-        (p.Status === 'AVAILABLE' || p.Status === 'TAINTED') &&
-        Boolean(p.LastSuccessfulProvisioningRecordId),
-    );
-    if (healthy?.Id) return { id: healthy.Id, status: healthy.Status };
-    PageToken = out.NextPageToken;
-  } while (PageToken);
-  return undefined;
+  return searchProvisionedProduct(
+    sc,
+    `physicalId:${accountId}`,
+    (p) =>
+      p.PhysicalId === accountId &&
+      (p.Status === 'AVAILABLE' || p.Status === 'TAINTED') &&
+      Boolean(p.LastSuccessfulProvisioningRecordId),
+  );
 }
 
 /** The id of the provisioned product with exactly this name, or undefined. */
