@@ -1,3 +1,5 @@
+import * as iamSdk from '@aws-sdk/client-iam';
+import * as stsSdk from '@aws-sdk/client-sts';
 import type {
   AttachRolePolicyCommandInput,
   AttachRolePolicyCommandOutput,
@@ -33,9 +35,37 @@ import {
   principalOf,
   Rng,
 } from './common';
+import { Organizations } from './organizations';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
-const iamErr = errorsFor('IAMClient');
-const stsErr = errorsFor('STSClient');
+/**
+ * IAM (query protocol): throttles with Throttling, not modeled by the SDK client (THR-3):
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html; denies with
+ * AccessDenied (ID-5).
+ */
+export const IAM_CLIENT: SdkClient = {
+  name: 'IAMClient',
+  sdk: iamSdk,
+  protocol: 'query',
+  accessDeniedError: 'AccessDenied',
+  stepFunctions: { service: 'iam', errorPrefix: 'Iam' },
+};
+
+const iamErr = errorsFor(IAM_CLIENT);
+/**
+ * STS (query protocol): throttles with Throttling (THR-3):
+ * https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html; denies with
+ * AccessDenied (ID-5).
+ */
+export const STS_CLIENT: SdkClient = {
+  name: 'STSClient',
+  sdk: stsSdk,
+  protocol: 'query',
+  accessDeniedError: 'AccessDenied',
+  stepFunctions: { service: 'sts', errorPrefix: 'Sts' },
+};
+
+const stsErr = errorsFor(STS_CLIENT);
 
 export const CONTROL_TOWER_EXECUTION_ROLE = 'AWSControlTowerExecution';
 export const ADMINISTRATOR_ACCESS = 'arn:aws:iam::aws:policy/AdministratorAccess';
@@ -109,7 +139,7 @@ function awsPrincipals(principal: unknown): string[] {
 }
 
 /** IAM of every emulated account: roles, their trust and attached policies. */
-export class Iam {
+export class Iam implements EmulatedService {
   private readonly accounts = new Map<string, Map<string, RoleRecord>>();
   private readonly rng: Rng;
 
@@ -345,7 +375,7 @@ interface IssuedCredentials {
 let keyCounter = 0;
 
 /** STS: AssumeRole across the emulated accounts, and who-am-I. */
-export class Sts {
+export class Sts implements EmulatedService {
   private readonly issued = new Map<string, IssuedCredentials>();
   private readonly rng: Rng;
 
@@ -451,3 +481,20 @@ export class Sts {
     };
   }
 }
+
+export const IAM = defineService({
+  clients: [IAM_CLIENT],
+  create: (ctx) =>
+    new Iam(ctx.env, ctx.options.iamPropagationSeconds ?? 10, (id) => !!ctx.get(Organizations).account(id)),
+});
+
+export const STS = defineService({
+  clients: [STS_CLIENT],
+  create: (ctx) =>
+    new Sts(
+      ctx.env,
+      ctx.get(Iam),
+      (id) => ctx.get(Organizations).account(id)?.status === 'ACTIVE',
+      (p) => ctx.authorizer().policiesOf(p),
+    ),
+});

@@ -1,3 +1,4 @@
+import * as serviceCatalogSdk from '@aws-sdk/client-service-catalog';
 import type {
   DescribeProvisionedProductCommandInput,
   DescribeProvisionedProductCommandOutput,
@@ -28,12 +29,21 @@ import type {
   UpdateProvisionedProductCommandOutput,
 } from '@aws-sdk/client-service-catalog';
 import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Principal, Rng } from './common';
-import type { Ec2 } from './ec2';
+import { defineService, type EmulatedService, type SdkClient } from './service';
+import { Ec2 } from './ec2';
 import type { FaultInjector } from './faults';
 import { ADMINISTRATOR_ACCESS, CONTROL_TOWER_EXECUTION_ROLE, Iam, trustAccountPolicy } from './iam-sts';
-import type { AccountRecord, Organizations, OuRecord } from './organizations';
+import { Organizations, type AccountRecord, type OuRecord } from './organizations';
 
-const err = errorsFor('ServiceCatalogClient');
+/** Service Catalog (JSON protocol); throttles with ThrottlingException (THR-4). */
+export const SERVICE_CATALOG_CLIENT: SdkClient = {
+  name: 'ServiceCatalogClient',
+  sdk: serviceCatalogSdk,
+  protocol: 'json',
+  stepFunctions: { service: 'servicecatalog', errorPrefix: 'ServiceCatalog' },
+};
+
+const err = errorsFor(SERVICE_CATALOG_CLIENT);
 
 export const ACCOUNT_FACTORY_PRODUCT_NAME = 'AWS Control Tower Account Factory';
 export const CONTROL_TOWER_BUSY_MESSAGE =
@@ -155,7 +165,7 @@ function wildcard(pattern: string): RegExp {
  * Service Catalog, as far as the Control Tower Account Factory product goes: account
  * operations are intervals of emulated time, applied lazily by `settle()`.
  */
-export class ServiceCatalog {
+export class ServiceCatalog implements EmulatedService {
   readonly productId: string;
   readonly productViewId: string;
   readonly portfolioId: string;
@@ -1143,3 +1153,20 @@ export class ServiceCatalog {
     };
   }
 }
+
+export const SERVICE_CATALOG = defineService({
+  clients: [SERVICE_CATALOG_CLIENT],
+  create: (ctx) =>
+    new ServiceCatalog(
+      ctx.env,
+      {
+        org: ctx.get(Organizations),
+        iam: ctx.get(Iam),
+        ec2: ctx.get(Ec2),
+        faults: ctx.faults,
+        authorize: (principal, actions) =>
+          ctx.authorizer().firstDenied(principal, actions, ctx.env.homeRegion),
+      },
+      ctx.options.controlTower,
+    ),
+});
