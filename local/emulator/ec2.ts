@@ -355,12 +355,7 @@ export class Ec2 implements EmulatedService {
     ctx: CallContext,
   ): Out<DetachInternetGatewayCommandOutput> {
     const s = this.scope(ctx);
-    const g = s.igws.get(i.InternetGatewayId ?? '');
-    if (!g)
-      throw err(
-        'InvalidInternetGatewayID.NotFound',
-        `The internetGateway ID '${i.InternetGatewayId}' does not exist`,
-      );
+    const g = requireIgw(s, i.InternetGatewayId);
     if (!s.vpcs.has(i.VpcId ?? ''))
       throw err('InvalidVpcID.NotFound', `The vpc ID '${i.VpcId}' does not exist`);
     if (g.vpcId !== i.VpcId) {
@@ -375,12 +370,7 @@ export class Ec2 implements EmulatedService {
     ctx: CallContext,
   ): Out<DeleteInternetGatewayCommandOutput> {
     const s = this.scope(ctx);
-    const g = s.igws.get(i.InternetGatewayId ?? '');
-    if (!g)
-      throw err(
-        'InvalidInternetGatewayID.NotFound',
-        `The internetGateway ID '${i.InternetGatewayId}' does not exist`,
-      );
+    const g = requireIgw(s, i.InternetGatewayId);
     if (g.vpcId) {
       throw err(
         'DependencyViolation',
@@ -450,6 +440,12 @@ export class Ec2 implements EmulatedService {
     s.vpcs.delete(vpc.id);
     return {};
   }
+}
+
+function requireIgw(s: RegionState, id: string | undefined): IgwRecord {
+  const g = s.igws.get(id ?? '');
+  if (!g) throw err('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${id}' does not exist`);
+  return g;
 }
 
 export const EC2 = defineService({

@@ -148,6 +148,11 @@ function roleArn(ctx: ArnContext, input: Input, operation: string): Resolved {
   };
 }
 
+/** A Service Catalog call authorized on the product or portfolio its input names. */
+function onCatalog(kind: 'product' | 'portfolio', field: string): Entry {
+  return { prefix: 'servicecatalog', resources: (i, c) => catalogArn(c, kind, i[field]) };
+}
+
 function catalogArn(ctx: ArnContext, kind: 'product' | 'portfolio', id: unknown): Resolved {
   const owner =
     'the owning account is assumed to be the calling account (a product from an imported portfolio has its owner account in its ARN)';
@@ -292,34 +297,13 @@ const TABLE: Record<string, Entry> = {
   'ServiceCatalog.SearchProvisionedProducts': { prefix: 'servicecatalog', resources: ANY },
   'ServiceCatalog.DescribeProvisionedProduct': { prefix: 'servicecatalog', resources: ANY },
   'ServiceCatalog.ListPortfolios': { prefix: 'servicecatalog', resources: ANY },
-  'ServiceCatalog.ListProvisioningArtifacts': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.ProductId),
-  },
-  'ServiceCatalog.ListLaunchPaths': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.ProductId),
-  },
-  'ServiceCatalog.ProvisionProduct': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.ProductId),
-  },
-  'ServiceCatalog.DescribeProduct': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.Id),
-  },
-  'ServiceCatalog.AssociatePrincipalWithPortfolio': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'portfolio', i.PortfolioId),
-  },
-  'ServiceCatalog.DisassociatePrincipalFromPortfolio': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'portfolio', i.PortfolioId),
-  },
-  'ServiceCatalog.ListPrincipalsForPortfolio': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'portfolio', i.PortfolioId),
-  },
+  'ServiceCatalog.ListProvisioningArtifacts': onCatalog('product', 'ProductId'),
+  'ServiceCatalog.ListLaunchPaths': onCatalog('product', 'ProductId'),
+  'ServiceCatalog.ProvisionProduct': onCatalog('product', 'ProductId'),
+  'ServiceCatalog.DescribeProduct': onCatalog('product', 'Id'),
+  'ServiceCatalog.AssociatePrincipalWithPortfolio': onCatalog('portfolio', 'PortfolioId'),
+  'ServiceCatalog.DisassociatePrincipalFromPortfolio': onCatalog('portfolio', 'PortfolioId'),
+  'ServiceCatalog.ListPrincipalsForPortfolio': onCatalog('portfolio', 'PortfolioId'),
 
   // IAM (PassRole is not an API call: the emulator checks it with { RoleArn } when a call passes a role)
   'IAM.GetRole': { prefix: 'iam', resources: (i, c) => roleArn(c, i, 'GetRole') },

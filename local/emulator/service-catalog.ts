@@ -796,12 +796,16 @@ export class ServiceCatalog implements EmulatedService {
     return undefined;
   }
 
+  /** The record an operation with this idempotency token already started, if any. */
+  private replayed(type: RecordRecord['type'], token: string | undefined): RecordDetail | undefined {
+    const id = token ? this.tokens.get(`${type}#${token}`) : undefined;
+    return id ? this.recordView(this.records.get(id)!) : undefined;
+  }
+
   provisionProduct(i: ProvisionProductCommandInput, ctx: CallContext): Out<ProvisionProductCommandOutput> {
     this.requireManagement(ctx);
-    if (i.ProvisionToken) {
-      const replay = this.tokens.get(`PROVISION_PRODUCT#${i.ProvisionToken}`);
-      if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
-    }
+    const replay = this.replayed('PROVISION_PRODUCT', i.ProvisionToken);
+    if (replay) return { RecordDetail: replay };
     this.requireProduct(i.ProductId, i.ProductName);
     if (!this.canSeeProduct(ctx)) {
       throw err(
@@ -858,10 +862,8 @@ export class ServiceCatalog implements EmulatedService {
   ): Out<UpdateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
     this.requireHomeRegion(ctx, 'Provisioned product');
-    if (i.UpdateToken) {
-      const replay = this.tokens.get(`UPDATE_PROVISIONED_PRODUCT#${i.UpdateToken}`);
-      if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
-    }
+    const replay = this.replayed('UPDATE_PROVISIONED_PRODUCT', i.UpdateToken);
+    if (replay) return { RecordDetail: replay };
     const product = this.requireProvisioned(i.ProvisionedProductId, i.ProvisionedProductName);
     if (i.ProductId !== undefined || i.ProductName !== undefined)
       this.requireProduct(i.ProductId, i.ProductName);
@@ -910,10 +912,8 @@ export class ServiceCatalog implements EmulatedService {
   ): Out<TerminateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
     this.requireHomeRegion(ctx, 'Provisioned product');
-    if (i.TerminateToken) {
-      const replay = this.tokens.get(`TERMINATE_PROVISIONED_PRODUCT#${i.TerminateToken}`);
-      if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
-    }
+    const replay = this.replayed('TERMINATE_PROVISIONED_PRODUCT', i.TerminateToken);
+    if (replay) return { RecordDetail: replay };
     const product = this.requireProvisioned(i.ProvisionedProductId, i.ProvisionedProductName);
     if (product.status === 'UNDER_CHANGE') throw this.invalid(CONTROL_TOWER_BUSY_MESSAGE);
     this.refuseWhenBusy();
