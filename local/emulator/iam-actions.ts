@@ -1,3 +1,5 @@
+import { serviceName } from './common';
+import { integrationOf } from './services';
 /**
  * Which IAM action an emulated API call needs, and on which resource ARN(s) AWS
  * authorizes it.
@@ -605,20 +607,12 @@ export interface IntegrationTarget {
 const SFN_IAM_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html';
 const SFN_SDK_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html';
 
-/** aws-sdk integration service names (the SDK's lowercase service id) → SDK client names. */
-const SDK_SERVICES: Record<string, string> = {
-  servicecatalog: 'ServiceCatalog',
-  organizations: 'Organizations',
-  sts: 'STS',
-  iam: 'IAM',
-  ec2: 'EC2',
-  codepipeline: 'CodePipeline',
-  sns: 'SNS',
-  support: 'Support',
-  cloudtrail: 'CloudTrail',
-  controltower: 'ControlTower',
-  dynamodb: 'DynamoDB',
-  sfn: 'SFN',
+/**
+ * aws-sdk integrations nothing serves locally (the engine refuses such a Task), mapped
+ * here only to check the IAM they need. The served ones come from the emulator's one
+ * mapping (`integrationOf`, services.ts).
+ */
+const UNSERVED_SDK_SERVICES: Record<string, string> = {
   lambda: 'Lambda',
   codebuild: 'CodeBuild',
   s3: 'S3',
@@ -648,7 +642,8 @@ export function STEP_FUNCTIONS_INTEGRATION_ACTION(service: string, action: strin
 
   if (service.startsWith('aws-sdk:')) {
     const sdk = service.slice('aws-sdk:'.length);
-    const client = SDK_SERVICES[sdk];
+    const served = integrationOf(sdk, name)?.client.name;
+    const client = served ? serviceName(served) : UNSERVED_SDK_SERVICES[sdk];
     if (!client) throw new Error(`no SDK client known for the aws-sdk:${sdk} integration`);
     if (pattern === 'sync')
       throw new Error(`aws-sdk integrations do not support .sync (${service}:${action})`);
