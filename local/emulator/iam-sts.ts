@@ -39,32 +39,27 @@ import { Organizations } from './organizations';
 import { defineService, type EmulatedService, type SdkClient } from './service';
 
 /**
- * IAM (query protocol): throttles with Throttling, not modeled by the SDK client (THR-3):
- * https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html; denies with
- * AccessDenied (ID-5).
+ * IAM and STS (query protocol) throttle with `Throttling`, which their SDK clients do not
+ * model (THR-3), and deny with `AccessDenied` (ID-5):
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html,
+ * https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
  */
+const queryService = { protocol: 'query', accessDeniedError: 'AccessDenied' } as const;
+
 export const IAM_CLIENT: SdkClient = {
+  ...queryService,
   name: 'IAMClient',
   sdk: iamSdk,
-  protocol: 'query',
-  accessDeniedError: 'AccessDenied',
   stepFunctions: { service: 'iam', errorPrefix: 'Iam' },
 };
-
-const iamErr = errorsFor(IAM_CLIENT);
-/**
- * STS (query protocol): throttles with Throttling (THR-3):
- * https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html; denies with
- * AccessDenied (ID-5).
- */
 export const STS_CLIENT: SdkClient = {
+  ...queryService,
   name: 'STSClient',
   sdk: stsSdk,
-  protocol: 'query',
-  accessDeniedError: 'AccessDenied',
   stepFunctions: { service: 'sts', errorPrefix: 'Sts' },
 };
 
+const iamErr = errorsFor(IAM_CLIENT);
 const stsErr = errorsFor(STS_CLIENT);
 
 export const CONTROL_TOWER_EXECUTION_ROLE = 'AWSControlTowerExecution';
