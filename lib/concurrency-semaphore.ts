@@ -14,7 +14,7 @@ import type { AcquireSlotInput, ReleaseSlotInput } from '../lambda/shared/contra
 import { ENV } from '../lambda/shared/env';
 import { grantTableReadWrite, grantTopicPublish } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
-import { StepFunction } from './private/step-function';
+import { HandlerFunction } from './private/handler-function';
 import { HANDLER } from './workflow/step-names';
 import { LAMBDA_FAILURE_RETRY } from './private/retry';
 
@@ -221,7 +221,7 @@ export class ConcurrencySemaphore extends Construct {
   /** Locks added with `addLock`. */
   public readonly extraLocks: SemaphoreLock[] = [];
 
-  private readonly stepFunctions: StepFunction[];
+  private readonly stepFunctions: HandlerFunction[];
   private readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: ConcurrencySemaphoreProps = {}) {
@@ -256,17 +256,17 @@ export class ConcurrencySemaphore extends Construct {
       [ENV.SEMAPHORE_LIMIT]: String(limit),
     };
     const common = { environment, logRetention: props.logRetention, encryptionKey: props.encryptionKey };
-    const acquire = new StepFunction(this, 'Acquire', {
+    const acquire = new HandlerFunction(this, 'Acquire', {
       ...common,
       handler: HANDLER.ACQUIRE_SLOT,
       description: 'Queues an execution for a semaphore slot and hands out free slots',
     });
-    const release = new StepFunction(this, 'Release', {
+    const release = new HandlerFunction(this, 'Release', {
       ...common,
       handler: HANDLER.RELEASE_SLOT,
       description: 'Releases a semaphore slot and wakes the next waiter',
     });
-    const cleanup = new StepFunction(this, 'Cleanup', {
+    const cleanup = new HandlerFunction(this, 'Cleanup', {
       ...common,
       handler: HANDLER.SEMAPHORE_CLEANUP,
       description: 'Releases semaphore slots of executions that ended without releasing them',

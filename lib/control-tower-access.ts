@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, nagResource } from './private/nag';
-import { StepFunction } from './private/step-function';
+import { HandlerFunction } from './private/handler-function';
 
 /** The IAM path of the factory roles that the management role trusts. */
 export const DEFAULT_TRUSTED_ROLE_PATH = '/account-factory/';
@@ -202,7 +202,7 @@ export class ControlTowerAccess extends Construct {
     }
 
     // ---- Account Factory portfolio access ---------------------------------------
-    const onEvent = new StepFunction(this, 'PortfolioAccess', {
+    const onEvent = new HandlerFunction(this, 'PortfolioAccess', {
       handler: 'portfolio-access',
       description: "Associates the factory's management role with Account Factory's portfolio",
       logRetention: props.logRetention,

@@ -6,10 +6,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { THROTTLING_ERRORS } from '../lambda/shared/errors';
 import { grantKey } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
-import { CODEPIPELINE_RETRY_ERRORS, startPipelineTask } from './workflow/pipeline-tasks';
+import { startPipelineTask } from './workflow/pipeline-tasks';
+import { codePipelineRetry, dynamoDbRetry } from './private/retry';
 import { ERROR_PATH, stepTask } from './workflow/step-task';
 
 /** The state names of the re-run state machine. */
@@ -90,24 +90,6 @@ export interface RerunCustomizationsProps {
 export const DEFAULT_RERUN_CONCURRENCY = 10;
 
 /**
- * The DynamoDB GetItem errors worth retrying, as the Step Functions DynamoDB integration
- * names them (`DynamoDB.` + the DynamoDB error name with the Exception suffix,
- * https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html):
- * GetItem's ProvisionedThroughputExceededException, RequestLimitExceeded and
- * InternalServerError, and the common ThrottlingException
- * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html#API_GetItem_Errors,
- * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/CommonErrors.html).
- */
-export const DYNAMODB_RETRY_ERRORS: readonly string[] = [
-  'DynamoDB.ProvisionedThroughputExceededException',
-  'DynamoDB.ThrottlingException',
-  'DynamoDB.RequestLimitExceeded',
-  'DynamoDB.RequestLimitExceededException',
-  'DynamoDB.InternalServerError',
-  'DynamoDB.InternalServerErrorException',
-];
-
-/**
  * Re-runs the customizations of a set of managed accounts, with no Control Tower
  * operation: for each account ID (a Map state, `maxConcurrency` at once), reads
  * its metadata; skips an account that is not ACTIVE; brings its pipeline up to
@@ -151,13 +133,7 @@ export class RerunCustomizations extends Construct {
       consistentRead: true,
       resultPath: '$.metadata',
     });
-    getItem.addRetry({
-      errors: [...DYNAMODB_RETRY_ERRORS],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    getItem.addRetry(dynamoDbRetry());
     const read = catchFailed(getItem);
     const notManaged = new sfn.Pass(this, RERUN_STEP.NOT_MANAGED, {
       parameters: {
@@ -200,15 +176,7 @@ export class RerunCustomizations extends Construct {
       resultPath: '$.pipelineStatus',
       comment: 'Reads the state of the pipeline execution',
     });
-    check.addRetry({
-      errors: [
-        ...new Set([...CODEPIPELINE_RETRY_ERRORS, ...THROTTLING_ERRORS.map((e) => `CodePipeline.${e}`)]),
-      ],
-      interval: Duration.seconds(5),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    check.addRetry(codePipelineRetry());
     catchFailed(check);
     const pipelineResult = {
       'accountId.$': '$.accountId',
