@@ -318,50 +318,20 @@ export class AccountFactory extends Construct {
     this.managementRole = props.controlTowerManagementRole ?? this.controlTowerAccess!.role;
     const homeRegion = props.controlTowerHomeRegion ?? Stack.of(this).region;
 
-    const steps = new StepFunctions(this, {
-      context: {
-        requestsTable,
-        metadataTable,
-        successTopic: this.successTopic,
-        failureTopic: this.failureTopic,
-        managementRole: this.managementRole,
-        executionRoleArns,
-        pipelineArnPattern,
-        pipelineRole: this.pipelineRole,
-        features: config.features,
-        // The execution role trusts the factory's roles that assume it, not the whole account
-        // (trustExecutionRole adds others, e.g. a provisioning customization's).
-        executionRoleTrustedArns: Lazy.string({
-          produce: () =>
-            Fn.join(
-              ',',
-              [...new Set(this.executionRoleTrusted)].map((r) => r.roleArn),
-            ),
-        }),
-      },
+    const steps = this.createSteps(config, props, {
       environment,
+      executionRoleArns,
+      pipelineArnPattern,
       homeRegion,
-      managementRolePath: rolePath,
-      logRetention: props.logRetention,
-      encryptionKey: key,
+      rolePath,
     });
-    this.executionRoleTrusted.push(...steps.executionRoleUsers(), this.customizationsProject.role!);
 
     this.stateMachineLogGroup = new logs.LogGroup(this, 'WorkflowLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: key,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.stateMachine = this.createStateMachine(
-      provisioningWorkflow(this, {
-        steps,
-        semaphore: this.semaphore,
-        customizationsLock: this.customizationsLock,
-        pollInterval: config.pollInterval,
-        pipelineArnPattern,
-        provisioningCustomizations: props.provisioningCustomizations,
-      }),
-    );
+    this.stateMachine = this.createStateMachine(steps, config, props, pipelineArnPattern);
     this.semaphore.guard(this.stateMachine);
     this.semaphore.checkOperationRecords(this.managementRole, homeRegion);
     this.semaphore.reportOrphanedOperations(this.failureTopic);
@@ -385,19 +355,7 @@ export class AccountFactory extends Construct {
 
     const trigger = this.createRequestTrigger(props);
     this.requestTrigger = trigger.function;
-    const { result, rule } = createCustomizationsResult(this, {
-      environment,
-      logRetention: props.logRetention,
-      encryptionKey: key,
-      metadataTable,
-      customizationsLock: this.customizationsLock,
-      successTopic: this.successTopic,
-      failureTopic: this.failureTopic,
-      stateMachine: this.stateMachine,
-      semaphore: this.semaphore,
-      pipelineArnPattern,
-      pipelinePrefix: config.pipelinePrefix,
-    });
+    const { result, rule } = this.createCustomizationsResult(environment, config, props, pipelineArnPattern);
     this.customizationsResultFunction = result.function;
     this.customizationsResultRule = rule;
 
@@ -488,7 +446,63 @@ export class AccountFactory extends Construct {
     });
   }
 
-  private createStateMachine(definition: sfn.IChainable): sfn.StateMachine {
+  /** The workflow steps' functions (WORKFLOW_STEPS), each granted what its descriptor says. */
+  private createSteps(
+    config: ResolvedProps,
+    props: AccountFactoryProps,
+    where: {
+      environment: Record<string, string>;
+      executionRoleArns: string;
+      pipelineArnPattern: string;
+      homeRegion: string;
+      rolePath: string;
+    },
+  ): StepFunctions {
+    const steps = new StepFunctions(this, {
+      context: {
+        requestsTable: this.requestsTable,
+        metadataTable: this.metadataTable,
+        successTopic: this.successTopic,
+        failureTopic: this.failureTopic,
+        managementRole: this.managementRole,
+        executionRoleArns: where.executionRoleArns,
+        pipelineArnPattern: where.pipelineArnPattern,
+        pipelineRole: this.pipelineRole,
+        features: config.features,
+        // The execution role trusts the factory's roles that assume it, not the whole account
+        // (trustExecutionRole adds others, e.g. a provisioning customization's).
+        executionRoleTrustedArns: Lazy.string({
+          produce: () =>
+            Fn.join(
+              ',',
+              [...new Set(this.executionRoleTrusted)].map((r) => r.roleArn),
+            ),
+        }),
+      },
+      environment: where.environment,
+      homeRegion: where.homeRegion,
+      managementRolePath: where.rolePath,
+      logRetention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+    });
+    this.executionRoleTrusted.push(...steps.executionRoleUsers(), this.customizationsProject.role!);
+    return steps;
+  }
+
+  private createStateMachine(
+    steps: StepFunctions,
+    config: ResolvedProps,
+    props: AccountFactoryProps,
+    pipelineArnPattern: string,
+  ): sfn.StateMachine {
+    const definition = provisioningWorkflow(this, {
+      steps,
+      semaphore: this.semaphore,
+      customizationsLock: this.customizationsLock,
+      pollInterval: config.pollInterval,
+      pipelineArnPattern,
+      provisioningCustomizations: props.provisioningCustomizations,
+    });
     return new sfn.StateMachine(this, 'Workflow', {
       comment:
         'Provisions, updates, imports, customizes or removes one account, for one version of its request',
@@ -526,6 +540,28 @@ export class AccountFactory extends Construct {
         ? { [ENV.FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL]: config.features.cloudTrailTrail }
         : {}),
     };
+  }
+
+  /** Records each account pipeline's outcome, notifies it, and frees its customizations slot. */
+  private createCustomizationsResult(
+    environment: Record<string, string>,
+    config: ResolvedProps,
+    props: AccountFactoryProps,
+    pipelineArnPattern: string,
+  ) {
+    return createCustomizationsResult(this, {
+      environment,
+      logRetention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+      metadataTable: this.metadataTable,
+      customizationsLock: this.customizationsLock,
+      successTopic: this.successTopic,
+      failureTopic: this.failureTopic,
+      stateMachine: this.stateMachine,
+      semaphore: this.semaphore,
+      pipelineArnPattern,
+      pipelinePrefix: config.pipelinePrefix,
+    });
   }
 
   /** Starts one workflow execution per request stream record. */
