@@ -127,6 +127,45 @@ export class RerunCustomizations extends Construct {
       return task;
     };
 
+    const createPipeline = this.pipelineRun(props, catchFailed);
+    const item = this.readAccount(props, catchFailed, createPipeline);
+
+    const map = new sfn.Map(this, RERUN_STEP.EACH_ACCOUNT, {
+      itemsPath: '$.accountIds',
+      itemSelector: { 'accountId.$': '$$.Map.Item.Value' },
+      maxConcurrency,
+      resultPath: '$.results',
+      comment: `Re-runs the customizations of each account, ${maxConcurrency} at once, each until its pipeline ends`,
+    });
+    map.itemProcessor(item);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Re-runs the customizations of managed accounts, without any Control Tower operation',
+      definitionBody: sfn.DefinitionBody.fromChainable(map),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    grantKey(props.metadataTable.encryptionKey, this.stateMachine, ['kms:Decrypt']);
+
+    this.acknowledgeRole(props);
+  }
+
+  /**
+   * 'Read metadata' -> is it in the table, ACTIVE, with account customizations? -> the
+   * pipeline run of a managed account, or 'Not managed'.
+   */
+  private readAccount(
+    props: RerunCustomizationsProps,
+    catchFailed: <T extends sfn.TaskStateBase>(task: T) => T,
+    createPipeline: sfn.IChainable,
+  ): sfn.IChainable {
     const getItem = new tasks.DynamoGetItem(this, RERUN_STEP.READ_METADATA, {
       table: props.metadataTable,
       key: { accountId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.accountId')) },
@@ -153,6 +192,36 @@ export class RerunCustomizations extends Construct {
     });
     const globalOnly = new sfn.Pass(this, RERUN_STEP.GLOBAL_ONLY, { parameters: target() });
 
+    const item = read.next(
+      new sfn.Choice(this, RERUN_STEP.IN_METADATA)
+        .when(
+          sfn.Condition.isPresent('$.metadata.Item'),
+          new sfn.Choice(this, RERUN_STEP.MANAGED)
+            .when(
+              sfn.Condition.stringEquals('$.metadata.Item.status.S', 'ACTIVE'),
+              new sfn.Choice(this, RERUN_STEP.ACCOUNT_CUSTOMIZATIONS)
+                .when(
+                  sfn.Condition.isPresent('$.metadata.Item.request.M.customizationsName.S'),
+                  withAccount.next(createPipeline),
+                )
+                .otherwise(globalOnly.next(createPipeline)),
+            )
+            .otherwise(notManaged),
+        )
+        .otherwise(notManaged),
+    );
+
+    return item;
+  }
+
+  /**
+   * 'Create account pipeline' -> 'Start pipeline' -> poll its execution until it ends ->
+   * 'Succeeded' or 'Pipeline failed'. Returns the first state.
+   */
+  private pipelineRun(
+    props: RerunCustomizationsProps,
+    catchFailed: <T extends sfn.TaskStateBase>(task: T) => T,
+  ): sfn.TaskStateBase {
     const createPipeline = catchFailed(
       stepTask(this, RERUN_STEP.CREATE_ACCOUNT_PIPELINE, {
         lambdaFunction: props.createPipelineFunction,
@@ -211,50 +280,10 @@ export class RerunCustomizations extends Construct {
 
     catchFailed(start);
     createPipeline.next(start).next(wait);
+    return createPipeline;
+  }
 
-    const item = read.next(
-      new sfn.Choice(this, RERUN_STEP.IN_METADATA)
-        .when(
-          sfn.Condition.isPresent('$.metadata.Item'),
-          new sfn.Choice(this, RERUN_STEP.MANAGED)
-            .when(
-              sfn.Condition.stringEquals('$.metadata.Item.status.S', 'ACTIVE'),
-              new sfn.Choice(this, RERUN_STEP.ACCOUNT_CUSTOMIZATIONS)
-                .when(
-                  sfn.Condition.isPresent('$.metadata.Item.request.M.customizationsName.S'),
-                  withAccount.next(createPipeline),
-                )
-                .otherwise(globalOnly.next(createPipeline)),
-            )
-            .otherwise(notManaged),
-        )
-        .otherwise(notManaged),
-    );
-
-    const map = new sfn.Map(this, RERUN_STEP.EACH_ACCOUNT, {
-      itemsPath: '$.accountIds',
-      itemSelector: { 'accountId.$': '$$.Map.Item.Value' },
-      maxConcurrency,
-      resultPath: '$.results',
-      comment: `Re-runs the customizations of each account, ${maxConcurrency} at once, each until its pipeline ends`,
-    });
-    map.itemProcessor(item);
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      encryptionKey: props.encryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      comment: 'Re-runs the customizations of managed accounts, without any Control Tower operation',
-      definitionBody: sfn.DefinitionBody.fromChainable(map),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-    grantKey(props.metadataTable.encryptionKey, this.stateMachine, ['kms:Decrypt']);
-
+  private acknowledgeRole(props: RerunCustomizationsProps): void {
     acknowledge(
       this.stateMachine.role,
       'AwsSolutions-IAM5',

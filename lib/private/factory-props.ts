@@ -34,25 +34,7 @@ export function resolveProps(props: AccountFactoryProps): ResolvedProps {
     throw new Error('AccountFactory accountFactoryProductName must not be empty');
   }
 
-  const controlTowerExecutionRoleName = props.controlTowerExecutionRoleName ?? 'AWSControlTowerExecution';
-  const executionRoleName = props.executionRoleName ?? 'AWSAFTExecution';
-  for (const [prop, value] of [
-    ['controlTowerExecutionRoleName', controlTowerExecutionRoleName],
-    ['executionRoleName', executionRoleName],
-  ] as const) {
-    if (Token.isUnresolved(value))
-      throw new Error(`AccountFactory ${prop} must be a literal role name, not a token`);
-    if (!ROLE_NAME.test(value)) {
-      throw new Error(
-        `AccountFactory ${prop} "${value}" is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
-      );
-    }
-  }
-  if (controlTowerExecutionRoleName.toLowerCase() === executionRoleName.toLowerCase()) {
-    throw new Error(
-      `AccountFactory executionRoleName must differ from controlTowerExecutionRoleName (both are "${executionRoleName}"): the factory creates its own role next to Control Tower's`,
-    );
-  }
+  const { controlTowerExecutionRoleName, executionRoleName } = resolveRoleNames(props);
 
   const pollInterval = props.controlTowerPollInterval ?? Duration.seconds(60);
   if (pollInterval.isUnresolved())
@@ -153,4 +135,31 @@ export function allowLogsToUseKey(key: kms.IKey): void {
       },
     }),
   );
+}
+
+/** The two role names in each account: IAM role names, literal, and different. */
+function resolveRoleNames(props: AccountFactoryProps): {
+  controlTowerExecutionRoleName: string;
+  executionRoleName: string;
+} {
+  const controlTowerExecutionRoleName = props.controlTowerExecutionRoleName ?? 'AWSControlTowerExecution';
+  const executionRoleName = props.executionRoleName ?? 'AWSAFTExecution';
+  for (const [prop, value] of [
+    ['controlTowerExecutionRoleName', controlTowerExecutionRoleName],
+    ['executionRoleName', executionRoleName],
+  ] as const) {
+    if (Token.isUnresolved(value))
+      throw new Error(`AccountFactory ${prop} must be a literal role name, not a token`);
+    if (!ROLE_NAME.test(value)) {
+      throw new Error(
+        `AccountFactory ${prop} "${value}" is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
+      );
+    }
+  }
+  if (controlTowerExecutionRoleName.toLowerCase() === executionRoleName.toLowerCase()) {
+    throw new Error(
+      `AccountFactory executionRoleName must differ from controlTowerExecutionRoleName (both are "${executionRoleName}"): the factory creates its own role next to Control Tower's`,
+    );
+  }
+  return { controlTowerExecutionRoleName, executionRoleName };
 }
