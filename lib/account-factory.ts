@@ -1,8 +1,7 @@
-import { ArnFormat, Aws, Duration, Fn, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,34 +12,32 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/env';
-import {
-  ConcurrencySemaphore,
-  DEFAULT_SEMAPHORE_LIMIT,
-  SemaphoreLock,
-  validateLimit,
-} from './concurrency-semaphore';
+import { ConcurrencySemaphore, SemaphoreLock } from './concurrency-semaphore';
+import { ControlTowerAccess, DEFAULT_TRUSTED_ROLE_PATH } from './control-tower-access';
 import { CustomizationsSource, CustomizationsSourceConfig } from './customizations-source';
-import { customizationsBuildSpec, DEFAULT_CDK_CLI_VERSION } from './private/customizations-buildspec';
+import {
+  createCustomizationsProject,
+  createCustomizationsResult,
+  createCustomizationsStorage,
+  createPipelineRole,
+  pipelineArnPatternOf,
+} from './private/customizations-infrastructure';
+import { createFactoryTables, createFactoryTopics } from './private/factory-data';
+import { allowLogsToUseKey, resolveProps, ResolvedProps } from './private/factory-props';
 import {
   grantBucketReadWrite,
-  grantKey,
   grantTableRead,
   grantTableReadWrite,
-  grantTopicPublish,
   roleInAnyAccount,
   TopicOnFailure,
 } from './private/grants';
-import { acknowledge, nagResource } from './private/nag';
-import { StepFunction } from './private/step-function';
-import { AccountSetup } from './workflow/account-setup';
-import { ControlTowerOperation } from './workflow/control-tower-operation';
-import { Customizations } from './workflow/customizations';
-import { FailureHandling, NotifySuccess, RemoveFromManagement } from './workflow/notify';
-import { HANDLER, HandlerName } from './workflow/step-names';
-import { ValidateRequest } from './workflow/validate';
-import { CloseAccountOnRemoval } from './workflow/close-account';
+import { HandlerFunction } from './private/handler-function';
+import { acknowledge } from './private/nag';
+import { StepFunctions } from './private/step-functions';
+import { acknowledgeWorkflowRole } from './private/workflow-nag';
 import { RerunCustomizations } from './rerun-customizations';
-import { ControlTowerAccess, DEFAULT_TRUSTED_ROLE_PATH } from './control-tower-access';
+import { provisioningWorkflow } from './workflow/provisioning-workflow';
+import { HANDLER, HandlerName } from './workflow/step-names';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -188,44 +185,6 @@ export interface AccountFactoryProps {
   readonly rerunConcurrency?: number;
 }
 
-/** IAM role names: 1-64 of letters, digits and +=,.@_- */
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
-/** Leaves room for `-<12-digit account id>` within CodePipeline's 100 characters. */
-const PIPELINE_PREFIX = /^[A-Za-z0-9.@_-]{1,80}$/;
-const TRAIL_NAME = /^(arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/)?[A-Za-z0-9][A-Za-z0-9._-]{2,127}$/;
-
-/**
- * The handlers that act in the Control Tower management account, through the management
- * role (create-execution-role for its first hop: AWSControlTowerExecution trusts only the
- * management account).
- */
-const MANAGEMENT_HANDLERS: readonly HandlerName[] = [
-  HANDLER.CREATE_EXECUTION_ROLE,
-  HANDLER.VALIDATE_REQUEST,
-  HANDLER.PROVISION_ACCOUNT,
-  HANDLER.CHECK_PROVISIONING,
-  HANDLER.FETCH_ACCOUNT_ID,
-  HANDLER.TAG_ACCOUNT,
-  HANDLER.APPLY_FEATURE_OPTIONS,
-  HANDLER.CLOSE_ACCOUNT,
-];
-
-/** The step handlers the state machine invokes (the semaphore brings its own). */
-type WorkflowHandler = Exclude<
-  HandlerName,
-  'request-trigger' | 'acquire-slot' | 'release-slot' | 'semaphore-cleanup' | 'customizations-result'
->;
-
-const SERVICE_CATALOG_ACTIONS = [
-  'servicecatalog:SearchProducts',
-  'servicecatalog:ListProvisioningArtifacts',
-  'servicecatalog:ListLaunchPaths',
-  'servicecatalog:ProvisionProduct',
-  'servicecatalog:UpdateProvisionedProduct',
-  'servicecatalog:DescribeRecord',
-  'servicecatalog:SearchProvisionedProducts',
-];
-
 /**
  * Vends and customizes AWS Control Tower accounts: the account provisioning
  * pipeline of Account Factory for Terraform, on Step Functions, Lambda and
@@ -308,51 +267,24 @@ export class AccountFactory extends Construct {
    */
   public readonly rerunStateMachine: sfn.StateMachine;
 
-  private readonly stepFunctions: Partial<Record<HandlerName, StepFunction>>;
+  /** Every handler function of the factory, by handler name (see `roleOf`). */
+  private readonly handlerFunctions: Partial<Record<HandlerName, HandlerFunction>> = {};
   /** The roles the execution role trusts (trustExecutionRole adds to them). */
   private readonly executionRoleTrusted: iam.IRole[] = [];
 
   constructor(scope: Construct, id: string, props: AccountFactoryProps = {}) {
     super(scope, id);
     const config = resolveProps(props);
-    const stack = Stack.of(this);
     const key = props.encryptionKey;
     this.encryptionKey = key;
     this.controlTowerExecutionRoleName = config.controlTowerExecutionRoleName;
     this.executionRoleName = config.executionRoleName;
     this.customizationsPipelineNamePrefix = config.pipelinePrefix;
-    const source =
-      props.customizationsSource ??
-      CustomizationsSource.bucket({ objectKey: config.customizationsObjectKey });
     if (key) allowLogsToUseKey(key);
 
-    // ---- Data ----------------------------------------------------------------
-    const tableEncryption = key
-      ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key }
-      : { encryption: dynamodb.TableEncryption.AWS_MANAGED };
-    const requestsTable = new dynamodb.Table(this, 'Requests', {
-      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      ...tableEncryption,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const metadataTable = new dynamodb.Table(this, 'Metadata', {
-      partitionKey: { name: 'accountId', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      ...tableEncryption,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    metadataTable.addGlobalSecondaryIndex({
-      indexName: this.metadataEmailIndexName,
-      partitionKey: { name: 'email', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
-    });
+    const { requestsTable, metadataTable } = createFactoryTables(this, key, this.metadataEmailIndexName);
     this.requestsTable = requestsTable;
     this.metadataTable = metadataTable;
-
     const rolePath = props.factoryRolePath ?? DEFAULT_TRUSTED_ROLE_PATH;
     this.semaphore = new ConcurrencySemaphore(this, 'Semaphore', {
       limit: config.maxConcurrent,
@@ -360,346 +292,77 @@ export class AccountFactory extends Construct {
       logRetention: props.logRetention,
       cleanupRolePath: rolePath,
     });
+    const topics = createFactoryTopics(this, props);
+    this.successTopic = topics.successTopic;
+    this.failureTopic = topics.failureTopic;
 
-    // ---- Topics --------------------------------------------------------------
-    const topicKey = key ?? kms.Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns');
-    this.successTopic =
-      props.successTopic ??
-      new sns.Topic(this, 'SuccessTopic', {
-        displayName: 'Account factory: accounts ready',
-        masterKey: topicKey,
-        enforceSSL: true,
-      });
-    this.failureTopic =
-      props.failureTopic ??
-      new sns.Topic(this, 'FailureTopic', {
-        displayName: 'Account factory: failed requests',
-        masterKey: topicKey,
-        enforceSSL: true,
-      });
-
-    // ---- Customizations --------------------------------------------------------
-    const bucketEncryption = key
-      ? { encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true }
-      : { encryption: s3.BucketEncryption.S3_MANAGED };
-    const accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
-      // Server access log delivery supports SSE-S3 only.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      versioned: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    acknowledge(
-      accessLogsBucket,
-      'AwsSolutions-S1',
-      'This is the access log bucket: it does not log to itself',
-    );
-    const artifactsBucket = new s3.Bucket(this, 'PipelineArtifacts', {
-      ...bucketEncryption,
-      versioned: true,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: accessLogsBucket,
-      serverAccessLogsPrefix: 'pipeline-artifacts/',
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), expiration: Duration.days(90) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.accessLogsBucket = accessLogsBucket;
-    this.pipelineArtifactsBucket = artifactsBucket;
-    const sourceConfig = source.bind(this, { encryptionKey: key, accessLogsBucket });
-    this.customizationsSource = sourceConfig;
-    this.customizationsBucket = sourceConfig.bucket;
-    this.customizationsObjectKey = sourceConfig.environment[ENV.CUSTOMIZATIONS_OBJECT_KEY];
-
-    const executionRoleArns = roleInAnyAccount(stack, config.executionRoleName);
-    const project = this.createCustomizationsProject(config, artifactsBucket, executionRoleArns, props);
-    this.customizationsProject = project;
-
-    const pipelineRole = new iam.Role(this, 'PipelineRole', {
-      assumedBy: new iam.ServicePrincipal('codepipeline.amazonaws.com'),
-      description: 'Role of the per-account customizations pipelines',
-    });
-    sourceConfig.grantRead(pipelineRole);
-    grantBucketReadWrite(artifactsBucket, pipelineRole);
-    pipelineRole.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds', 'codebuild:StopBuild'],
-        resources: [project.projectArn],
-      }),
-    );
-    acknowledge(
-      pipelineRole,
-      'AwsSolutions-IAM5',
-      'The pipelines read and write objects of their own buckets',
-      [
-        ...(sourceConfig.bucket
-          ? [`Resource::${nagResource(this, sourceConfig.bucket.arnForObjects('*'))}`]
-          : []),
-        `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
-      ],
-    );
-    this.pipelineRole = pipelineRole;
-    const pipelineArnPattern = stack.formatArn({
-      service: 'codepipeline',
-      resource: `${config.pipelinePrefix}-*`,
-      arnFormat: ArnFormat.NO_RESOURCE_NAME,
-    });
-
-    const customizationsLock = this.semaphore.addLock('CustomizationsLock', {
+    const executionRoleArns = roleInAnyAccount(Stack.of(this), config.executionRoleName);
+    const customizations = this.createCustomizationsInfrastructure(config, props, executionRoleArns);
+    this.accessLogsBucket = customizations.accessLogsBucket;
+    this.pipelineArtifactsBucket = customizations.artifactsBucket;
+    this.customizationsSource = customizations.sourceConfig;
+    this.customizationsBucket = customizations.sourceConfig.bucket;
+    this.customizationsObjectKey = customizations.sourceConfig.environment[ENV.CUSTOMIZATIONS_OBJECT_KEY];
+    this.customizationsProject = customizations.project;
+    this.pipelineRole = customizations.pipelineRole;
+    const pipelineArnPattern = pipelineArnPatternOf(this, config.pipelinePrefix);
+    this.customizationsLock = this.semaphore.addLock('CustomizationsLock', {
       lockName: 'customizations',
       limit: config.maxConcurrentCustomizations,
     });
-    this.customizationsLock = customizationsLock;
 
-    // ---- Step functions --------------------------------------------------------
-    const environment: Record<string, string> = {
-      [ENV.REQUESTS_TABLE]: requestsTable.tableName,
-      [ENV.METADATA_TABLE]: metadataTable.tableName,
-      [ENV.METADATA_EMAIL_INDEX]: this.metadataEmailIndexName,
-      [ENV.SUCCESS_TOPIC_ARN]: this.successTopic.topicArn,
-      [ENV.FAILURE_TOPIC_ARN]: this.failureTopic.topicArn,
-      [ENV.ACCOUNT_FACTORY_PRODUCT_NAME]: config.productName,
-      [ENV.CONTROL_TOWER_EXECUTION_ROLE_NAME]: config.controlTowerExecutionRoleName,
-      [ENV.EXECUTION_ROLE_NAME]: config.executionRoleName,
-      [ENV.FEATURE_DELETE_DEFAULT_VPCS]: String(config.features.deleteDefaultVpcs),
-      [ENV.FEATURE_ENTERPRISE_SUPPORT]: String(config.features.enterpriseSupport),
-      [ENV.PIPELINE_NAME_PREFIX]: config.pipelinePrefix,
-      [ENV.PIPELINE_ROLE_ARN]: pipelineRole.roleArn,
-      [ENV.PIPELINE_ARTIFACT_BUCKET]: artifactsBucket.bucketName,
-      ...sourceConfig.environment,
-      [ENV.CUSTOMIZATIONS_PROJECT]: project.projectName,
-      [ENV.CUSTOMIZATIONS_SEMAPHORE_TABLE]: customizationsLock.table.tableName,
-      [ENV.CUSTOMIZATIONS_LOCK_NAME]: customizationsLock.lockName,
-      [ENV.CUSTOMIZATIONS_LIMIT]: String(customizationsLock.limit),
-    };
-    if (config.features.cloudTrailTrail) {
-      environment[ENV.FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL] = config.features.cloudTrailTrail;
-    }
-    if (!props.controlTowerManagementRole) {
-      this.controlTowerAccess = new ControlTowerAccess(this, 'ControlTowerAccess', {
-        trustedRolePath: rolePath,
-        homeRegion: props.controlTowerHomeRegion,
-        controlTowerExecutionRoleName: config.controlTowerExecutionRoleName,
-        enterpriseSupport: config.features.enterpriseSupport,
-        cloudTrailTrailName: config.features.cloudTrailTrail,
-        logRetention: props.logRetention,
-        encryptionKey: key,
-      });
-    }
-    const managementRole = props.controlTowerManagementRole ?? this.controlTowerAccess!.role;
-    this.managementRole = managementRole;
-    const homeRegion = props.controlTowerHomeRegion ?? stack.region;
+    const environment = this.stepEnvironment(config);
+    this.controlTowerAccess = props.controlTowerManagementRole
+      ? undefined
+      : this.createControlTowerAccess(config, props, rolePath);
+    this.managementRole = props.controlTowerManagementRole ?? this.controlTowerAccess!.role;
+    const homeRegion = props.controlTowerHomeRegion ?? Stack.of(this).region;
 
-    const fnProps = { logRetention: props.logRetention, encryptionKey: key };
-    const make = (name: HandlerName, description: string, timeout?: Duration): StepFunction => {
-      const env = { ...environment };
-      const inManagement = MANAGEMENT_HANDLERS.includes(name);
-      if (inManagement) {
-        env[ENV.MANAGEMENT_ROLE_ARN] = managementRole.roleArn;
-        env[ENV.CONTROL_TOWER_HOME_REGION] = homeRegion;
-      }
-      return new StepFunction(this, pascal(name), {
-        ...fnProps,
-        handler: name,
-        description,
-        timeout,
-        environment: env,
-        rolePath: inManagement ? rolePath : undefined,
-      });
-    };
-    const steps = {
-      [HANDLER.VALIDATE_REQUEST]: make(
-        HANDLER.VALIDATE_REQUEST,
-        'Validates an account request and decides the operation',
-      ),
-      [HANDLER.PROVISION_ACCOUNT]: make(
-        HANDLER.PROVISION_ACCOUNT,
-        'Starts the Control Tower Account Factory operation',
-      ),
-      [HANDLER.CHECK_PROVISIONING]: make(
-        HANDLER.CHECK_PROVISIONING,
-        'Reads the Control Tower operation record',
-      ),
-      [HANDLER.FETCH_ACCOUNT_ID]: make(HANDLER.FETCH_ACCOUNT_ID, 'Finds the account ID of the request'),
-      [HANDLER.STORE_METADATA]: make(HANDLER.STORE_METADATA, 'Stores the account metadata'),
-      [HANDLER.CREATE_EXECUTION_ROLE]: make(
-        HANDLER.CREATE_EXECUTION_ROLE,
-        'Creates the execution role in the account',
-      ),
-      [HANDLER.TAG_ACCOUNT]: make(HANDLER.TAG_ACCOUNT, 'Tags the account'),
-      [HANDLER.APPLY_FEATURE_OPTIONS]: make(
-        HANDLER.APPLY_FEATURE_OPTIONS,
-        'Applies the opt-in feature options to the account',
-        Duration.minutes(10),
-      ),
-      [HANDLER.CREATE_ACCOUNT_PIPELINE]: make(
-        HANDLER.CREATE_ACCOUNT_PIPELINE,
-        "Creates the account's customizations pipeline",
-      ),
-      [HANDLER.NOTIFY]: make(HANDLER.NOTIFY, 'Publishes the outcome of a request'),
-      [HANDLER.REMOVE_FROM_MANAGEMENT]: make(
-        HANDLER.REMOVE_FROM_MANAGEMENT,
-        'Ends the management of an account',
-      ),
-      [HANDLER.CLOSE_ACCOUNT]: make(
-        HANDLER.CLOSE_ACCOUNT,
-        'Closes an account whose removed request asked for it (closeOnRemoval)',
-      ),
-    } satisfies Record<WorkflowHandler, StepFunction>;
-    // The execution role trusts the factory's roles that assume it, not the whole account
-    // (trustExecutionRole adds others, e.g. a provisioning customization's).
-    this.executionRoleTrusted.push(
-      steps[HANDLER.CREATE_EXECUTION_ROLE].role,
-      steps[HANDLER.APPLY_FEATURE_OPTIONS].role,
-      project.role!,
-    );
-    steps[HANDLER.CREATE_EXECUTION_ROLE].function.addEnvironment(
-      ENV.EXECUTION_ROLE_TRUSTED_ROLES,
-      Lazy.string({
-        produce: () =>
-          Fn.join(
-            ',',
-            [...new Set(this.executionRoleTrusted)].map((r) => r.roleArn),
-          ),
-      }),
-    );
-
-    this.grantStepPermissions(steps, {
-      config,
-      managementRole,
+    const steps = this.createSteps(config, props, {
+      environment,
       executionRoleArns,
       pipelineArnPattern,
+      homeRegion,
+      rolePath,
     });
 
-    // ---- Workflow --------------------------------------------------------------
-    const failure = new FailureHandling(this, 'FailureHandling', {
-      notifyFunction: steps[HANDLER.NOTIFY].function,
-      semaphore: this.semaphore,
-    });
-    const onFailure = failure.startState;
-    const success = new NotifySuccess(this, 'NotifySuccess', {
-      notifyFunction: steps[HANDLER.NOTIFY].function,
-      onFailure,
-    });
-    const customizations = new Customizations(this, 'Customizations', {
-      provisioningCustomizations: props.provisioningCustomizations,
-      createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,
-      pipelineArnPattern,
-      customizationsLock,
-      onFailure,
-    });
-    const setup = new AccountSetup(this, 'AccountSetup', {
-      fetchAccountIdFunction: steps[HANDLER.FETCH_ACCOUNT_ID].function,
-      storeMetadataFunction: steps[HANDLER.STORE_METADATA].function,
-      createExecutionRoleFunction: steps[HANDLER.CREATE_EXECUTION_ROLE].function,
-      tagAccountFunction: steps[HANDLER.TAG_ACCOUNT].function,
-      applyFeatureOptionsFunction: steps[HANDLER.APPLY_FEATURE_OPTIONS].function,
-      onFailure,
-    });
-    setup.next(customizations).next(success);
-    const controlTower = new ControlTowerOperation(this, 'ControlTowerOperation', {
-      semaphore: this.semaphore,
-      provisionFunction: steps[HANDLER.PROVISION_ACCOUNT].function,
-      checkFunction: steps[HANDLER.CHECK_PROVISIONING].function,
-      pollInterval: config.pollInterval,
-      onFailure,
-    });
-    controlTower.next(setup);
-    const removal = new RemoveFromManagement(this, 'Removal', {
-      removeFunction: steps[HANDLER.REMOVE_FROM_MANAGEMENT].function,
-      notifyFunction: steps[HANDLER.NOTIFY].function,
-      onFailure,
-    });
-    const closure = new CloseAccountOnRemoval(this, 'Closure', {
-      semaphore: this.semaphore,
-      closeFunction: steps[HANDLER.CLOSE_ACCOUNT].function,
-      checkFunction: steps[HANDLER.CHECK_PROVISIONING].function,
-      pollInterval: config.pollInterval,
-      removal,
-      onFailure,
-    });
-    const validate = new ValidateRequest(this, 'Validate', {
-      validateFunction: steps[HANDLER.VALIDATE_REQUEST].function,
-      controlTowerOperation: controlTower,
-      removal: closure,
-      accountSetup: setup,
-      onFailure,
-    });
-
-    const workflowLogs = new logs.LogGroup(this, 'WorkflowLogs', {
+    this.stateMachineLogGroup = new logs.LogGroup(this, 'WorkflowLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: key,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.stateMachineLogGroup = workflowLogs;
-    this.stateMachine = new sfn.StateMachine(this, 'Workflow', {
-      comment:
-        'Provisions, updates, imports, customizes or removes one account, for one version of its request',
-      definitionBody: sfn.DefinitionBody.fromChainable(validate),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      logs: { destination: workflowLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
+    this.stateMachine = this.createStateMachine(steps, config, props, pipelineArnPattern);
     this.semaphore.guard(this.stateMachine);
-    this.semaphore.checkOperationRecords(managementRole, homeRegion);
+    this.semaphore.checkOperationRecords(this.managementRole, homeRegion);
     this.semaphore.reportOrphanedOperations(this.failureTopic);
     this.rerunStateMachine = new RerunCustomizations(this, 'Rerun', {
       metadataTable,
-      createPipelineFunction: steps[HANDLER.CREATE_ACCOUNT_PIPELINE].function,
+      createPipelineFunction: steps.fn(HANDLER.CREATE_ACCOUNT_PIPELINE),
       pipelineArnPattern,
       maxConcurrency: props.rerunConcurrency,
       logRetention: props.logRetention,
       encryptionKey: key,
     }).stateMachine;
-    this.acknowledgeWorkflowRole(steps, props.provisioningCustomizations, pipelineArnPattern);
-
-    // ---- Request trigger -------------------------------------------------------
-    const trigger = new StepFunction(this, 'RequestTrigger', {
-      ...fnProps,
-      handler: HANDLER.REQUEST_TRIGGER,
-      description: 'Starts one workflow execution per request version',
-      environment: { [ENV.STATE_MACHINE_ARN]: this.stateMachine.stateMachineArn },
-    });
-    this.stateMachine.grantStartExecution(trigger.role);
-    trigger.function.addEventSource(
-      new DynamoEventSource(requestsTable, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 10,
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        reportBatchItemFailures: true,
-        onFailure: new TopicOnFailure(this.failureTopic),
-      }),
-    );
-    acknowledge(trigger.role, 'AwsSolutions-IAM5', 'dynamodb:ListStreams has no resource-level permissions', [
-      'Resource::*',
-    ]);
-    this.requestTrigger = trigger.function;
-
-    // ---- Customizations results -----------------------------------------------
-    const result = new StepFunction(this, 'CustomizationsResult', {
-      ...fnProps,
-      handler: HANDLER.CUSTOMIZATIONS_RESULT,
-      description: "Records and notifies an account pipeline's outcome and frees its customizations slot",
-      environment,
-    });
-    this.customizationsResultFunction = result.function;
-    this.customizationsResultRule = this.wireCustomizationsResult(
-      result,
+    acknowledgeWorkflowRole(this, this.stateMachine.role, {
+      functions: [
+        ...steps.all().map((s) => s.function),
+        this.semaphore.acquireFunction,
+        this.semaphore.releaseFunction,
+      ],
       pipelineArnPattern,
-      config.pipelinePrefix,
-    );
+      provisioningCustomizations: props.provisioningCustomizations,
+    });
 
-    this.stepFunctions = {
-      ...steps,
-      [HANDLER.REQUEST_TRIGGER]: trigger,
-      [HANDLER.CUSTOMIZATIONS_RESULT]: result,
-    };
+    const trigger = this.createRequestTrigger(props);
+    this.requestTrigger = trigger.function;
+    const { result, rule } = this.createCustomizationsResult(environment, config, props, pipelineArnPattern);
+    this.customizationsResultFunction = result.function;
+    this.customizationsResultRule = rule;
+
+    for (const f of [...steps.all(), trigger, result])
+      this.handlerFunctions[f.handlerName as HandlerName] = f;
     this.functions = {
-      ...mapValues(steps, (s) => s.function),
+      ...steps.functionsByHandler(),
       [HANDLER.REQUEST_TRIGGER]: trigger.function,
       [HANDLER.ACQUIRE_SLOT]: this.semaphore.acquireFunction,
       [HANDLER.RELEASE_SLOT]: this.semaphore.releaseFunction,
@@ -718,83 +381,23 @@ export class AccountFactory extends Construct {
   }
 
   /** Lets a principal read the account metadata (e.g. a report, or a customization). */
-  public grantReadMetadata(grantee: iam.IGrantable): void {
-    grantTableRead(this.metadataTable, grantee);
+  public grantReadMetadata(grantee: iam.IGrantable): iam.Grant {
+    return grantTableRead(this.metadataTable, grantee);
   }
 
   /** Lets a principal write account requests (e.g. a CLI role or a self-service portal). */
-  public grantWriteRequests(grantee: iam.IGrantable): void {
-    grantTableReadWrite(this.requestsTable, grantee);
+  public grantWriteRequests(grantee: iam.IGrantable): iam.Grant {
+    return grantTableReadWrite(this.requestsTable, grantee);
   }
 
   /** Lets a principal upload the customizations source (an S3 source only). */
-  public grantWriteCustomizations(grantee: iam.IGrantable): void {
+  public grantWriteCustomizations(grantee: iam.IGrantable): iam.Grant {
     if (!this.customizationsBucket) {
       throw new Error(
         'The customizations source is a repository: grant write access to it where it is hosted',
       );
     }
-    grantBucketReadWrite(this.customizationsBucket, grantee);
-  }
-
-  /**
-   * The EventBridge rule (every end of an account pipeline execution, and its
-   * start) and what the result function may do: release the slot and wake the
-   * next waiting execution, read the failed stage, record, publish.
-   */
-  private wireCustomizationsResult(
-    result: StepFunction,
-    pipelineArnPattern: string,
-    pipelinePrefix: string,
-  ): events.Rule {
-    grantTableReadWrite(this.metadataTable, result.role);
-    grantTableReadWrite(this.customizationsLock.table, result.role);
-    grantTopicPublish(this.successTopic, result.role);
-    grantTopicPublish(this.failureTopic, result.role);
-    this.stateMachine.grantTaskResponse(result.role);
-    const readPipelines = new iam.PolicyStatement({
-      actions: ['codepipeline:GetPipelineState', 'codepipeline:GetPipelineExecution'],
-      resources: [pipelineArnPattern],
-    });
-    result.role.addToPrincipalPolicy(readPipelines);
-    acknowledge(
-      result.role,
-      'AwsSolutions-IAM5',
-      'Reads the pipeline of each account, named <prefix>-<account id>; queries the metadata table GSI',
-      [
-        `Resource::${nagResource(this, pipelineArnPattern)}`,
-        `Resource::${nagResource(this, `${this.metadataTable.tableArn}/index/*`)}`,
-      ],
-    );
-    // The reaper asks CodePipeline whether a pipeline holding a slot still runs.
-    const cleanupRole = this.semaphore.cleanupFunction.role;
-    if (cleanupRole) {
-      cleanupRole.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['codepipeline:GetPipelineExecution'],
-          resources: [pipelineArnPattern],
-        }),
-      );
-      acknowledge(
-        cleanupRole,
-        'AwsSolutions-IAM5',
-        'Checks whether the pipeline of an account (<prefix>-<account id>) still runs',
-        [`Resource::${nagResource(this, pipelineArnPattern)}`],
-      );
-    }
-    return new events.Rule(this, 'CustomizationsResultRule', {
-      description:
-        'An account pipeline execution started or ended: record, notify, free its customizations slot',
-      eventPattern: {
-        source: ['aws.codepipeline'],
-        detailType: ['CodePipeline Pipeline Execution State Change'],
-        detail: {
-          pipeline: [{ prefix: `${pipelinePrefix}-` }],
-          state: ['STARTED', 'SUCCEEDED', 'FAILED', 'STOPPED', 'SUPERSEDED', 'CANCELED'],
-        },
-      },
-      targets: [new targets.LambdaFunction(result.function, { retryAttempts: 8 })],
-    });
+    return grantBucketReadWrite(this.customizationsBucket, grantee);
   }
 
   /**
@@ -802,464 +405,188 @@ export class AccountFactory extends Construct {
    * or acknowledge a finding). The semaphore's functions: see `semaphore`.
    */
   public roleOf(handler: HandlerName): iam.IRole | undefined {
-    return this.stepFunctions[handler]?.role;
+    return this.handlerFunctions[handler]?.role;
   }
 
-  private createCustomizationsProject(
+  /** The buckets, the customizations source, the CodeBuild project and the pipelines' role. */
+  private createCustomizationsInfrastructure(
     config: ResolvedProps,
-    artifactsBucket: s3.IBucket,
-    executionRoleArns: string,
     props: AccountFactoryProps,
-  ): codebuild.PipelineProject {
-    const key = props.encryptionKey;
-    const logGroup = new logs.LogGroup(this, 'CustomizationsLogs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      encryptionKey: key,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, 'CustomizationsRole', {
-      assumedBy: new iam.ServicePrincipal('codebuild.amazonaws.com'),
-      description: "Runs an account's customizations through its execution role",
-    });
-    const project = new codebuild.PipelineProject(this, 'CustomizationsProject', {
-      description:
-        "Deploys an account's customizations (a CDK app, or run.sh, of the selected folder) through its execution role",
-      role,
-      environment: {
-        buildImage: codebuild.LinuxBuildImage.STANDARD_7_0,
-        computeType: codebuild.ComputeType.SMALL,
-        privileged: false,
-      },
-      environmentVariables: {
-        EXECUTION_ROLE_NAME: { value: config.executionRoleName },
-        AWS_PARTITION: { value: Aws.PARTITION },
-        CDK_CLI_VERSION: { value: DEFAULT_CDK_CLI_VERSION },
-      },
-      timeout: config.customizationsBuildTimeout,
-      logging: { cloudWatch: { logGroup } },
-      buildSpec: customizationsBuildSpec(),
-    });
-    if (!key) {
-      acknowledge(
-        project,
-        'AwsSolutions-CB4',
-        'No customer-managed key was given (encryptionKey): build artifacts use the AWS-managed S3 key',
-      );
-    }
-    if (key) {
-      // Set directly: the Project's own key grant uses action wildcards.
-      (project.node.defaultChild as codebuild.CfnProject).encryptionKey = key.keyArn;
-      grantKey(key, role, ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey']);
-    }
-    grantBucketReadWrite(artifactsBucket, role);
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [executionRoleArns] }),
+    executionRoleArns: string,
+  ) {
+    const source =
+      props.customizationsSource ??
+      CustomizationsSource.bucket({ objectKey: config.customizationsObjectKey });
+    const storage = createCustomizationsStorage(this, props.encryptionKey, source);
+    const project = createCustomizationsProject(
+      this,
+      config,
+      storage.artifactsBucket,
+      executionRoleArns,
+      props,
     );
-    const stack = Stack.of(this);
-    acknowledge(
-      role,
-      'AwsSolutions-IAM5',
-      'CodeBuild writes its own log streams and reports; builds read and write pipeline artifacts; customizations run in any vended account through its execution role',
-      [
-        `Resource::${nagResource(this, artifactsBucket.arnForObjects('*'))}`,
-        `Resource::${nagResource(this, executionRoleArns)}`,
-        // The Project's own grants: its default log group and its report groups.
-        `Resource::${nagResource(
-          this,
-          `${stack.formatArn({
-            service: 'logs',
-            resource: 'log-group',
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            resourceName: `/aws/codebuild/${project.projectName}`,
-          })}:*`,
-        )}`,
-        `Resource::${nagResource(
-          this,
-          stack.formatArn({
-            service: 'codebuild',
-            resource: 'report-group',
-            resourceName: `${project.projectName}-*`,
-          }),
-        )}`,
-      ],
-    );
-    return project;
+    const pipelineRole = createPipelineRole(this, storage.sourceConfig, storage.artifactsBucket, project);
+    return { ...storage, project, pipelineRole };
   }
 
-  private grantStepPermissions(
-    steps: Record<WorkflowHandler, StepFunction>,
-    ctx: {
-      config: ResolvedProps;
-      managementRole: iam.IRole;
+  /** The management role and its portfolio access, when the factory runs in the management account. */
+  private createControlTowerAccess(
+    config: ResolvedProps,
+    props: AccountFactoryProps,
+    rolePath: string,
+  ): ControlTowerAccess {
+    return new ControlTowerAccess(this, 'ControlTowerAccess', {
+      trustedRolePath: rolePath,
+      homeRegion: props.controlTowerHomeRegion,
+      controlTowerExecutionRoleName: config.controlTowerExecutionRoleName,
+      enterpriseSupport: config.features.enterpriseSupport,
+      cloudTrailTrailName: config.features.cloudTrailTrail,
+      logRetention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+    });
+  }
+
+  /** The workflow steps' functions (WORKFLOW_STEPS), each granted what its descriptor says. */
+  private createSteps(
+    config: ResolvedProps,
+    props: AccountFactoryProps,
+    where: {
+      environment: Record<string, string>;
       executionRoleArns: string;
       pipelineArnPattern: string;
+      homeRegion: string;
+      rolePath: string;
     },
-  ): void {
-    const { config, managementRole } = ctx;
-    // Management-account APIs go through the management role, which holds their permissions
-    // (ControlTowerAccess): `actions` and `reason` document what the step does there.
-    const management = (step: StepFunction, _actions: string[], _reason: string) => {
-      step.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [managementRole.roleArn] }),
-      );
-    };
-
-    const validate = steps[HANDLER.VALIDATE_REQUEST];
-    management(
-      validate,
-      [
-        'organizations:ListRoots',
-        'organizations:ListOrganizationalUnitsForParent',
-        'organizations:DescribeOrganizationalUnit',
-        'organizations:ListAccounts',
-        'organizations:DescribeAccount',
-        'organizations:ListParents',
-        'controltower:ListEnabledBaselines',
-        'servicecatalog:SearchProvisionedProducts',
-      ],
-      'reads the organization (its ID is not known when the factory is deployed)',
-    );
-    grantTableRead(this.metadataTable, validate.role);
-
-    management(
-      steps[HANDLER.PROVISION_ACCOUNT],
-      SERVICE_CATALOG_ACTIONS,
-      'the Control Tower Account Factory product, its versions, launch paths and provisioned products are found by name at run time',
-    );
-    // Before touching Control Tower, it checks that no newer version of the request was written.
-    grantTableRead(this.requestsTable, steps[HANDLER.PROVISION_ACCOUNT].role);
-    management(
-      steps[HANDLER.CHECK_PROVISIONING],
-      ['servicecatalog:DescribeRecord', 'servicecatalog:SearchProvisionedProducts'],
-      'reads the records of the operations it started, whose IDs are known at run time only',
-    );
-    management(
-      steps[HANDLER.FETCH_ACCOUNT_ID],
-      ['organizations:ListAccounts', 'organizations:DescribeAccount'],
-      'finds the account in the organization',
-    );
-    grantTableRead(this.metadataTable, steps[HANDLER.FETCH_ACCOUNT_ID].role);
-
-    grantTableReadWrite(this.metadataTable, steps[HANDLER.STORE_METADATA].role);
-
-    // The first hop (AWSControlTowerExecution) goes through the management role; the
-    // check that the new role can be assumed is made as the factory itself.
-    management(steps[HANDLER.CREATE_EXECUTION_ROLE], ['sts:AssumeRole'], 'first hop into the account');
-    steps[HANDLER.CREATE_EXECUTION_ROLE].role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [ctx.executionRoleArns] }),
-    );
-    acknowledge(
-      steps[HANDLER.CREATE_EXECUTION_ROLE].role,
-      'AwsSolutions-IAM5',
-      'Checks that the execution role it created in a vended account (any account ID) can be assumed',
-      [`Resource::${nagResource(this, ctx.executionRoleArns)}`],
-    );
-
-    const tag = steps[HANDLER.TAG_ACCOUNT];
-    management(
-      tag,
-      ['organizations:ListTagsForResource', 'organizations:TagResource', 'organizations:UntagResource'],
-      'tags vended accounts, whose IDs are not known when the factory is deployed',
-    );
-    grantTableReadWrite(this.metadataTable, tag.role);
-
-    const features = steps[HANDLER.APPLY_FEATURE_OPTIONS];
-    if (config.features.deleteDefaultVpcs) {
-      features.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [ctx.executionRoleArns] }),
-      );
-      acknowledge(
-        features.role,
-        'AwsSolutions-IAM5',
-        'Deletes default VPCs in each vended account (any account ID) through its execution role',
-        [`Resource::${nagResource(this, ctx.executionRoleArns)}`],
-      );
-    }
-    if (config.features.enterpriseSupport) {
-      management(
-        features,
-        ['support:DescribeCases', 'support:CreateCase'],
-        'AWS Support has no resource-level permissions',
-      );
-    }
-    if (config.features.cloudTrailTrail) {
-      management(
-        features,
-        ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
-        'the organization trail lives in the management account',
-      );
-    }
-
-    const pipeline = steps[HANDLER.CREATE_ACCOUNT_PIPELINE];
-    pipeline.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['codepipeline:GetPipeline', 'codepipeline:CreatePipeline', 'codepipeline:UpdatePipeline'],
-        resources: [ctx.pipelineArnPattern],
-      }),
-    );
-    pipeline.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['iam:PassRole'],
-        resources: [this.pipelineRole.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'codepipeline.amazonaws.com' } },
-      }),
-    );
-    acknowledge(pipeline.role, 'AwsSolutions-IAM5', 'One pipeline per account, named <prefix>-<account id>', [
-      `Resource::${nagResource(this, ctx.pipelineArnPattern)}`,
-    ]);
-
-    const remove = steps[HANDLER.REMOVE_FROM_MANAGEMENT];
-    remove.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['codepipeline:GetPipeline', 'codepipeline:DeletePipeline'],
-        resources: [ctx.pipelineArnPattern],
-      }),
-    );
-    acknowledge(remove.role, 'AwsSolutions-IAM5', 'One pipeline per account, named <prefix>-<account id>', [
-      `Resource::${nagResource(this, ctx.pipelineArnPattern)}`,
-    ]);
-    grantTableReadWrite(this.metadataTable, remove.role);
-
-    management(
-      steps[HANDLER.CLOSE_ACCOUNT],
-      [
-        'servicecatalog:TerminateProvisionedProduct',
-        'servicecatalog:SearchProvisionedProducts',
-        'organizations:CloseAccount',
-      ],
-      "terminates the account's provisioned product and closes the account, whose IDs are known at run time only",
-    );
-
-    const notify = steps[HANDLER.NOTIFY];
-    grantTopicPublish(this.successTopic, notify.role);
-    grantTopicPublish(this.failureTopic, notify.role);
-    grantTableReadWrite(this.metadataTable, notify.role);
-
-    // Table grants include the GSI (`<table>/index/*`).
-    for (const step of [
-      validate,
-      steps[HANDLER.FETCH_ACCOUNT_ID],
-      steps[HANDLER.STORE_METADATA],
-      tag,
-      remove,
-      notify,
-    ]) {
-      acknowledge(step.role, 'AwsSolutions-IAM5', 'Queries the metadata table by email (its GSI)', [
-        `Resource::${nagResource(this, `${this.metadataTable.tableArn}/index/*`)}`,
-      ]);
-    }
-  }
-
-  private acknowledgeWorkflowRole(
-    steps: Record<WorkflowHandler, StepFunction>,
-    provisioningCustomizations: sfn.IStateMachine | undefined,
-    pipelineArnPattern: string,
-  ): void {
-    const stack = Stack.of(this);
-    const role = this.stateMachine.role;
-    const functions = [
-      ...Object.values(steps).map((s) => s.function),
-      this.semaphore.acquireFunction,
-      this.semaphore.releaseFunction,
-    ];
-    acknowledge(
-      role,
-      'AwsSolutions-IAM5',
-      'Lambda tasks invoke any version of their function (`<arn>:*`), as the Step Functions integration grants',
-      functions.map((f) => `Resource::${nagResource(this, `${f.functionArn}:*`)}`),
-    );
-    acknowledge(
-      role,
-      'AwsSolutions-IAM5',
-      'X-Ray and CloudWatch Logs vended-log delivery have no resource-level permissions',
-      ['Resource::*'],
-    );
-    acknowledge(
-      role,
-      'AwsSolutions-IAM5',
-      'Starts the pipeline of each account, named <prefix>-<account id>',
-      [`Resource::${nagResource(this, pipelineArnPattern)}`],
-    );
-    if (provisioningCustomizations) {
-      acknowledge(
-        role,
-        'AwsSolutions-IAM5',
-        'startExecution.sync describes and stops the executions it starts, and manages the managed EventBridge rule of the integration',
-        [
-          `Resource::${nagResource(
-            this,
-            stack.formatArn({
-              service: 'events',
-              resource: 'rule',
-              resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
-            }),
-          )}`,
-          `Resource::${nagResource(
-            this,
-            stack.formatArn({
-              service: 'states',
-              resource: 'execution',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              resourceName: `${stack.splitArn(provisioningCustomizations.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}*`,
-            }),
-          )}`,
-        ],
-      );
-    }
-  }
-}
-
-interface ResolvedProps {
-  maxConcurrent: number;
-  productName: string;
-  controlTowerExecutionRoleName: string;
-  executionRoleName: string;
-  pollInterval: Duration;
-  pipelinePrefix: string;
-  customizationsObjectKey: string;
-  maxConcurrentCustomizations: number;
-  customizationsBuildTimeout: Duration;
-  features: { deleteDefaultVpcs: boolean; enterpriseSupport: boolean; cloudTrailTrail?: string };
-}
-
-/** Defaults, then every check: a bad combination fails at synth with what to change. */
-function resolveProps(props: AccountFactoryProps): ResolvedProps {
-  const maxConcurrent = props.maxConcurrentAccountOperations ?? DEFAULT_SEMAPHORE_LIMIT;
-  validateLimit(maxConcurrent, 'AccountFactory maxConcurrentAccountOperations');
-
-  const productName = props.accountFactoryProductName ?? 'AWS Control Tower Account Factory';
-  if (!Token.isUnresolved(productName) && (productName.trim() === '' || productName.length > 8191)) {
-    throw new Error('AccountFactory accountFactoryProductName must not be empty');
-  }
-
-  const controlTowerExecutionRoleName = props.controlTowerExecutionRoleName ?? 'AWSControlTowerExecution';
-  const executionRoleName = props.executionRoleName ?? 'AWSAFTExecution';
-  for (const [prop, value] of [
-    ['controlTowerExecutionRoleName', controlTowerExecutionRoleName],
-    ['executionRoleName', executionRoleName],
-  ] as const) {
-    if (Token.isUnresolved(value))
-      throw new Error(`AccountFactory ${prop} must be a literal role name, not a token`);
-    if (!ROLE_NAME.test(value)) {
-      throw new Error(
-        `AccountFactory ${prop} "${value}" is not an IAM role name (1-64 of letters, digits and +=,.@_-)`,
-      );
-    }
-  }
-  if (controlTowerExecutionRoleName.toLowerCase() === executionRoleName.toLowerCase()) {
-    throw new Error(
-      `AccountFactory executionRoleName must differ from controlTowerExecutionRoleName (both are "${executionRoleName}"): the factory creates its own role next to Control Tower's`,
-    );
-  }
-
-  const pollInterval = props.controlTowerPollInterval ?? Duration.seconds(60);
-  if (pollInterval.isUnresolved())
-    throw new Error('AccountFactory controlTowerPollInterval must be a literal duration');
-  const pollSeconds = pollInterval.toSeconds();
-  if (pollSeconds < 10) {
-    throw new Error(
-      `AccountFactory controlTowerPollInterval must be at least 10 seconds, got ${pollInterval.toHumanString()}`,
-    );
-  }
-  if (pollSeconds > 3600) {
-    throw new Error(
-      `AccountFactory controlTowerPollInterval must be at most 1 hour, got ${pollInterval.toHumanString()}`,
-    );
-  }
-
-  const pipelinePrefix = props.customizationsPipelineNamePrefix ?? 'account-customizations';
-  if (Token.isUnresolved(pipelinePrefix) || !PIPELINE_PREFIX.test(pipelinePrefix)) {
-    throw new Error(
-      `AccountFactory customizationsPipelineNamePrefix "${pipelinePrefix}" must be 1-80 characters of A-Z a-z 0-9 . @ _ -`,
-    );
-  }
-
-  const customizationsObjectKey = props.customizationsObjectKey ?? 'customizations.zip';
-  if (customizationsObjectKey.trim() === '' || customizationsObjectKey.startsWith('/')) {
-    throw new Error(
-      `AccountFactory customizationsObjectKey "${customizationsObjectKey}" must be a non-empty key without a leading /`,
-    );
-  }
-
-  if (props.customizationsSource && props.customizationsObjectKey !== undefined) {
-    throw new Error(
-      'AccountFactory customizationsObjectKey applies to the default bucket source only: give the key to CustomizationsSource.bucket({ objectKey }) instead',
-    );
-  }
-  const maxConcurrentCustomizations = props.maxConcurrentCustomizations ?? 10;
-  validateLimit(maxConcurrentCustomizations, 'AccountFactory maxConcurrentCustomizations');
-  const customizationsBuildTimeout = props.customizationsBuildTimeout ?? Duration.hours(1);
-  if (customizationsBuildTimeout.isUnresolved()) {
-    throw new Error('AccountFactory customizationsBuildTimeout must be a literal duration');
-  }
-  const buildMinutes = customizationsBuildTimeout.toMinutes({ integral: false });
-  if (buildMinutes < 5 || buildMinutes > 480 || !Number.isInteger(buildMinutes)) {
-    throw new Error(
-      `AccountFactory customizationsBuildTimeout must be whole minutes from 5 minutes to 8 hours, got ${customizationsBuildTimeout.toHumanString()}`,
-    );
-  }
-
-  const trail = props.featureOptions?.cloudTrailDataEvents?.trailName;
-  if (trail !== undefined && (Token.isUnresolved(trail) || !TRAIL_NAME.test(trail))) {
-    throw new Error(
-      `AccountFactory featureOptions.cloudTrailDataEvents.trailName "${trail}" must be a trail name (3-128 of A-Z a-z 0-9 . _ -) or a trail ARN`,
-    );
-  }
-
-  return {
-    maxConcurrent,
-    productName,
-    controlTowerExecutionRoleName,
-    executionRoleName,
-    pollInterval,
-    pipelinePrefix,
-    customizationsObjectKey,
-    maxConcurrentCustomizations,
-    customizationsBuildTimeout,
-    features: {
-      deleteDefaultVpcs: props.featureOptions?.deleteDefaultVpcs ?? false,
-      enterpriseSupport: props.featureOptions?.enterpriseSupport ?? false,
-      cloudTrailTrail: trail,
-    },
-  };
-}
-
-/** Lets CloudWatch Logs encrypt this account's log groups with the key (a no-op for an imported key). */
-function allowLogsToUseKey(key: kms.IKey): void {
-  const stack = Stack.of(key);
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: [
-        'kms:Encrypt',
-        'kms:Decrypt',
-        'kms:ReEncryptFrom',
-        'kms:ReEncryptTo',
-        'kms:GenerateDataKey',
-        'kms:DescribeKey',
-      ],
-      resources: ['*'],
-      conditions: {
-        ArnLike: {
-          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
-            service: 'logs',
-            resource: 'log-group',
-            resourceName: '*',
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        },
+  ): StepFunctions {
+    const steps = new StepFunctions(this, {
+      context: {
+        requestsTable: this.requestsTable,
+        metadataTable: this.metadataTable,
+        successTopic: this.successTopic,
+        failureTopic: this.failureTopic,
+        managementRole: this.managementRole,
+        executionRoleArns: where.executionRoleArns,
+        pipelineArnPattern: where.pipelineArnPattern,
+        pipelineRole: this.pipelineRole,
+        features: config.features,
+        // The execution role trusts the factory's roles that assume it, not the whole account
+        // (trustExecutionRole adds others, e.g. a provisioning customization's).
+        executionRoleTrustedArns: Lazy.string({
+          produce: () =>
+            Fn.join(
+              ',',
+              [...new Set(this.executionRoleTrusted)].map((r) => r.roleArn),
+            ),
+        }),
       },
-    }),
-  );
-}
+      environment: where.environment,
+      homeRegion: where.homeRegion,
+      managementRolePath: where.rolePath,
+      logRetention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+    });
+    this.executionRoleTrusted.push(...steps.executionRoleUsers(), this.customizationsProject.role!);
+    return steps;
+  }
 
-function pascal(name: string): string {
-  return name
-    .split('-')
-    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
-    .join('');
-}
+  private createStateMachine(
+    steps: StepFunctions,
+    config: ResolvedProps,
+    props: AccountFactoryProps,
+    pipelineArnPattern: string,
+  ): sfn.StateMachine {
+    const definition = provisioningWorkflow(this, {
+      steps,
+      semaphore: this.semaphore,
+      customizationsLock: this.customizationsLock,
+      pollInterval: config.pollInterval,
+      pipelineArnPattern,
+      provisioningCustomizations: props.provisioningCustomizations,
+    });
+    return new sfn.StateMachine(this, 'Workflow', {
+      comment:
+        'Provisions, updates, imports, customizes or removes one account, for one version of its request',
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      logs: { destination: this.stateMachineLogGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+  }
 
-function mapValues<K extends string, A, B>(record: Record<K, A>, f: (a: A) => B): Record<K, B> {
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v as A)])) as Record<K, B>;
+  /** The environment of every step: tables, topics, names, feature options, customizations. */
+  private stepEnvironment(config: ResolvedProps): Record<string, string> {
+    const lock = this.customizationsLock;
+    return {
+      [ENV.REQUESTS_TABLE]: this.requestsTable.tableName,
+      [ENV.METADATA_TABLE]: this.metadataTable.tableName,
+      [ENV.METADATA_EMAIL_INDEX]: this.metadataEmailIndexName,
+      [ENV.SUCCESS_TOPIC_ARN]: this.successTopic.topicArn,
+      [ENV.FAILURE_TOPIC_ARN]: this.failureTopic.topicArn,
+      [ENV.ACCOUNT_FACTORY_PRODUCT_NAME]: config.productName,
+      [ENV.CONTROL_TOWER_EXECUTION_ROLE_NAME]: config.controlTowerExecutionRoleName,
+      [ENV.EXECUTION_ROLE_NAME]: config.executionRoleName,
+      [ENV.FEATURE_DELETE_DEFAULT_VPCS]: String(config.features.deleteDefaultVpcs),
+      [ENV.FEATURE_ENTERPRISE_SUPPORT]: String(config.features.enterpriseSupport),
+      [ENV.PIPELINE_NAME_PREFIX]: config.pipelinePrefix,
+      [ENV.PIPELINE_ROLE_ARN]: this.pipelineRole.roleArn,
+      [ENV.PIPELINE_ARTIFACT_BUCKET]: this.pipelineArtifactsBucket.bucketName,
+      ...this.customizationsSource.environment,
+      [ENV.CUSTOMIZATIONS_PROJECT]: this.customizationsProject.projectName,
+      [ENV.CUSTOMIZATIONS_SEMAPHORE_TABLE]: lock.table.tableName,
+      [ENV.CUSTOMIZATIONS_LOCK_NAME]: lock.lockName,
+      [ENV.CUSTOMIZATIONS_LIMIT]: String(lock.limit),
+      ...(config.features.cloudTrailTrail
+        ? { [ENV.FEATURE_CLOUDTRAIL_DATA_EVENTS_TRAIL]: config.features.cloudTrailTrail }
+        : {}),
+    };
+  }
+
+  /** Records each account pipeline's outcome, notifies it, and frees its customizations slot. */
+  private createCustomizationsResult(
+    environment: Record<string, string>,
+    config: ResolvedProps,
+    props: AccountFactoryProps,
+    pipelineArnPattern: string,
+  ) {
+    return createCustomizationsResult(this, {
+      environment,
+      logRetention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+      metadataTable: this.metadataTable,
+      customizationsLock: this.customizationsLock,
+      successTopic: this.successTopic,
+      failureTopic: this.failureTopic,
+      stateMachine: this.stateMachine,
+      semaphore: this.semaphore,
+      pipelineArnPattern,
+      pipelinePrefix: config.pipelinePrefix,
+    });
+  }
+
+  /** Starts one workflow execution per request stream record. */
+  private createRequestTrigger(props: AccountFactoryProps): HandlerFunction {
+    const trigger = new HandlerFunction(this, 'RequestTrigger', {
+      logRetention: props.logRetention,
+      encryptionKey: props.encryptionKey,
+      handler: HANDLER.REQUEST_TRIGGER,
+      description: 'Starts one workflow execution per request version',
+      environment: { [ENV.STATE_MACHINE_ARN]: this.stateMachine.stateMachineArn },
+    });
+    this.stateMachine.grantStartExecution(trigger.role);
+    trigger.function.addEventSource(
+      new DynamoEventSource(this.requestsTable, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: 10,
+        bisectBatchOnError: true,
+        retryAttempts: 10,
+        reportBatchItemFailures: true,
+        onFailure: new TopicOnFailure(this.failureTopic),
+      }),
+    );
+    acknowledge(trigger.role, 'AwsSolutions-IAM5', 'dynamodb:ListStreams has no resource-level permissions', [
+      'Resource::*',
+    ]);
+    return trigger;
+  }
 }

@@ -11,7 +11,7 @@ import {
 } from '../lambda/shared/schema';
 import type { AccountFactory } from './account-factory';
 import { KEY_ENCRYPT_DECRYPT_ACTIONS } from './private/grants';
-import { StepFunction } from './private/step-function';
+import { HandlerFunction } from './private/handler-function';
 
 /** The fields of an account request, as a user writes them (see lambda/shared/schema.ts). */
 export type AccountRequestFields = Readonly<AccountRequestInput>;
@@ -146,10 +146,10 @@ const WRITER_ID = 'AccountRequestWriter';
 export const REQUEST_ITEM_HANDLER = 'request-item';
 
 /** The function behind every AccountRequest of a stack (created with the first one). */
-function requestItemWriter(stack: Stack): StepFunction {
+function requestItemWriter(stack: Stack): HandlerFunction {
   const existing = stack.node.tryFindChild(WRITER_ID);
-  if (existing instanceof StepFunction) return existing;
-  return new StepFunction(stack, WRITER_ID, {
+  if (existing instanceof HandlerFunction) return existing;
+  return new HandlerFunction(stack, WRITER_ID, {
     handler: REQUEST_ITEM_HANDLER,
     description: 'Writes account requests to the requests table (Custom::AccountRequest)',
   });

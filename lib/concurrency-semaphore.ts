@@ -14,7 +14,7 @@ import type { AcquireSlotInput, ReleaseSlotInput } from '../lambda/shared/contra
 import { ENV } from '../lambda/shared/env';
 import { grantTableReadWrite, grantTopicPublish } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
-import { StepFunction } from './private/step-function';
+import { HandlerFunction } from './private/handler-function';
 import { HANDLER } from './workflow/step-names';
 import { LAMBDA_FAILURE_RETRY } from './private/retry';
 
@@ -80,7 +80,8 @@ export interface AcquireOptions {
   readonly stateName?: string;
 }
 
-export interface SemaphoreLockProps {
+/** A lock added to a semaphore (`ConcurrencySemaphore.addLock`). */
+export interface SemaphoreLockOptions {
   /** The name of the lock (the partition key of its items). */
   readonly lockName: string;
   /** How many holders at once: an integer from 1 to 100. */
@@ -90,6 +91,16 @@ export interface SemaphoreLockProps {
    * @default - a new on-demand table with point-in-time recovery
    */
   readonly table?: dynamodb.ITable;
+}
+
+export interface SemaphoreLockProps extends SemaphoreLockOptions {
+  /** The semaphore whose functions (acquire, release, cleanup and reaper) serve the lock. */
+  readonly semaphore: ConcurrencySemaphore;
+  /**
+   * Encrypts the lock's table, when the lock creates it.
+   * @default - AWS-managed encryption
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 export interface HandOverOptions extends AcquireOptions {
@@ -118,13 +129,11 @@ export class SemaphoreLock extends Construct {
   public readonly lockName: string;
   public readonly limit: number;
 
-  constructor(
-    scope: Construct,
-    id: string,
-    private readonly semaphore: ConcurrencySemaphore,
-    props: SemaphoreLockProps & { encryptionKey?: kms.IKey },
-  ) {
+  private readonly semaphore: ConcurrencySemaphore;
+
+  constructor(scope: Construct, id: string, props: SemaphoreLockProps) {
     super(scope, id);
+    this.semaphore = props.semaphore;
     validateLimit(props.limit, 'SemaphoreLock limit');
     validateLockName(props.lockName);
     this.lockName = props.lockName;
@@ -134,7 +143,7 @@ export class SemaphoreLock extends Construct {
 
   /** The Acquire task of this lock (see `ConcurrencySemaphore.acquire`). */
   public acquire(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
-    return this.semaphore.acquireTask(scope, id, this.task(), options);
+    return this.semaphore._acquireTask(scope, id, this.task(), options);
   }
 
   /** The Acquire task with its `States.Timeout` loop (see `ConcurrencySemaphore.acquireWithRetryLoop`). */
@@ -143,14 +152,12 @@ export class SemaphoreLock extends Construct {
     id: string,
     options: AcquireOptions = {},
   ): tasks.LambdaInvoke {
-    const task = this.acquire(scope, id, options);
-    task.addCatch(task, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
-    return task;
+    return loopOnTimeout(this.acquire(scope, id, options));
   }
 
   /** The Release task of this lock (a no-op when the execution holds no slot). */
   public release(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
-    return this.semaphore.releaseTask(scope, id, this.task(), options);
+    return this.semaphore._releaseTask(scope, id, this.task(), options);
   }
 
   /**
@@ -221,7 +228,9 @@ export class ConcurrencySemaphore extends Construct {
   /** Locks added with `addLock`. */
   public readonly extraLocks: SemaphoreLock[] = [];
 
-  private readonly stepFunctions: StepFunction[];
+  /** The acquire, release and cleanup functions. */
+  private readonly handlerFunctions: HandlerFunction[];
+  private readonly cleanup: HandlerFunction;
   private readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: ConcurrencySemaphoreProps = {}) {
@@ -256,17 +265,17 @@ export class ConcurrencySemaphore extends Construct {
       [ENV.SEMAPHORE_LIMIT]: String(limit),
     };
     const common = { environment, logRetention: props.logRetention, encryptionKey: props.encryptionKey };
-    const acquire = new StepFunction(this, 'Acquire', {
+    const acquire = new HandlerFunction(this, 'Acquire', {
       ...common,
       handler: HANDLER.ACQUIRE_SLOT,
       description: 'Queues an execution for a semaphore slot and hands out free slots',
     });
-    const release = new StepFunction(this, 'Release', {
+    const release = new HandlerFunction(this, 'Release', {
       ...common,
       handler: HANDLER.RELEASE_SLOT,
       description: 'Releases a semaphore slot and wakes the next waiter',
     });
-    const cleanup = new StepFunction(this, 'Cleanup', {
+    const cleanup = new HandlerFunction(this, 'Cleanup', {
       ...common,
       handler: HANDLER.SEMAPHORE_CLEANUP,
       description: 'Releases semaphore slots of executions that ended without releasing them',
@@ -282,8 +291,9 @@ export class ConcurrencySemaphore extends Construct {
           ),
       }),
     );
-    this.stepFunctions = [acquire, release, cleanup];
-    for (const f of this.stepFunctions) grantTableReadWrite(this.table, f.role);
+    this.handlerFunctions = [acquire, release, cleanup];
+    this.cleanup = cleanup;
+    for (const f of this.handlerFunctions) grantTableReadWrite(this.table, f.role);
     this.acquireFunction = acquire.function;
     this.releaseFunction = release.function;
     this.cleanupFunction = cleanup.function;
@@ -302,7 +312,7 @@ export class ConcurrencySemaphore extends Construct {
    * task (re-registering keeps the queue place), or use `acquireWithRetryLoop`.
    */
   public acquire(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
-    return this.acquireTask(scope, id, { lockName: this.lockName, limit: this.limit }, options);
+    return this._acquireTask(scope, id, { lockName: this.lockName, limit: this.limit }, options);
   }
 
   /**
@@ -310,19 +320,23 @@ export class ConcurrencySemaphore extends Construct {
    * its own table, served by this semaphore's functions: its slots are released
    * by the same cleanup rules and reaper.
    */
-  public addLock(id: string, props: SemaphoreLockProps): SemaphoreLock {
+  public addLock(id: string, props: SemaphoreLockOptions): SemaphoreLock {
     const names = [this.lockName, ...this.extraLocks.map((l) => l.lockName)];
     if (names.includes(props.lockName)) {
       throw new Error(`ConcurrencySemaphore already has a lock named "${props.lockName}"`);
     }
-    const lock = new SemaphoreLock(this, id, this, { ...props, encryptionKey: this.encryptionKey });
-    for (const f of this.stepFunctions) grantTableReadWrite(lock.table, f.role);
+    const lock = new SemaphoreLock(this, id, {
+      ...props,
+      semaphore: this,
+      encryptionKey: this.encryptionKey,
+    });
+    for (const f of this.handlerFunctions) grantTableReadWrite(lock.table, f.role);
     this.extraLocks.push(lock);
     return lock;
   }
 
   /** @internal */
-  public acquireTask(
+  public _acquireTask(
     scope: Construct,
     id: string,
     lock: LockTaskProps,
@@ -359,18 +373,16 @@ export class ConcurrencySemaphore extends Construct {
     id: string,
     options: AcquireOptions = {},
   ): tasks.LambdaInvoke {
-    const task = this.acquire(scope, id, options);
-    task.addCatch(task, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
-    return task;
+    return loopOnTimeout(this.acquire(scope, id, options));
   }
 
   /** The Release task: frees this execution's slot and wakes the next waiter. */
   public release(scope: Construct, id: string, options: AcquireOptions = {}): tasks.LambdaInvoke {
-    return this.releaseTask(scope, id, { lockName: this.lockName, limit: this.limit }, options);
+    return this._releaseTask(scope, id, { lockName: this.lockName, limit: this.limit }, options);
   }
 
   /** @internal */
-  public releaseTask(
+  public _releaseTask(
     scope: Construct,
     id: string,
     lock: LockTaskProps,
@@ -399,8 +411,8 @@ export class ConcurrencySemaphore extends Construct {
    * UpdateItem on the lock item. The slot is then freed only when the operation's
    * Service Catalog record is terminal, whatever happens to the execution.
    */
-  public grantOperationMarks(grantee: iam.IGrantable): void {
-    grantTableReadWrite(this.table, grantee);
+  public grantOperationMarks(grantee: iam.IGrantable): iam.Grant {
+    return grantTableReadWrite(this.table, grantee);
   }
 
   /**
@@ -409,7 +421,7 @@ export class ConcurrencySemaphore extends Construct {
    * account's role) when the factory runs in another account.
    */
   public checkOperationRecords(managementRole?: iam.IRole, homeRegion?: string): void {
-    const cleanup = this.stepFunctions[2];
+    const cleanup = this.cleanup;
     if (homeRegion) cleanup.function.addEnvironment(ENV.CONTROL_TOWER_HOME_REGION, homeRegion);
     if (managementRole) {
       cleanup.function.addEnvironment(ENV.MANAGEMENT_ROLE_ARN, managementRole.roleArn);
@@ -429,7 +441,7 @@ export class ConcurrencySemaphore extends Construct {
    * that started it had ended (aborted, timed out): what exists and how to resume.
    */
   public reportOrphanedOperations(topic: sns.ITopic): void {
-    const cleanup = this.stepFunctions[2];
+    const cleanup = this.cleanup;
     cleanup.function.addEnvironment(ENV.ORPHANED_OPERATIONS_TOPIC_ARN, topic.topicArn);
     grantTopicPublish(topic, cleanup.role);
   }
@@ -454,7 +466,7 @@ export class ConcurrencySemaphore extends Construct {
         }),
       ],
     });
-    for (const f of this.stepFunctions) taskTokenPolicy.attachToRole(f.role);
+    for (const f of this.handlerFunctions) taskTokenPolicy.attachToRole(f.role);
 
     const machineName = stack.splitArn(
       stateMachine.stateMachineArn,
@@ -472,7 +484,7 @@ export class ConcurrencySemaphore extends Construct {
       ],
     });
     // The cleanup, and a wake-up whose token is gone, ask whether the execution still runs.
-    for (const f of this.stepFunctions) describePolicy.attachToRole(f.role);
+    for (const f of this.handlerFunctions) describePolicy.attachToRole(f.role);
     acknowledge(
       describePolicy,
       'AwsSolutions-IAM5',
@@ -495,6 +507,16 @@ export class ConcurrencySemaphore extends Construct {
     this.cleanupRules.push(rule);
     return rule;
   }
+}
+
+/**
+ * The Acquire task with its safety net in place: on `States.Timeout` it loops back to
+ * itself (re-registering keeps the queue place), so a lost wake-up costs at most the
+ * slot wait timeout.
+ */
+function loopOnTimeout(task: tasks.LambdaInvoke): tasks.LambdaInvoke {
+  task.addCatch(task, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
+  return task;
 }
 
 function validateLockName(lockName: string): void {

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge, nagResource } from './private/nag';
-import { StepFunction } from './private/step-function';
+import { HandlerFunction } from './private/handler-function';
 
 /** The IAM path of the factory roles that the management role trusts. */
 export const DEFAULT_TRUSTED_ROLE_PATH = '/account-factory/';
@@ -99,93 +99,7 @@ export class ControlTowerAccess extends Construct {
       }),
     });
 
-    const orgResources = `arn:${stack.partition}:organizations::${stack.account}:*`;
-    const statements: { sid: string; actions: string[]; resources: string[]; reason?: string }[] = [
-      {
-        sid: 'ReadOrganization',
-        // These list actions have no resource-level permissions.
-        actions: [
-          'organizations:ListRoots',
-          'organizations:ListAccounts',
-          'organizations:ListOrganizationalUnitsForParent',
-        ],
-        resources: ['*'],
-        reason: 'Organizations list actions have no resource-level permissions',
-      },
-      {
-        sid: 'ManageAccounts',
-        actions: [
-          'organizations:DescribeAccount',
-          'organizations:DescribeOrganizationalUnit',
-          'organizations:ListParents',
-          'organizations:ListTagsForResource',
-          'organizations:TagResource',
-          'organizations:UntagResource',
-          'organizations:CloseAccount',
-        ],
-        resources: [orgResources],
-        reason: "The organization's ID and its accounts are not known when the factory is deployed",
-      },
-      {
-        // Account Factory's requester creates the account through Organizations
-        // (Control Tower guide, "Permissions for Account Factory").
-        sid: 'AccountFactoryRequester',
-        actions: ['organizations:CreateAccount', 'organizations:DescribeCreateAccountStatus'],
-        resources: ['*'],
-        reason:
-          'Account Factory creates the account on behalf of the principal that provisions the product; the account does not exist yet',
-      },
-      {
-        sid: 'AccountFactoryProduct',
-        actions: [
-          'servicecatalog:SearchProducts',
-          'servicecatalog:ListProvisioningArtifacts',
-          'servicecatalog:ListLaunchPaths',
-          'servicecatalog:ProvisionProduct',
-          'servicecatalog:UpdateProvisionedProduct',
-          'servicecatalog:TerminateProvisionedProduct',
-          'servicecatalog:DescribeRecord',
-          'servicecatalog:SearchProvisionedProducts',
-        ],
-        resources: ['*'],
-        reason:
-          'The Account Factory product, its versions, launch paths, provisioned products and records are found at run time',
-      },
-      {
-        sid: 'ControlTowerBaselines',
-        actions: ['controltower:ListEnabledBaselines'],
-        resources: ['*'],
-        reason:
-          'Reads which OUs Control Tower governs; ListEnabledBaselines has no resource-level permissions',
-      },
-      {
-        sid: 'FirstHopIntoAccounts',
-        actions: ['sts:AssumeRole'],
-        resources: [`arn:${stack.partition}:iam::*:role/${ctRole}`],
-        reason:
-          'Creates the execution role in each vended account (any account ID) through Control Tower’s role',
-      },
-    ];
-    if (props.enterpriseSupport) {
-      statements.push({
-        sid: 'EnterpriseSupport',
-        actions: ['support:DescribeCases', 'support:CreateCase'],
-        resources: ['*'],
-        reason: 'AWS Support has no resource-level permissions',
-      });
-    }
-    if (props.cloudTrailTrailName) {
-      const trail = props.cloudTrailTrailName;
-      statements.push({
-        sid: 'TrailDataEvents',
-        actions: ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
-        resources: [
-          trail.startsWith('arn:')
-            ? trail
-            : stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trail }),
-        ],
-      });
-    }
+    const statements = managementRoleStatements(stack, props, ctRole);
     for (const s of statements) {
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({ sid: s.sid, actions: s.actions, resources: s.resources }),
@@ -201,8 +115,13 @@ export class ControlTowerAccess extends Construct {
       }
     }
 
-    // ---- Account Factory portfolio access ---------------------------------------
-    const onEvent = new StepFunction(this, 'PortfolioAccess', {
+    this.portfolioAssociation = this.associateWithPortfolio(props, homeRegion);
+  }
+
+  /** The custom resource that associates the role with Account Factory's portfolio. */
+  private associateWithPortfolio(props: ControlTowerAccessProps, homeRegion: string): CustomResource {
+    const stack = Stack.of(this);
+    const onEvent = new HandlerFunction(this, 'PortfolioAccess', {
       handler: 'portfolio-access',
       description: "Associates the factory's management role with Account Factory's portfolio",
       logRetention: props.logRetention,
@@ -230,7 +149,7 @@ export class ControlTowerAccess extends Construct {
       "servicecatalog:ListPortfolios, servicecatalog:AssociatePrincipalWithPortfolio: Account Factory's portfolio is created by Control Tower and found by name at deploy time; ListPortfolios has no resource-level permissions",
       ['Resource::*', `Resource::${nagResource(this, portfolios)}`],
     );
-    this.portfolioAssociation = new CustomResource(this, 'PortfolioAssociation', {
+    const association = new CustomResource(this, 'PortfolioAssociation', {
       // CloudFormation invokes the handler directly; it answers at the event's ResponseURL.
       serviceToken: onEvent.function.functionArn,
       resourceType: 'Custom::AccountFactoryPortfolioAccess',
@@ -241,7 +160,8 @@ export class ControlTowerAccess extends Construct {
       },
     });
     // Its permissions must exist before CloudFormation invokes it.
-    this.portfolioAssociation.node.addDependency(onEvent.role);
+    association.node.addDependency(onEvent.role);
+    return association;
   }
 
   /** Lets a factory role assume the management role (it must be under the trusted path). */
@@ -286,4 +206,107 @@ function validate(props: ControlTowerAccessProps, path: string, factoryAccount: 
       `ControlTowerAccess homeRegion "${props.homeRegion}" is not an AWS region (e.g. us-east-1)`,
     );
   }
+}
+
+interface RoleStatement {
+  readonly sid: string;
+  readonly actions: string[];
+  readonly resources: string[];
+  /** Why a wildcard resource (acknowledged for cdk-nag with it). */
+  readonly reason?: string;
+}
+
+/** What the management role may do, statement by statement, with the reason for each wildcard. */
+function managementRoleStatements(
+  stack: Stack,
+  props: ControlTowerAccessProps,
+  ctRole: string,
+): RoleStatement[] {
+  const orgResources = `arn:${stack.partition}:organizations::${stack.account}:*`;
+  const statements: RoleStatement[] = [
+    {
+      sid: 'ReadOrganization',
+      // These list actions have no resource-level permissions.
+      actions: [
+        'organizations:ListRoots',
+        'organizations:ListAccounts',
+        'organizations:ListOrganizationalUnitsForParent',
+      ],
+      resources: ['*'],
+      reason: 'Organizations list actions have no resource-level permissions',
+    },
+    {
+      sid: 'ManageAccounts',
+      actions: [
+        'organizations:DescribeAccount',
+        'organizations:DescribeOrganizationalUnit',
+        'organizations:ListParents',
+        'organizations:ListTagsForResource',
+        'organizations:TagResource',
+        'organizations:UntagResource',
+        'organizations:CloseAccount',
+      ],
+      resources: [orgResources],
+      reason: "The organization's ID and its accounts are not known when the factory is deployed",
+    },
+    {
+      // Account Factory's requester creates the account through Organizations
+      // (Control Tower guide, "Permissions for Account Factory").
+      sid: 'AccountFactoryRequester',
+      actions: ['organizations:CreateAccount', 'organizations:DescribeCreateAccountStatus'],
+      resources: ['*'],
+      reason:
+        'Account Factory creates the account on behalf of the principal that provisions the product; the account does not exist yet',
+    },
+    {
+      sid: 'AccountFactoryProduct',
+      actions: [
+        'servicecatalog:SearchProducts',
+        'servicecatalog:ListProvisioningArtifacts',
+        'servicecatalog:ListLaunchPaths',
+        'servicecatalog:ProvisionProduct',
+        'servicecatalog:UpdateProvisionedProduct',
+        'servicecatalog:TerminateProvisionedProduct',
+        'servicecatalog:DescribeRecord',
+        'servicecatalog:SearchProvisionedProducts',
+      ],
+      resources: ['*'],
+      reason:
+        'The Account Factory product, its versions, launch paths, provisioned products and records are found at run time',
+    },
+    {
+      sid: 'ControlTowerBaselines',
+      actions: ['controltower:ListEnabledBaselines'],
+      resources: ['*'],
+      reason: 'Reads which OUs Control Tower governs; ListEnabledBaselines has no resource-level permissions',
+    },
+    {
+      sid: 'FirstHopIntoAccounts',
+      actions: ['sts:AssumeRole'],
+      resources: [`arn:${stack.partition}:iam::*:role/${ctRole}`],
+      reason:
+        'Creates the execution role in each vended account (any account ID) through Control Tower’s role',
+    },
+  ];
+  if (props.enterpriseSupport) {
+    statements.push({
+      sid: 'EnterpriseSupport',
+      actions: ['support:DescribeCases', 'support:CreateCase'],
+      resources: ['*'],
+      reason: 'AWS Support has no resource-level permissions',
+    });
+  }
+  if (props.cloudTrailTrailName) {
+    const trail = props.cloudTrailTrailName;
+    statements.push({
+      sid: 'TrailDataEvents',
+      actions: ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
+      resources: [
+        trail.startsWith('arn:')
+          ? trail
+          : stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trail }),
+      ],
+    });
+  }
+  return statements;
 }

@@ -6,10 +6,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { THROTTLING_ERRORS } from '../lambda/shared/errors';
 import { grantKey } from './private/grants';
 import { acknowledge, nagResource } from './private/nag';
-import { CODEPIPELINE_RETRY_ERRORS, startPipelineTask } from './workflow/pipeline-tasks';
+import { startPipelineTask } from './workflow/pipeline-tasks';
+import { codePipelineRetry, dynamoDbRetry } from './private/retry';
 import { ERROR_PATH, stepTask } from './workflow/step-task';
 
 /** The state names of the re-run state machine. */
@@ -90,24 +90,6 @@ export interface RerunCustomizationsProps {
 export const DEFAULT_RERUN_CONCURRENCY = 10;
 
 /**
- * The DynamoDB GetItem errors worth retrying, as the Step Functions DynamoDB integration
- * names them (`DynamoDB.` + the DynamoDB error name with the Exception suffix,
- * https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html):
- * GetItem's ProvisionedThroughputExceededException, RequestLimitExceeded and
- * InternalServerError, and the common ThrottlingException
- * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_GetItem.html#API_GetItem_Errors,
- * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/CommonErrors.html).
- */
-export const DYNAMODB_RETRY_ERRORS: readonly string[] = [
-  'DynamoDB.ProvisionedThroughputExceededException',
-  'DynamoDB.ThrottlingException',
-  'DynamoDB.RequestLimitExceeded',
-  'DynamoDB.RequestLimitExceededException',
-  'DynamoDB.InternalServerError',
-  'DynamoDB.InternalServerErrorException',
-];
-
-/**
  * Re-runs the customizations of a set of managed accounts, with no Control Tower
  * operation: for each account ID (a Map state, `maxConcurrency` at once), reads
  * its metadata; skips an account that is not ACTIVE; brings its pipeline up to
@@ -145,19 +127,52 @@ export class RerunCustomizations extends Construct {
       return task;
     };
 
+    const createPipeline = this.pipelineRun(props, catchFailed);
+    const item = this.readAccount(props, catchFailed, createPipeline);
+
+    const map = new sfn.Map(this, RERUN_STEP.EACH_ACCOUNT, {
+      itemsPath: '$.accountIds',
+      itemSelector: { 'accountId.$': '$$.Map.Item.Value' },
+      maxConcurrency,
+      resultPath: '$.results',
+      comment: `Re-runs the customizations of each account, ${maxConcurrency} at once, each until its pipeline ends`,
+    });
+    map.itemProcessor(item);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      comment: 'Re-runs the customizations of managed accounts, without any Control Tower operation',
+      definitionBody: sfn.DefinitionBody.fromChainable(map),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    grantKey(props.metadataTable.encryptionKey, this.stateMachine, ['kms:Decrypt']);
+
+    this.acknowledgeRole(props);
+  }
+
+  /**
+   * 'Read metadata' -> is it in the table, ACTIVE, with account customizations? -> the
+   * pipeline run of a managed account, or 'Not managed'.
+   */
+  private readAccount(
+    props: RerunCustomizationsProps,
+    catchFailed: <T extends sfn.TaskStateBase>(task: T) => T,
+    createPipeline: sfn.IChainable,
+  ): sfn.IChainable {
     const getItem = new tasks.DynamoGetItem(this, RERUN_STEP.READ_METADATA, {
       table: props.metadataTable,
       key: { accountId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt('$.accountId')) },
       consistentRead: true,
       resultPath: '$.metadata',
     });
-    getItem.addRetry({
-      errors: [...DYNAMODB_RETRY_ERRORS],
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    getItem.addRetry(dynamoDbRetry());
     const read = catchFailed(getItem);
     const notManaged = new sfn.Pass(this, RERUN_STEP.NOT_MANAGED, {
       parameters: {
@@ -177,6 +192,36 @@ export class RerunCustomizations extends Construct {
     });
     const globalOnly = new sfn.Pass(this, RERUN_STEP.GLOBAL_ONLY, { parameters: target() });
 
+    const item = read.next(
+      new sfn.Choice(this, RERUN_STEP.IN_METADATA)
+        .when(
+          sfn.Condition.isPresent('$.metadata.Item'),
+          new sfn.Choice(this, RERUN_STEP.MANAGED)
+            .when(
+              sfn.Condition.stringEquals('$.metadata.Item.status.S', 'ACTIVE'),
+              new sfn.Choice(this, RERUN_STEP.ACCOUNT_CUSTOMIZATIONS)
+                .when(
+                  sfn.Condition.isPresent('$.metadata.Item.request.M.customizationsName.S'),
+                  withAccount.next(createPipeline),
+                )
+                .otherwise(globalOnly.next(createPipeline)),
+            )
+            .otherwise(notManaged),
+        )
+        .otherwise(notManaged),
+    );
+
+    return item;
+  }
+
+  /**
+   * 'Create account pipeline' -> 'Start pipeline' -> poll its execution until it ends ->
+   * 'Succeeded' or 'Pipeline failed'. Returns the first state.
+   */
+  private pipelineRun(
+    props: RerunCustomizationsProps,
+    catchFailed: <T extends sfn.TaskStateBase>(task: T) => T,
+  ): sfn.TaskStateBase {
     const createPipeline = catchFailed(
       stepTask(this, RERUN_STEP.CREATE_ACCOUNT_PIPELINE, {
         lambdaFunction: props.createPipelineFunction,
@@ -200,15 +245,7 @@ export class RerunCustomizations extends Construct {
       resultPath: '$.pipelineStatus',
       comment: 'Reads the state of the pipeline execution',
     });
-    check.addRetry({
-      errors: [
-        ...new Set([...CODEPIPELINE_RETRY_ERRORS, ...THROTTLING_ERRORS.map((e) => `CodePipeline.${e}`)]),
-      ],
-      interval: Duration.seconds(5),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    check.addRetry(codePipelineRetry());
     catchFailed(check);
     const pipelineResult = {
       'accountId.$': '$.accountId',
@@ -243,50 +280,10 @@ export class RerunCustomizations extends Construct {
 
     catchFailed(start);
     createPipeline.next(start).next(wait);
+    return createPipeline;
+  }
 
-    const item = read.next(
-      new sfn.Choice(this, RERUN_STEP.IN_METADATA)
-        .when(
-          sfn.Condition.isPresent('$.metadata.Item'),
-          new sfn.Choice(this, RERUN_STEP.MANAGED)
-            .when(
-              sfn.Condition.stringEquals('$.metadata.Item.status.S', 'ACTIVE'),
-              new sfn.Choice(this, RERUN_STEP.ACCOUNT_CUSTOMIZATIONS)
-                .when(
-                  sfn.Condition.isPresent('$.metadata.Item.request.M.customizationsName.S'),
-                  withAccount.next(createPipeline),
-                )
-                .otherwise(globalOnly.next(createPipeline)),
-            )
-            .otherwise(notManaged),
-        )
-        .otherwise(notManaged),
-    );
-
-    const map = new sfn.Map(this, RERUN_STEP.EACH_ACCOUNT, {
-      itemsPath: '$.accountIds',
-      itemSelector: { 'accountId.$': '$$.Map.Item.Value' },
-      maxConcurrency,
-      resultPath: '$.results',
-      comment: `Re-runs the customizations of each account, ${maxConcurrency} at once, each until its pipeline ends`,
-    });
-    map.itemProcessor(item);
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
-      encryptionKey: props.encryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      comment: 'Re-runs the customizations of managed accounts, without any Control Tower operation',
-      definitionBody: sfn.DefinitionBody.fromChainable(map),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-      tracingEnabled: true,
-    });
-    grantKey(props.metadataTable.encryptionKey, this.stateMachine, ['kms:Decrypt']);
-
+  private acknowledgeRole(props: RerunCustomizationsProps): void {
     acknowledge(
       this.stateMachine.role,
       'AwsSolutions-IAM5',

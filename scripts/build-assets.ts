@@ -18,7 +18,7 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const HANDLERS_ASSET_DIR = path.join(REPO_ROOT, 'assets', 'handlers');
 
-/** Handler id (as StepFunction's `handler` and the template metadata name it) -> entry file. */
+/** Handler id (as HandlerFunction's `handler` and the template metadata name it) -> entry file. */
 export function handlerEntries(root: string = REPO_ROOT): Record<string, string> {
   const entries: Record<string, string> = {};
   const lambdaDir = path.join(root, 'lambda');

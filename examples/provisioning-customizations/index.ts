@@ -7,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledge, nagResource } from '../../lib/private/nag';
-import { StepFunction } from '../../lib/private/step-function';
+import { HandlerFunction } from '../../lib/private/handler-function';
 import { THROTTLING_RETRY } from '../../lib/workflow/step-task';
 
 /** The handler id the local engine loads for this example's function. */
@@ -46,7 +46,7 @@ export class ExampleProvisioningCustomizations extends Construct {
     super(scope, id);
     const executionRoleName = props.executionRoleName ?? 'AWSAFTExecution';
 
-    const step = new StepFunction(this, 'AuditRole', {
+    const step = new HandlerFunction(this, 'AuditRole', {
       handler: EXAMPLE_HANDLER,
       serviceName: 'example-provisioning-customizations',
       description: 'Creates the audit-readonly role in a new account',

@@ -29,54 +29,61 @@ const TABLE_WRITE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ];
 
-export function grantKey(key: kms.IKey | undefined, grantee: iam.IGrantable, actions: string[]): void {
-  if (key) key.grant(grantee, ...actions);
+/** The key's actions, when there is a customer-managed key (else nothing: `Grant.drop`). */
+export function grantKey(key: kms.IKey | undefined, grantee: iam.IGrantable, actions: string[]): iam.Grant {
+  return key ? key.grant(grantee, ...actions) : iam.Grant.drop(grantee, 'no customer-managed key');
 }
 
 /** Read items (GetItem, Query, Scan, ...) and, for a customer-managed key, decrypt. */
-export function grantTableRead(table: dynamodb.ITable, grantee: iam.IGrantable): void {
-  table.grantReadData(grantee);
+export function grantTableRead(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
+  return table.grantReadData(grantee);
 }
 
 /** Read and write items; for a customer-managed key, encrypt and decrypt. */
-export function grantTableReadWrite(table: dynamodb.ITable, grantee: iam.IGrantable): void {
-  table.grantReadData(grantee);
-  table.grant(grantee, ...TABLE_WRITE_ACTIONS);
-  grantKey(table.encryptionKey, grantee, KEY_ENCRYPT_DECRYPT_ACTIONS);
+export function grantTableReadWrite(table: dynamodb.ITable, grantee: iam.IGrantable): iam.Grant {
+  return table
+    .grantReadData(grantee)
+    .combine(table.grant(grantee, ...TABLE_WRITE_ACTIONS))
+    .combine(grantKey(table.encryptionKey, grantee, KEY_ENCRYPT_DECRYPT_ACTIONS));
 }
 
 /** sns:Publish on the topic, and the data key of its customer-managed key when it has one. */
-export function grantTopicPublish(topic: sns.ITopic, grantee: iam.IGrantable): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [topic.topicArn] }),
-  );
-  grantKey(topic.masterKey, grantee, ['kms:Decrypt', 'kms:GenerateDataKey']);
+export function grantTopicPublish(topic: sns.ITopic, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['sns:Publish'],
+    resourceArns: [topic.topicArn],
+  }).combine(grantKey(topic.masterKey, grantee, ['kms:Decrypt', 'kms:GenerateDataKey']));
 }
 
 /** Read objects (and their versions) and list the bucket. */
-export function grantBucketRead(bucket: s3.IBucket, grantee: iam.IGrantable): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['s3:GetBucketLocation', 's3:GetBucketVersioning', 's3:ListBucket'],
-      resources: [bucket.bucketArn],
-    }),
-  );
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['s3:GetObject', 's3:GetObjectVersion'],
-      resources: [bucket.arnForObjects('*')],
-    }),
-  );
-  grantKey(bucket.encryptionKey, grantee, KEY_DECRYPT_ACTIONS);
+export function grantBucketRead(bucket: s3.IBucket, grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:GetBucketLocation', 's3:GetBucketVersioning', 's3:ListBucket'],
+    resourceArns: [bucket.bucketArn],
+  })
+    .combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resourceArns: [bucket.arnForObjects('*')],
+      }),
+    )
+    .combine(grantKey(bucket.encryptionKey, grantee, KEY_DECRYPT_ACTIONS));
 }
 
 /** Read and write objects. */
-export function grantBucketReadWrite(bucket: s3.IBucket, grantee: iam.IGrantable): void {
-  grantBucketRead(bucket, grantee);
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('*')] }),
-  );
-  grantKey(bucket.encryptionKey, grantee, KEY_ENCRYPT_DECRYPT_ACTIONS);
+export function grantBucketReadWrite(bucket: s3.IBucket, grantee: iam.IGrantable): iam.Grant {
+  return grantBucketRead(bucket, grantee)
+    .combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:PutObject'],
+        resourceArns: [bucket.arnForObjects('*')],
+      }),
+    )
+    .combine(grantKey(bucket.encryptionKey, grantee, KEY_ENCRYPT_DECRYPT_ACTIONS));
 }
 
 /**

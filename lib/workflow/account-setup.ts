@@ -1,24 +1,19 @@
-import { Duration } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ExecutionRoleNotReady } from '../../lambda/shared/errors';
-import { STEP } from './step-names';
 import { catchInto, stepTask } from './step-task';
+import { AccountSetupTask, StepDescriptor, StepHandler, WORKFLOW_STEPS, WorkflowFunctions } from './steps';
 
 export interface AccountSetupProps {
-  readonly fetchAccountIdFunction: lambda.IFunction;
-  readonly storeMetadataFunction: lambda.IFunction;
-  readonly createExecutionRoleFunction: lambda.IFunction;
-  readonly tagAccountFunction: lambda.IFunction;
-  readonly applyFeatureOptionsFunction: lambda.IFunction;
+  /** The workflow steps' functions. */
+  readonly steps: WorkflowFunctions;
   readonly onFailure: sfn.IChainable;
 }
 
 /**
- * Steps 3-7: 'Fetch account ID' -> 'Store metadata' -> 'Create execution role'
- * (retried until IAM lets the role be assumed) -> 'Tag account' -> 'Apply
- * feature options'.
+ * Steps 3-7 and what follows them: the steps of `WORKFLOW_STEPS` (steps.ts) that have an
+ * `accountSetup` task, chained in the order of the table: 'Fetch account ID' -> 'Store
+ * metadata' -> 'Create execution role' (retried until IAM lets the role be assumed) ->
+ * 'Tag account' -> 'Apply feature options'.
  */
 export class AccountSetup extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
@@ -26,36 +21,21 @@ export class AccountSetup extends sfn.StateMachineFragment {
 
   constructor(scope: Construct, id: string, props: AccountSetupProps) {
     super(scope, id);
-    const fetch = stepTask(this, STEP.FETCH_ACCOUNT_ID, {
-      lambdaFunction: props.fetchAccountIdFunction,
-      resultPath: '$.account',
+    const setupSteps = (WORKFLOW_STEPS as readonly StepDescriptor[]).filter(
+      (s): s is StepDescriptor & { accountSetup: AccountSetupTask } => s.accountSetup !== undefined,
+    );
+    const tasks = setupSteps.map(({ handler, accountSetup }) => {
+      const task = stepTask(this, accountSetup.stateName, {
+        lambdaFunction: props.steps.fn(handler as StepHandler),
+        resultPath: accountSetup.resultPath,
+      });
+      for (const retry of accountSetup.retries ?? []) task.addRetry(retry);
+      return catchInto(task, props.onFailure);
     });
-    const store = stepTask(this, STEP.STORE_METADATA, {
-      lambdaFunction: props.storeMetadataFunction,
-      resultPath: sfn.JsonPath.DISCARD,
-    });
-    const role = stepTask(this, STEP.CREATE_EXECUTION_ROLE, {
-      lambdaFunction: props.createExecutionRoleFunction,
-      resultPath: '$.executionRole',
-    });
-    role.addRetry({
-      errors: [ExecutionRoleNotReady.errorName],
-      interval: Duration.seconds(5),
-      backoffRate: 2,
-      maxAttempts: 8,
-    });
-    const tag = stepTask(this, STEP.TAG_ACCOUNT, {
-      lambdaFunction: props.tagAccountFunction,
-      resultPath: '$.tags',
-    });
-    const features = stepTask(this, STEP.APPLY_FEATURE_OPTIONS, {
-      lambdaFunction: props.applyFeatureOptionsFunction,
-      resultPath: '$.featureOptions',
-    });
-    for (const task of [fetch, store, role, tag, features]) catchInto(task, props.onFailure);
+    if (tasks.length === 0) throw new Error('AccountSetup: no workflow step has an accountSetup task');
 
-    fetch.next(store).next(role).next(tag).next(features);
-    this.startState = fetch;
-    this.endStates = [features];
+    for (let i = 1; i < tasks.length; i++) tasks[i - 1].next(tasks[i]);
+    this.startState = tasks[0];
+    this.endStates = [tasks[tasks.length - 1]];
   }
 }

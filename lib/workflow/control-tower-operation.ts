@@ -2,89 +2,171 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ControlTowerBusy } from '../../lambda/shared/errors';
+import { ControlTowerOperationFailed } from '../../lambda/shared/errors';
 import { ConcurrencySemaphore } from '../concurrency-semaphore';
-import { STEP } from './step-names';
-import { catchInto, ERROR_PATH, THROTTLING_RETRY, stepTask } from './step-task';
+import { controlTowerBusyRetry, THROTTLING_RETRY } from '../private/retry';
+import { HANDLER, STEP } from './step-names';
+import { catchInto, ERROR_PATH, stepTask } from './step-task';
+import type { WorkflowFunctions } from './steps';
 
-export interface ControlTowerOperationProps {
+/** The state names of one slot-guarded Control Tower operation. */
+export interface ControlTowerOperationStates {
+  readonly acquire: string;
+  readonly start: string;
+  /**
+   * A Choice after the start: when it started nothing (`$.provisioning.recordId` is null),
+   * there is no record to wait for.
+   * @default - every start is followed by the wait
+   */
+  readonly started?: string;
+  readonly wait: string;
+  readonly check: string;
+  readonly finished: string;
+  readonly failed: string;
+  readonly release: string;
+}
+
+/** The step that starts the operation (it marks the slot with its record). */
+export interface ControlTowerOperationStart {
+  readonly lambdaFunction: lambda.IFunction;
+  /** Fields added to the StepPayload besides `slot` (e.g. `action`). @default - none */
+  readonly extraPayload?: Record<string, unknown>;
+  readonly comment: string;
+}
+
+export interface SlotGuardedOperationProps {
   /** Bounds how many Control Tower operations run at once. */
   readonly semaphore: ConcurrencySemaphore;
-  readonly provisionFunction: lambda.IFunction;
+  readonly states: ControlTowerOperationStates;
+  readonly start: ControlTowerOperationStart;
+  /** The check-provisioning handler: reads the Service Catalog record. */
   readonly checkFunction: lambda.IFunction;
+  readonly checkComment: string;
   /** The fixed wait between two checks of the Service Catalog record. */
+  readonly pollInterval: Duration;
+  /**
+   * A step that runs once the operation succeeded, still holding the slot.
+   * @default - none: the slot is released
+   */
+  readonly thenInSlot?: sfn.TaskStateBase;
+  readonly onFailure: sfn.IChainable;
+}
+
+/**
+ * One Control Tower operation in a slot of the semaphore: 'Acquire slot' -> start the
+ * operation (Service Catalog, token derived from the request; retried while Control Tower
+ * is busy, keeping the slot, for up to about 4 hours) -> poll the record (wait, check)
+ * -> [`thenInSlot`] -> 'Release slot'. A FAILED record goes to the failure chain as
+ * ControlTowerOperationFailed (which releases the slot too), as does any error.
+ */
+export class SlotGuardedOperation extends sfn.StateMachineFragment {
+  public readonly startState: sfn.State;
+  public readonly endStates: sfn.INextable[];
+
+  constructor(scope: Construct, id: string, props: SlotGuardedOperationProps) {
+    super(scope, id);
+    const { semaphore, states, onFailure } = props;
+
+    const acquire = semaphore.acquireWithRetryLoop(this, states.acquire);
+    acquire.addRetry(THROTTLING_RETRY);
+    catchInto(acquire, onFailure);
+
+    // The step marks its slot with the operation it starts: the slot is then freed only
+    // when the operation ends, whatever happens to this execution.
+    semaphore.grantOperationMarks(props.start.lambdaFunction);
+    const start = stepTask(this, states.start, {
+      lambdaFunction: props.start.lambdaFunction,
+      resultPath: '$.provisioning',
+      extraPayload: {
+        ...props.start.extraPayload,
+        slot: { table: semaphore.table.tableName, lockName: semaphore.lockName },
+      },
+      comment: props.start.comment,
+    });
+    start.addRetry(controlTowerBusyRetry());
+    catchInto(start, onFailure);
+
+    const wait = new sfn.Wait(this, states.wait, { time: sfn.WaitTime.duration(props.pollInterval) });
+    const check = catchInto(
+      stepTask(this, states.check, {
+        lambdaFunction: props.checkFunction,
+        resultPath: '$.provisioningStatus',
+        comment: props.checkComment,
+      }),
+      onFailure,
+    );
+    const release = catchInto(semaphore.release(this, states.release), onFailure);
+    release.addRetry(THROTTLING_RETRY);
+
+    const failed = new sfn.Pass(this, states.failed, {
+      parameters: {
+        Error: ControlTowerOperationFailed.errorName,
+        Cause: sfn.JsonPath.stringAt('$.provisioningStatus.errors'),
+      },
+      resultPath: ERROR_PATH,
+    });
+    failed.next(onFailure);
+
+    const succeeded = props.thenInSlot ?? release;
+    if (props.thenInSlot) props.thenInSlot.next(release);
+    acquire.next(start);
+    if (states.started) {
+      start.next(
+        new sfn.Choice(this, states.started)
+          .when(sfn.Condition.isNull('$.provisioning.recordId'), succeeded)
+          .otherwise(wait),
+      );
+    } else {
+      start.next(wait);
+    }
+    wait
+      .next(check)
+      .next(
+        new sfn.Choice(this, states.finished)
+          .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'SUCCEEDED'), succeeded)
+          .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'FAILED'), failed)
+          .otherwise(wait),
+      );
+    this.startState = acquire;
+    this.endStates = [release];
+  }
+}
+
+export interface ControlTowerOperationProps {
+  readonly semaphore: ConcurrencySemaphore;
+  /** The workflow steps' functions (steps.ts). */
+  readonly steps: WorkflowFunctions;
   readonly pollInterval: Duration;
   readonly onFailure: sfn.IChainable;
 }
 
 /**
  * Step 2, for CREATE / UPDATE / IMPORT: 'Acquire slot' -> 'Provision account'
- * (ProvisionProduct / UpdateProvisionedProduct; retried while Control Tower is
- * busy, keeping the slot, for up to about 4 hours) -> poll the record ('Wait for Control Tower', 'Check
- * provisioning') -> 'Release slot'. A FAILED record goes to the failure chain
- * as ControlTowerOperationFailed (which releases the slot too).
+ * (ProvisionProduct / UpdateProvisionedProduct) -> poll the record ('Wait for Control
+ * Tower', 'Check provisioning') -> 'Release slot' (see SlotGuardedOperation).
  */
-export class ControlTowerOperation extends sfn.StateMachineFragment {
-  public readonly startState: sfn.State;
-  public readonly endStates: sfn.INextable[];
-
+export class ControlTowerOperation extends SlotGuardedOperation {
   constructor(scope: Construct, id: string, props: ControlTowerOperationProps) {
-    super(scope, id);
-
-    const acquire = props.semaphore.acquireWithRetryLoop(this, STEP.ACQUIRE_SLOT);
-    acquire.addRetry(THROTTLING_RETRY);
-    catchInto(acquire, props.onFailure);
-
-    // The step marks its slot with the operation it starts: the slot is then freed only
-    // when the operation ends, whatever happens to this execution.
-    props.semaphore.grantOperationMarks(props.provisionFunction);
-    const provision = stepTask(this, STEP.PROVISION_ACCOUNT, {
-      lambdaFunction: props.provisionFunction,
-      resultPath: '$.provisioning',
-      extraPayload: { slot: { table: props.semaphore.table.tableName, lockName: props.semaphore.lockName } },
-      comment:
-        'Starts the Control Tower Account Factory operation (idempotent: token derived from the request)',
-    });
-    provision.addRetry({
-      errors: [ControlTowerBusy.errorName],
-      interval: Duration.seconds(60),
-      backoffRate: 1.5,
-      maxAttempts: 30,
-      // Caps the backoff: without it the 30th attempt would come days later.
-      maxDelay: Duration.minutes(10),
-    });
-    catchInto(provision, props.onFailure);
-
-    const wait = new sfn.Wait(this, STEP.WAIT_FOR_CONTROL_TOWER, {
-      time: sfn.WaitTime.duration(props.pollInterval),
-    });
-    const check = catchInto(
-      stepTask(this, STEP.CHECK_PROVISIONING, {
-        lambdaFunction: props.checkFunction,
-        resultPath: '$.provisioningStatus',
-        comment: 'Reads the Service Catalog record',
-      }),
-      props.onFailure,
-    );
-    const release = catchInto(props.semaphore.release(this, STEP.RELEASE_SLOT), props.onFailure);
-    release.addRetry(THROTTLING_RETRY);
-
-    const failed = new sfn.Pass(this, STEP.CONTROL_TOWER_OPERATION_FAILED, {
-      parameters: {
-        Error: 'ControlTowerOperationFailed',
-        Cause: sfn.JsonPath.stringAt('$.provisioningStatus.errors'),
+    super(scope, id, {
+      semaphore: props.semaphore,
+      states: {
+        acquire: STEP.ACQUIRE_SLOT,
+        start: STEP.PROVISION_ACCOUNT,
+        wait: STEP.WAIT_FOR_CONTROL_TOWER,
+        check: STEP.CHECK_PROVISIONING,
+        finished: STEP.PROVISIONING_FINISHED,
+        failed: STEP.CONTROL_TOWER_OPERATION_FAILED,
+        release: STEP.RELEASE_SLOT,
       },
-      resultPath: ERROR_PATH,
+      start: {
+        lambdaFunction: props.steps.fn(HANDLER.PROVISION_ACCOUNT),
+        comment:
+          'Starts the Control Tower Account Factory operation (idempotent: token derived from the request)',
+      },
+      checkFunction: props.steps.fn(HANDLER.CHECK_PROVISIONING),
+      checkComment: 'Reads the Service Catalog record',
+      pollInterval: props.pollInterval,
+      onFailure: props.onFailure,
     });
-    failed.next(props.onFailure);
-
-    const finished = new sfn.Choice(this, STEP.PROVISIONING_FINISHED)
-      .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'SUCCEEDED'), release)
-      .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'FAILED'), failed)
-      .otherwise(wait);
-
-    acquire.next(provision).next(wait).next(check).next(finished);
-    this.startState = acquire;
-    this.endStates = [release];
   }
 }

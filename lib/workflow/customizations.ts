@@ -1,14 +1,13 @@
-import { Duration } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { AccountContext } from '../../lambda/shared/contracts';
-import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
+import { dynamoDbRetry, dynamoDbThrottlingErrors, stepFunctionsRetry } from '../private/retry';
 import { SemaphoreLock } from '../concurrency-semaphore';
 import { startPipelineTask } from './pipeline-tasks';
-import { STEP } from './step-names';
+import { HANDLER, STEP } from './step-names';
 import { catchInto, ERROR_PATH, stepTask, THROTTLING_RETRY } from './step-task';
+import type { WorkflowFunctions } from './steps';
 
 /** The holder a pipeline execution's slot is handed to (see pipelineHolder in lambda/shared/semaphore.ts). */
 export const PIPELINE_HOLDER_FORMAT = 'codepipeline:{}:{}';
@@ -20,7 +19,8 @@ export interface CustomizationsProps {
    * @default - none: 'Provisioning customizations' is a Pass state
    */
   readonly provisioningCustomizations?: sfn.IStateMachine;
-  readonly createPipelineFunction: lambda.IFunction;
+  /** The workflow steps' functions (steps.ts). */
+  readonly steps: WorkflowFunctions;
   /** ARN pattern of the account pipelines (`arn:...:codepipeline:<region>:<account>:<prefix>-*`). */
   readonly pipelineArnPattern: string;
   /**
@@ -76,16 +76,7 @@ export class Customizations extends sfn.StateMachineFragment {
         resultPath: '$.provisioningCustomizations',
         comment: 'Runs the provisioning customizations state machine for the account',
       });
-      run.addRetry({
-        errors: [
-          'StepFunctions.ExecutionLimitExceeded',
-          ...THROTTLING_ERRORS.map((e) => `StepFunctions.${e}`),
-        ],
-        interval: Duration.seconds(5),
-        backoffRate: 2,
-        maxAttempts: 6,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
+      run.addRetry(stepFunctionsRetry());
       provisioning = catchInto(run, props.onFailure);
     } else {
       provisioning = new sfn.Pass(this, STEP.PROVISIONING_CUSTOMIZATIONS, {
@@ -97,7 +88,7 @@ export class Customizations extends sfn.StateMachineFragment {
 
     const createPipeline = catchInto(
       stepTask(this, STEP.CREATE_ACCOUNT_PIPELINE, {
-        lambdaFunction: props.createPipelineFunction,
+        lambdaFunction: props.steps.fn(HANDLER.CREATE_ACCOUNT_PIPELINE),
         resultPath: '$.pipeline',
         comment: "Creates or updates the account's customizations pipeline",
       }),
@@ -124,13 +115,7 @@ export class Customizations extends sfn.StateMachineFragment {
         sfn.JsonPath.stringAt('$.pipelineExecution.PipelineExecutionId'),
       ),
     });
-    handOver.addRetry({
-      errors: [...THROTTLING_ERRORS].map((e) => `DynamoDB.${e}`),
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
+    handOver.addRetry(dynamoDbRetry(dynamoDbThrottlingErrors()));
     const started = new sfn.Pass(this, STEP.CUSTOMIZATIONS_STARTED, {
       comment: 'The pipeline runs on its own; its outcome is recorded and notified when it ends',
     });

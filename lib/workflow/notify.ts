@@ -1,18 +1,18 @@
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { NotifyPayload } from '../../lambda/shared/contracts';
 import { ConcurrencySemaphore } from '../concurrency-semaphore';
-import { STEP } from './step-names';
+import { HANDLER, STEP } from './step-names';
 import { catchInto, THROTTLING_RETRY, stepTask } from './step-task';
+import type { WorkflowFunctions } from './steps';
 
 function outcome(value: NotifyPayload['outcome']): Record<string, unknown> {
   return { outcome: value };
 }
 
 export interface NotifySuccessProps {
-  /** The notify handler. */
-  readonly notifyFunction: lambda.IFunction;
+  /** The workflow steps' functions (steps.ts). */
+  readonly steps: WorkflowFunctions;
   /** Where a failure of the notification goes. */
   readonly onFailure: sfn.IChainable;
 }
@@ -26,7 +26,7 @@ export class NotifySuccess extends sfn.StateMachineFragment {
     super(scope, id);
     const notify = catchInto(
       stepTask(this, STEP.NOTIFY_SUCCESS, {
-        lambdaFunction: props.notifyFunction,
+        lambdaFunction: props.steps.fn(HANDLER.NOTIFY),
         resultPath: '$.notification',
         extraPayload: outcome('SUCCEEDED'),
         comment: 'Publishes the account to the success topic',
@@ -39,7 +39,8 @@ export class NotifySuccess extends sfn.StateMachineFragment {
 }
 
 export interface FailureHandlingProps {
-  readonly notifyFunction: lambda.IFunction;
+  /** The workflow steps' functions (steps.ts). */
+  readonly steps: WorkflowFunctions;
   /** Releases a slot the execution may still hold (a no-op when it holds none). */
   readonly semaphore: ConcurrencySemaphore;
 }
@@ -62,7 +63,7 @@ export class FailureHandling extends sfn.StateMachineFragment {
       causePath: '$.error.Cause',
     });
     const notify = stepTask(this, STEP.NOTIFY_FAILURE, {
-      lambdaFunction: props.notifyFunction,
+      lambdaFunction: props.steps.fn(HANDLER.NOTIFY),
       resultPath: '$.notification',
       extraPayload: outcome('FAILED'),
       comment: 'Publishes the error to the failure topic',
@@ -79,8 +80,8 @@ export class FailureHandling extends sfn.StateMachineFragment {
 }
 
 export interface RemoveFromManagementProps {
-  readonly removeFunction: lambda.IFunction;
-  readonly notifyFunction: lambda.IFunction;
+  /** The workflow steps' functions (steps.ts). */
+  readonly steps: WorkflowFunctions;
   readonly onFailure: sfn.IChainable;
 }
 
@@ -97,7 +98,7 @@ export class RemoveFromManagement extends sfn.StateMachineFragment {
     super(scope, id);
     const remove = catchInto(
       stepTask(this, STEP.REMOVE_FROM_MANAGEMENT, {
-        lambdaFunction: props.removeFunction,
+        lambdaFunction: props.steps.fn(HANDLER.REMOVE_FROM_MANAGEMENT),
         resultPath: '$.removal',
         comment: "Deletes the account's pipeline and metadata",
       }),
@@ -105,7 +106,7 @@ export class RemoveFromManagement extends sfn.StateMachineFragment {
     );
     const notify = catchInto(
       stepTask(this, STEP.NOTIFY_REMOVED, {
-        lambdaFunction: props.notifyFunction,
+        lambdaFunction: props.steps.fn(HANDLER.NOTIFY),
         resultPath: '$.notification',
         extraPayload: outcome('REMOVED'),
       }),

@@ -1,23 +1,15 @@
-import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { StepPayload } from '../../lambda/shared/contracts';
-import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
-import { LAMBDA_FAILURE_RETRY } from '../private/retry';
+import { LAMBDA_FAILURE_RETRY, THROTTLING_RETRY } from '../private/retry';
 
 /** Where a Catch puts the error it caught (Step Functions' `{ Error, Cause }`). */
 export const ERROR_PATH = '$.error';
 
-/** Retry for "AWS is busy" errors, on every Lambda task: 2 s, doubling, with full jitter. */
-export const THROTTLING_RETRY: sfn.RetryProps = {
-  errors: [...THROTTLING_ERRORS],
-  interval: Duration.seconds(2),
-  backoffRate: 2,
-  maxAttempts: 6,
-  jitterStrategy: sfn.JitterType.FULL,
-};
+/** Retry for "AWS is busy" errors, on every Lambda task (lib/private/retry.ts). */
+export { THROTTLING_RETRY };
 
 /** The StepPayload every step Lambda receives: the whole state and the execution. */
 export function stepPayload(extra: Record<string, unknown> = {}): sfn.TaskInput {

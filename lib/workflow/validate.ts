@@ -1,12 +1,13 @@
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { CONTROL_TOWER_OPERATIONS } from '../../lambda/shared/contracts';
-import { STEP } from './step-names';
+import { HANDLER, STEP } from './step-names';
 import { catchInto, stepTask } from './step-task';
+import type { WorkflowFunctions } from './steps';
 
 export interface ValidateRequestProps {
-  readonly validateFunction: lambda.IFunction;
+  /** The workflow steps' functions (steps.ts). */
+  readonly steps: WorkflowFunctions;
   /** CREATE, UPDATE and IMPORT go here. */
   readonly controlTowerOperation: sfn.IChainable;
   /** REMOVE goes here. */
@@ -28,7 +29,7 @@ export class ValidateRequest extends sfn.StateMachineFragment {
     super(scope, id);
     const validate = catchInto(
       stepTask(this, STEP.VALIDATE_REQUEST, {
-        lambdaFunction: props.validateFunction,
+        lambdaFunction: props.steps.fn(HANDLER.VALIDATE_REQUEST),
         resultPath: '$.validation',
         comment: 'Checks the request and decides CREATE, UPDATE, IMPORT, ADOPT, CUSTOMIZE or REMOVE',
       }),

@@ -8,7 +8,7 @@ import { HANDLER_METADATA_KEY } from '../../lambda/shared/env';
 import { handlerAsset } from './assets';
 import { acknowledge } from './nag';
 
-export interface StepFunctionProps {
+export interface HandlerFunctionProps {
   /**
    * The handler: a folder under lambda/ whose index.ts exports `handler`, or the
    * path of another entry without its extension (e.g.
@@ -51,14 +51,14 @@ export interface StepFunctionProps {
  * The CfnFunction carries the handler name as metadata (HANDLER_METADATA_KEY):
  * the local engine reads it to run the same handler in process.
  */
-export class StepFunction extends Construct {
+export class HandlerFunction extends Construct {
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
   /** The handler folder name under lambda/. */
   public readonly handlerName: string;
 
-  constructor(scope: Construct, id: string, props: StepFunctionProps) {
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {

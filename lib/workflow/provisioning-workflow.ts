@@ -1,0 +1,67 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ConcurrencySemaphore, SemaphoreLock } from '../concurrency-semaphore';
+import { AccountSetup } from './account-setup';
+import { CloseAccountOnRemoval } from './close-account';
+import { ControlTowerOperation } from './control-tower-operation';
+import { Customizations } from './customizations';
+import { FailureHandling, NotifySuccess, RemoveFromManagement } from './notify';
+import type { WorkflowFunctions } from './steps';
+import { ValidateRequest } from './validate';
+
+export interface ProvisioningWorkflowProps {
+  readonly steps: WorkflowFunctions;
+  /** Bounds the concurrent Control Tower operations. */
+  readonly semaphore: ConcurrencySemaphore;
+  /** Bounds the concurrent account pipelines. */
+  readonly customizationsLock: SemaphoreLock;
+  readonly pollInterval: Duration;
+  readonly pipelineArnPattern: string;
+  /** @default - none */
+  readonly provisioningCustomizations?: sfn.IStateMachine;
+}
+
+/**
+ * The provisioning workflow, phase by phase (one fragment each, created in `scope`):
+ * validate and route; the Control Tower operation, or the closure and removal; the
+ * account setup; the customizations; the notification; and the failure chain every
+ * phase ends in on error. Returns the first state.
+ */
+export function provisioningWorkflow(scope: Construct, props: ProvisioningWorkflowProps): sfn.IChainable {
+  const { steps, semaphore } = props;
+  const failure = new FailureHandling(scope, 'FailureHandling', { steps, semaphore });
+  const onFailure = failure.startState;
+  const success = new NotifySuccess(scope, 'NotifySuccess', { steps, onFailure });
+  const customizations = new Customizations(scope, 'Customizations', {
+    provisioningCustomizations: props.provisioningCustomizations,
+    steps,
+    pipelineArnPattern: props.pipelineArnPattern,
+    customizationsLock: props.customizationsLock,
+    onFailure,
+  });
+  const setup = new AccountSetup(scope, 'AccountSetup', { steps, onFailure });
+  setup.next(customizations).next(success);
+  const controlTower = new ControlTowerOperation(scope, 'ControlTowerOperation', {
+    semaphore,
+    steps,
+    pollInterval: props.pollInterval,
+    onFailure,
+  });
+  controlTower.next(setup);
+  const removal = new RemoveFromManagement(scope, 'Removal', { steps, onFailure });
+  const closure = new CloseAccountOnRemoval(scope, 'Closure', {
+    semaphore,
+    steps,
+    pollInterval: props.pollInterval,
+    removal,
+    onFailure,
+  });
+  return new ValidateRequest(scope, 'Validate', {
+    steps,
+    controlTowerOperation: controlTower,
+    removal: closure,
+    accountSetup: setup,
+    onFailure,
+  });
+}

@@ -1,0 +1,33 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { AccountFactory } from '../../lib/account-factory';
+import { ENV } from '../../lambda/shared/env';
+import { definitionOf, functionOf, newStack } from './helpers';
+import { WORKFLOW_STEPS, StepDescriptor } from '../../lib/workflow/steps';
+
+const { stack } = newStack();
+const factory = new AccountFactory(stack, 'Factory');
+const template = Template.fromStack(stack);
+const steps = WORKFLOW_STEPS as readonly StepDescriptor[];
+
+describe('one descriptor per workflow step (lib/workflow/steps.ts)', () => {
+  test.each(steps.map((s) => [s.handler, s] as const))(
+    '%s: one function with its description and timeout; the management role only where it acts there',
+    (handler, step) => {
+      const { props } = functionOf(template, handler);
+      expect(props.Description).toBe(step.description);
+      expect(props.Timeout).toBe(step.timeout?.toSeconds() ?? 60);
+      const env = props.Environment.Variables;
+      expect(env[ENV.MANAGEMENT_ROLE_ARN] !== undefined).toBe(step.actsIn === 'management');
+      expect(env[ENV.CONTROL_TOWER_HOME_REGION] !== undefined).toBe(step.actsIn === 'management');
+      expect(factory.functions[step.handler as keyof typeof factory.functions]).toBeDefined();
+    },
+  );
+
+  test('the account setup phase chains the steps that have an accountSetup task, in table order', () => {
+    const states = definitionOf(template, 'FactoryWorkflow').States;
+    const names = steps.flatMap((s) => (s.accountSetup ? [s.accountSetup.stateName] : []));
+    expect(names.length).toBeGreaterThan(1);
+    for (let i = 1; i < names.length; i++) expect(states[names[i - 1]].Next).toBe(names[i]);
+    expect(states[names[names.length - 1]].Next).toBe('Provisioning customizations');
+  });
+});
