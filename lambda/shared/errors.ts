@@ -43,6 +43,12 @@ export const ExecutionRoleNotReady = named('ExecutionRoleNotReady');
 export const FeatureOptionFailed = named('FeatureOptionFailed');
 
 /**
+ * The execution no longer holds the semaphore slot its Control Tower operation needs
+ * (the step's mark on the slot was refused, before any Service Catalog call).
+ */
+export const SlotLost = named('SlotLost');
+
+/**
  * The metadata table holds a newer version of this account's request than the execution
  * that tried to write it: the execution was superseded and stops.
  */

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ControlTowerBusy } from '../../lambda/shared/errors';
+import { ControlTowerBusy, SlotLost } from '../../lambda/shared/errors';
 import { ConcurrencySemaphore } from '../concurrency-semaphore';
 import { STEP } from './step-names';
 import { catchInto, ERROR_PATH, THROTTLING_RETRY, stepTask } from './step-task';
@@ -22,7 +22,8 @@ export interface ControlTowerOperationProps {
  * (ProvisionProduct / UpdateProvisionedProduct; retried while Control Tower is
  * busy, keeping the slot, for up to about 4 hours) -> poll the record ('Wait for Control Tower', 'Check
  * provisioning') -> 'Release slot'. A FAILED record goes to the failure chain
- * as ControlTowerOperationFailed (which releases the slot too).
+ * as ControlTowerOperationFailed (which releases the slot too). A slot found lost before
+ * Provision account called anything (SlotLost) sends the execution back to Acquire slot.
  */
 export class ControlTowerOperation extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
@@ -53,6 +54,13 @@ export class ControlTowerOperation extends sfn.StateMachineFragment {
       // Caps the backoff: without it the 30th attempt would come days later.
       maxDelay: Duration.minutes(10),
     });
+    // SlotLost: the slot was gone when the step went to mark it, so this attempt called
+    // nothing. The cleanup frees a slot only when no operation of its holder runs (no
+    // mark, a terminal record, or none found for the mark: see semaphore-cleanup), so no
+    // operation of this execution is in flight: it waits for a slot again and provisions
+    // again; the same idempotency token returns the record of an earlier attempt's call,
+    // if there was one. Before the failure chain's catch-all.
+    provision.addCatch(acquire, { errors: [SlotLost.errorName], resultPath: sfn.JsonPath.DISCARD });
     catchInto(provision, props.onFailure);
 
     const wait = new sfn.Wait(this, STEP.WAIT_FOR_CONTROL_TOWER, {
