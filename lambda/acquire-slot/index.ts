@@ -8,6 +8,7 @@ import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { attemptOrder, confirmSlot, dequeue, enqueue, notifyWaiter, wakeNext } from '../shared/semaphore';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Acquire slot: invoked by a `lambda:invoke.waitForTaskToken` task. The execution
@@ -89,9 +90,9 @@ export async function acquireSlot(
   return { status: woken.includes(input.holder) ? 'acquired' : 'waiting', woken };
 }
 
-export async function handler(event: unknown): Promise<AcquireSlotResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<AcquireSlotResult> => {
   const input = parseInput(AcquireSlotSchema, event, 'Acquire slot');
   const result = await acquireSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
   logger.info('acquire slot', { holder: input.holder, lockName: input.lockName, ...result });
   return result;
-}
+});

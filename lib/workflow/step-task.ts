@@ -4,15 +4,18 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { StepPayload } from '../../lambda/shared/contracts';
-import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
+import { RETRYABLE_STEP_ERRORS } from '../../lambda/shared/errors';
 import { LAMBDA_FAILURE_RETRY } from '../private/retry';
 
 /** Where a Catch puts the error it caught (Step Functions' `{ Error, Cause }`). */
 export const ERROR_PATH = '$.error';
 
-/** Retry for "AWS is busy" errors, on every Lambda task: 2 s, doubling, with full jitter. */
+/**
+ * Retry for "AWS is busy" errors, on every Lambda task: 2 s, doubling, with full jitter.
+ * Also catches RetryBudgetExhausted: a handler throttled until its time ran short.
+ */
 export const THROTTLING_RETRY: sfn.RetryProps = {
-  errors: [...THROTTLING_ERRORS],
+  errors: [...RETRYABLE_STEP_ERRORS],
   interval: Duration.seconds(2),
   backoffRate: 2,
   maxAttempts: 6,
