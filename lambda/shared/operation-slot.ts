@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { createClient } from './clients';
 import { SlotLost } from './errors';
-import { beginOperation, recordOperation } from './semaphore';
+import { beginOperation, recordOperation, targetOperation, type OperationTarget } from './semaphore';
 
 /**
  * A Control Tower operation started under a semaphore slot. The step marks its
@@ -28,14 +28,24 @@ export { SlotLost };
 
 let ddb: DynamoDBDocumentClient | undefined;
 
-/** Runs `start` (the Control Tower call) under the payload's slot marks; without a slot, just runs it. */
+/**
+ * Names, on the slot's mark, the provisioned product the next Service Catalog call acts on.
+ * The step calls it just before that call.
+ */
+export type TargetOperation = (product: OperationTarget) => Promise<void>;
+
+/**
+ * Runs `start` (the Control Tower call) under the payload's slot marks; without a slot, just
+ * runs it. `start` names its provisioned product (target) before it calls Service Catalog,
+ * so a record whose id this step never stored (it died after the call) is found again.
+ */
 export async function underSlot<T extends { recordId: string | null }>(
   payload: OperationSlot,
-  start: () => Promise<T>,
+  start: (target: TargetOperation) => Promise<T>,
   client?: DynamoDBDocumentClient,
 ): Promise<T> {
   const { slot, execution } = payload;
-  if (!slot || !execution) return start();
+  if (!slot || !execution) return start(async () => undefined);
   ddb = client ?? ddb ?? DynamoDBDocumentClient.from(createClient(DynamoDBClient));
   const ref = { table: slot.table, lockName: slot.lockName, holder: execution.id };
   if (!(await beginOperation(ddb, ref))) {
@@ -43,7 +53,9 @@ export async function underSlot<T extends { recordId: string | null }>(
       `Execution ${execution.id} holds no ${slot.lockName} slot: it starts no Control Tower operation`,
     );
   }
-  const result = await start();
+  const result = await start(async (product) => {
+    await targetOperation(ddb!, { ...ref, product });
+  });
   if (result.recordId) await recordOperation(ddb, { ...ref, recordId: result.recordId });
   return result;
 }
