@@ -424,8 +424,8 @@ export class ConcurrencySemaphore extends Construct {
       );
     } else {
       cleanup.allowOnAnyResource(
-        ['servicecatalog:DescribeRecord', 'servicecatalog:SearchProvisionedProducts'],
-        'reads the records of the Control Tower operations marked on slots (and the last record of a product named on a mark without one), whose IDs are known at run time only',
+        ['servicecatalog:DescribeRecord'],
+        'reads the records of the Control Tower operations marked on slots, whose IDs are known at run time only',
       );
     }
   }

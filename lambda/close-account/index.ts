@@ -7,7 +7,7 @@ import { nowIso } from '../shared/clock';
 import { ControlTowerBusy } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { OperationSlotSchema, underSlot, type TargetOperation } from '../shared/operation-slot';
+import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import { AccountRequestSchema, idempotencyToken, provisionedProductName } from '../shared/schema';
 import { findProvisionedProductId, isControlTowerBusy } from '../shared/service-catalog';
@@ -65,7 +65,6 @@ export interface ClosureResult {
 export async function terminateProvisionedProduct(
   sc: ServiceCatalogClient,
   validation: Payload['state']['validation'],
-  target: TargetOperation = async () => undefined,
 ): Promise<TerminationResult> {
   const name = provisionedProductName(validation.request);
   const provisionedProductId =
@@ -81,7 +80,6 @@ export async function terminateProvisionedProduct(
     };
   }
   try {
-    await target({ id: provisionedProductId });
     const out = await sc.send(
       new TerminateProvisionedProductCommand({
         ProvisionedProductId: provisionedProductId,
@@ -118,8 +116,8 @@ export const handler = withRemainingTime(
     const payload = parseInput(PayloadSchema, event, 'Close account');
     const { validation } = payload.state;
     if (payload.action === 'terminate') {
-      const result = await underSlot(parseInput(OperationSlotSchema, event, 'Close account'), (target) =>
-        terminateProvisionedProduct(management.serviceCatalog, validation, target),
+      const result = await underSlot(parseInput(OperationSlotSchema, event, 'Close account'), () =>
+        terminateProvisionedProduct(management.serviceCatalog, validation),
       );
       logger.info('Provisioned product termination', { requestId: validation.requestId, ...result });
       return result;

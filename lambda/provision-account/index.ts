@@ -15,7 +15,7 @@ import { requireEnv } from '../shared/env';
 import { AccountNotFound, ControlTowerBusy, StaleRequestVersion } from '../shared/errors';
 import { InvalidStepInput, parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { OperationSlotSchema, underSlot, type TargetOperation } from '../shared/operation-slot';
+import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import { withRemainingTime } from '../shared/retry';
 import {
@@ -87,7 +87,6 @@ export async function provisionAccount(
   sc: ServiceCatalogClient,
   productName: string,
   payload: Payload,
-  target: TargetOperation = async () => undefined,
 ): Promise<ProvisioningResult> {
   const v = payload.state.validation;
   const product = await findAccountFactoryProduct(sc, productName);
@@ -106,7 +105,6 @@ export async function provisionAccount(
       // would be refused and leave the account under the old name.
       const earlier = await findEarlierProvisionedProduct(sc, name);
       if (earlier) {
-        await target({ id: earlier.id });
         const out = await guardBusy(() =>
           sc.send(
             new UpdateProvisionedProductCommand({
@@ -122,7 +120,6 @@ export async function provisionAccount(
         return toResult(out.RecordDetail, earlier.id, 'UpdateProvisionedProduct');
       }
       try {
-        await target({ name });
         const out = await guardBusy(() =>
           sc.send(
             new ProvisionProductCommand({
@@ -145,7 +142,6 @@ export async function provisionAccount(
         // runs on it, Service Catalog refuses the update and the step waits (ControlTowerBusy).
         const leftover = await findProvisionedProduct(sc, name);
         if (!leftover) throw err;
-        await target({ id: leftover.id });
         const out = await guardBusy(() =>
           sc.send(
             new UpdateProvisionedProductCommand({
@@ -168,7 +164,6 @@ export async function provisionAccount(
           `The account of ${v.requestId} has no Service Catalog provisioned product (looked for '${name}'); it cannot be updated through Control Tower`,
         );
       }
-      await target({ id: provisionedProductId });
       const out = await guardBusy(() =>
         sc.send(
           new UpdateProvisionedProductCommand({
@@ -255,8 +250,8 @@ export const handler = withRemainingTime(async (event: unknown): Promise<Provisi
   const payload = parseInput(PayloadSchema, event, 'Provision account');
   const { requestId, version } = payload.state.validation;
   await assertLatestVersion(ddb, requireEnv('REQUESTS_TABLE'), requestId, version);
-  const result = await underSlot(parseInput(OperationSlotSchema, event, 'Provision account'), (target) =>
-    provisionAccount(management.serviceCatalog, requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'), payload, target),
+  const result = await underSlot(parseInput(OperationSlotSchema, event, 'Provision account'), () =>
+    provisionAccount(management.serviceCatalog, requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'), payload),
   );
   logger.info('Control Tower operation started', {
     requestId: payload.state.validation.requestId,

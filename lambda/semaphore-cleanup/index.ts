@@ -10,16 +10,13 @@ import { now } from '../shared/clock';
 import { optionalEnv, requireEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
-import { findProvisionedProduct, findProvisionedProductById } from '../shared/service-catalog';
 import {
   dequeue,
   isExecutionRunning,
   listWaiters,
   LockRef,
-  type OperationTarget,
   parsePipelineHolder,
   readLock,
-  recordOperation,
   release,
   serveHolders,
   Slot,
@@ -118,44 +115,6 @@ export const describeRecordStatus: RecordStatus = async (recordId) => {
   }
 };
 
-/** The last record of a provisioned product. */
-export interface LastRecord {
-  recordId: string;
-  /** When Service Catalog created the record (ISO). */
-  createdAt: string;
-  status: string | undefined;
-}
-
-/** The last record of the provisioned product an operation acts on (undefined: no product, or no record). */
-export type LastRecordLookup = (product: OperationTarget) => Promise<LastRecord | undefined>;
-
-/**
- * SearchProvisionedProducts (by id, or by name) for the product's LastRecordId, then
- * DescribeRecord for when it was created, through the management account when set.
- */
-export const describeLastRecord: LastRecordLookup = async (product) => {
-  serviceCatalog ??= createManagementClients(createClient(STSClient)).serviceCatalog;
-  const found = product.id
-    ? await findProvisionedProductById(serviceCatalog, product.id)
-    : product.name
-      ? await findProvisionedProduct(serviceCatalog, product.name)
-      : undefined;
-  if (!found?.lastRecordId) return undefined;
-  try {
-    const out = await serviceCatalog.send(new DescribeRecordCommand({ Id: found.lastRecordId }));
-    const created = out.RecordDetail?.CreatedTime;
-    if (!created) return undefined;
-    return {
-      recordId: found.lastRecordId,
-      createdAt: new Date(created).toISOString(),
-      status: out.RecordDetail?.Status,
-    };
-  } catch (err) {
-    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
-    throw err;
-  }
-};
-
 /** Pipeline execution statuses after which a pipeline holder no longer holds its slot. */
 const PIPELINE_ENDED = new Set(['Succeeded', 'Failed', 'Stopped', 'Superseded', 'Cancelled']);
 
@@ -182,22 +141,8 @@ export async function freeEndedHolder(
   slot: Slot,
   recordStatus: RecordStatus = describeRecordStatus,
   orphan: OrphanReporter = reportOrphan,
-  lastRecord: LastRecordLookup = describeLastRecord,
 ): Promise<'released' | 'running' | 'none'> {
-  let op = slot.op;
-  if (op && !op.recordId && op.product) {
-    // The step named its product, then called Service Catalog, then died (crashed, or timed
-    // out) before it stored the record id; the execution ended since. The product's last
-    // record, if Service Catalog created it after the mark, is this operation's: store it
-    // on the mark and decide on it, as if the step had. (Idempotency tokens derived from the
-    // request version make a retried call return this same record: emulator SC-10.)
-    const last = await lastRecord(op.product);
-    if (last && Date.parse(last.createdAt) >= Date.parse(op.startedAt)) {
-      if (!(await recordOperation(ddb, { ...config, holder, recordId: last.recordId }))) return 'none';
-      op = { ...op, recordId: last.recordId };
-      slot = { ...slot, op };
-    }
-  }
+  const op = slot.op;
   if (!op) {
     const released = await release(ddb, { ...config, holder, ifUnchanged: slot });
     return released ? 'released' : 'none';

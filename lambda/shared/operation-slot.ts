@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { createClient } from './clients';
 import { SlotLost } from './errors';
-import { beginOperation, recordOperation, targetOperation, type OperationTarget } from './semaphore';
+import { beginOperation, recordOperation } from './semaphore';
 
 /**
  * A Control Tower operation started under a semaphore slot. The step marks its
@@ -28,24 +28,14 @@ export { SlotLost };
 
 let ddb: DynamoDBDocumentClient | undefined;
 
-/**
- * Names, on the slot's mark, the provisioned product the next Service Catalog call acts on.
- * The step calls it just before that call.
- */
-export type TargetOperation = (product: OperationTarget) => Promise<void>;
-
-/**
- * Runs `start` (the Control Tower call) under the payload's slot marks; without a slot, just
- * runs it. `start` names its provisioned product (target) before it calls Service Catalog,
- * so a record whose id this step never stored (it died after the call) is found again.
- */
+/** Runs `start` (the Control Tower call) under the payload's slot marks; without a slot, just runs it. */
 export async function underSlot<T extends { recordId: string | null }>(
   payload: OperationSlot,
-  start: (target: TargetOperation) => Promise<T>,
+  start: () => Promise<T>,
   client?: DynamoDBDocumentClient,
 ): Promise<T> {
   const { slot, execution } = payload;
-  if (!slot || !execution) return start(async () => undefined);
+  if (!slot || !execution) return start();
   ddb = client ?? ddb ?? DynamoDBDocumentClient.from(createClient(DynamoDBClient));
   const ref = { table: slot.table, lockName: slot.lockName, holder: execution.id };
   if (!(await beginOperation(ddb, ref))) {
@@ -53,9 +43,7 @@ export async function underSlot<T extends { recordId: string | null }>(
       `Execution ${execution.id} holds no ${slot.lockName} slot: it starts no Control Tower operation`,
     );
   }
-  const result = await start(async (product) => {
-    await targetOperation(ddb!, { ...ref, product });
-  });
+  const result = await start();
   if (result.recordId) await recordOperation(ddb, { ...ref, recordId: result.recordId });
   return result;
 }

@@ -104,18 +104,6 @@ export interface SlotOperation {
   startedAt: string;
   /** The Service Catalog record, once the call returned it. */
   recordId?: string;
-  /**
-   * The provisioned product the call acts on, written just before the call: if the step
-   * dies after the call and before it records the record id, the cleanup finds the record
-   * as the product's last one (created after startedAt).
-   */
-  product?: OperationTarget;
-}
-
-/** A provisioned product, by id (an existing one) or by name (one being provisioned). */
-export interface OperationTarget {
-  id?: string;
-  name?: string;
 }
 
 /** What the lock item says of one holder. */
@@ -317,27 +305,6 @@ export async function beginOperation(
       ConditionExpression: 'attribute_exists(#h)',
       ExpressionAttributeNames: { '#h': args.holder, '#op': 'op' },
       ExpressionAttributeValues: { ':op': { startedAt: nowIso() } },
-    }),
-  );
-}
-
-/**
- * Names the provisioned product of the operation marked on `holder`'s slot, before the
- * Service Catalog call (false when the slot has no mark, or has its record already).
- */
-export async function targetOperation(
-  ddb: DynamoDBDocumentClient,
-  args: LockRef & { holder: string; product: OperationTarget },
-): Promise<boolean> {
-  return writeIf(
-    ddb,
-    new UpdateCommand({
-      TableName: args.table,
-      Key: { pk: args.lockName, sk: LOCK_SK },
-      UpdateExpression: 'SET #h.#op.#product = :product',
-      ConditionExpression: 'attribute_exists(#h.#op) AND attribute_not_exists(#h.#op.#rid)',
-      ExpressionAttributeNames: { '#h': args.holder, '#op': 'op', '#product': 'product', '#rid': 'recordId' },
-      ExpressionAttributeValues: { ':product': args.product },
     }),
   );
 }

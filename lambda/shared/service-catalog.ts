@@ -102,8 +102,6 @@ async function firstLaunchPathId(
 export interface ProvisionedProductRef {
   id: string;
   status: string | undefined;
-  /** The record of the last operation on it (LastRecordId). */
-  lastRecordId?: string;
 }
 
 /**
@@ -125,7 +123,7 @@ async function searchProvisionedProduct(
       }),
     );
     const match = (out.ProvisionedProducts ?? []).find((p) => p.Id && accept(p));
-    if (match?.Id) return { id: match.Id, status: match.Status, lastRecordId: match.LastRecordId };
+    if (match?.Id) return { id: match.Id, status: match.Status };
     PageToken = out.NextPageToken;
   } while (PageToken);
   return undefined;
@@ -137,14 +135,6 @@ export function findProvisionedProduct(
   name: string,
 ): Promise<ProvisionedProductRef | undefined> {
   return searchProvisionedProduct(sc, `name:${name}`, (p) => p.Name === name);
-}
-
-/** The provisioned product with this id, or undefined. */
-export function findProvisionedProductById(
-  sc: ServiceCatalogClient,
-  id: string,
-): Promise<ProvisionedProductRef | undefined> {
-  return searchProvisionedProduct(sc, `id:${id}`, (p) => p.Id === id);
 }
 
 /**

@@ -10,7 +10,6 @@ import {
   configFromEnv,
   freeEndedHolder,
   handleCleanupEvent,
-  OPERATION_START_GRACE_MS,
   reap,
 } from '../../lambda/semaphore-cleanup';
 import {
@@ -21,9 +20,7 @@ import {
   readLock,
   recordOperation,
   release,
-  targetOperation,
 } from '../../lambda/shared/semaphore';
-import { setClock } from '../../lambda/shared/clock';
 import { arn, SemaphoreFixture, startSemaphoreFixture } from './semaphore-fixture';
 
 const sfnMock = mockClient(SFNClient);
@@ -188,78 +185,6 @@ test('an operation cannot start on a slot the cleanup freed, and the cleanup can
   await acquire(fx.ddb, { ...config(1), holder: arn('b') }).catch(() => undefined);
   await release(fx.ddb, { ...config(1), holder: arn('a') });
   expect(await beginOperation(fx.ddb, { ...config(1), holder: arn('a') })).toBe(false);
-});
-
-test("a step that died after its Service Catalog call and before it stored the record: the record is found as the product's last one, the slot kept while it runs (past the start grace too), freed and reported once it ends", async () => {
-  // The mark was written 20 minutes ago (past OPERATION_START_GRACE_MS), with the product named.
-  const marked = Date.now() - OPERATION_START_GRACE_MS - 5 * 60_000;
-  setClock({ now: () => new Date(marked) });
-  await acquire(fx.ddb, { ...config(1), holder: arn('crashed') });
-  await beginOperation(fx.ddb, { ...config(1), holder: arn('crashed') });
-  await targetOperation(fx.ddb, { ...config(1), holder: arn('crashed'), product: { name: 'acct-1234' } });
-  setClock(undefined);
-  let status = 'IN_PROGRESS';
-  const recordStatus = async (id: string) => (id === 'rec-lost' ? status : undefined);
-  const lastRecord = async (product: { name?: string }) =>
-    product.name === 'acct-1234'
-      ? { recordId: 'rec-lost', createdAt: new Date(marked + 1000).toISOString(), status }
-      : undefined;
-  const orphans: unknown[] = [];
-  const orphan = async (o: unknown) => void orphans.push(o);
-  const slot = () => readLock(fx.ddb, config(1)).then((l) => l.slots[arn('crashed')]);
-
-  const during = await freeEndedHolder(
-    fx.ddb,
-    config(1),
-    arn('crashed'),
-    await slot(),
-    recordStatus,
-    orphan,
-    lastRecord,
-  );
-
-  expect(during).toBe('running');
-  expect((await slot()).op).toMatchObject({ recordId: 'rec-lost', product: { name: 'acct-1234' } });
-
-  status = 'SUCCEEDED';
-  const after = await freeEndedHolder(
-    fx.ddb,
-    config(1),
-    arn('crashed'),
-    await slot(),
-    recordStatus,
-    orphan,
-    lastRecord,
-  );
-
-  expect(after).toBe('released');
-  expect((await readLock(fx.ddb, config(1))).count).toBe(0);
-  expect(orphans).toEqual([{ holder: arn('crashed'), recordId: 'rec-lost', recordStatus: 'SUCCEEDED' }]);
-});
-
-test("a product's last record older than the mark is not the operation's: the start grace decides", async () => {
-  await acquire(fx.ddb, { ...config(1), holder: arn('a') });
-  await beginOperation(fx.ddb, { ...config(1), holder: arn('a') });
-  await targetOperation(fx.ddb, { ...config(1), holder: arn('a'), product: { id: 'pp-1' } });
-  const slot = (await readLock(fx.ddb, config(1))).slots[arn('a')];
-  const older = async () => ({
-    recordId: 'rec-old',
-    createdAt: '2020-01-01T00:00:00.000Z',
-    status: 'SUCCEEDED',
-  });
-
-  expect(
-    await freeEndedHolder(
-      fx.ddb,
-      config(1),
-      arn('a'),
-      slot,
-      async () => 'SUCCEEDED',
-      async () => undefined,
-      older,
-    ),
-  ).toBe('running');
-  expect((await readLock(fx.ddb, config(1))).slots[arn('a')].op?.recordId).toBeUndefined();
 });
 
 test('configuration comes from the environment and a bad limit is refused', () => {
