@@ -20,12 +20,12 @@ const DESCRIPTION = [
   'One account request for cdk-account-factory: one JSON or YAML file per account.',
   'Checked by this schema: field types, required fields, no unknown fields, lengths, character sets,',
   `at most ${MAX_TAGS} tags and no tag key starting with "aws:" (any case), at most ${MAX_CUSTOM_FIELDS} custom fields,`,
-  'no leading or trailing space in accountName and organizationalUnit.',
+  'no leading or trailing space in accountName and organizationalUnit, an organizationalUnit that ends like "(ou-...)" only with a well-formed lower-case OU id.',
   'Checked only by the factory (the AccountRequest construct at synth, `account-factory validate`, the Validate request step):',
   `customFields at most ${MAX_CUSTOM_FIELDS_BYTES} bytes in all (as JSON);`,
   'emails and SSO names are trimmed (and emails lower-cased) before they are checked, so this schema is stricter about surrounding spaces.',
   'Checked only by `account-factory validate`: two files with the same accountEmail (any case) or the same accountName;',
-  'an organizationalUnit that ends like "(ou-...)" without a well-formed lower-case OU id, or is a bare OU id.',
+  'an organizationalUnit that is a bare OU id.',
   'Checked only when the request runs (Validate request step): the OU exists and is registered with Control Tower,',
   'and no other account uses the email or the account name.',
 ].join(' ');
@@ -59,8 +59,10 @@ export function accountRequestJsonSchema(): JsonObject {
   props.accountName.pattern = '^[!-;=?-~]([ -;=?-~]*[!-;=?-~])?$';
   // organizationalUnit: zod's refine: no surrounding space; the name (before " (ou-id)") at most 128.
   addPattern(props.organizationalUnit, '^\\S(.*\\S)?$');
+  // An OU id in parentheses must be well formed (the request schema's check, so the loader,
+  // `validate` and the workflow agree).
   props.organizationalUnit.anyOf = [
-    { maxLength: 128 },
+    { maxLength: 128, not: { pattern: '\\(\\s*[oO][uU]-[^)]*\\)$' } },
     { pattern: '^.{1,128} \\(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}\\)$' },
   ];
   // SSO names: zod trims first, so a name of spaces only is empty.

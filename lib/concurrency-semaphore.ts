@@ -348,6 +348,12 @@ export class ConcurrencySemaphore extends Construct {
       holder: sfn.JsonPath.stringAt('$$.Execution.Id'),
       queuedAt: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
       taskToken: sfn.JsonPath.taskToken,
+      // Orders this execution's task attempts: an aborted run's late registration never
+      // overwrites the redriven run's (same ARN).
+      attempt: {
+        redriveCount: sfn.JsonPath.numberAt('$$.Execution.RedriveCount'),
+        enteredTime: sfn.JsonPath.stringAt('$$.State.EnteredTime'),
+      },
       ...(lock.table ? { table: lock.table.tableName } : {}),
     };
     const task = new tasks.LambdaInvoke(scope, id, {

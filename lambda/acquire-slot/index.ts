@@ -7,7 +7,8 @@ import type { AcquireSlotInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
-import { confirmSlot, dequeue, enqueue, notifyWaiter, wakeNext } from '../shared/semaphore';
+import { attemptOrder, confirmSlot, dequeue, enqueue, notifyWaiter, wakeNext } from '../shared/semaphore';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Acquire slot: invoked by a `lambda:invoke.waitForTaskToken` task. The execution
@@ -26,9 +27,16 @@ const AcquireSlotSchema = z.object({
   table: z.string().min(1).optional(),
   queuedAt: z.string().min(1),
   taskToken: z.string().min(1),
+  attempt: z
+    .object({
+      redriveCount: z.number().int().nonnegative(),
+      enteredTime: z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'must be an ISO 8601 time'),
+    })
+    .optional(),
 });
 
-export type AcquireSlotStatus = 'acquired' | 'reentered' | 'waiting';
+/** 'superseded': a later task attempt of the execution registered already; this call did nothing. */
+export type AcquireSlotStatus = 'acquired' | 'reentered' | 'waiting' | 'superseded';
 
 export interface AcquireSlotResult {
   status: AcquireSlotStatus;
@@ -56,18 +64,23 @@ export async function acquireSlot(
   input: AcquireSlotInput,
 ): Promise<AcquireSlotResult> {
   const ref = { table, lockName: input.lockName };
+  const attempt = input.attempt ? attemptOrder(input.attempt) : undefined;
   const waiter = await enqueue(ddb, {
     ...ref,
     holder: input.holder,
     queuedAt: input.queuedAt,
     token: input.taskToken,
+    attempt,
   });
+  // A late invocation of an earlier attempt (an aborted run, its execution redriven since):
+  // its token is dead, and the later attempt's registration stays.
+  if (!waiter) return { status: 'superseded', woken: [] };
 
   // Re-entry: this execution already holds a slot (e.g. the slot was handed to it
   // while its previous token timed out, or the task is retried). It must not queue
   // behind others for a slot it holds. Complete first, then remove the item: a
   // failed SendTaskSuccess leaves it for the next wake-up.
-  if (await confirmSlot(ddb, { ...ref, holder: input.holder, token: input.taskToken })) {
+  if (await confirmSlot(ddb, { ...ref, holder: input.holder, token: input.taskToken, attempt })) {
     await notifyWaiter(sfn, input.taskToken, 'reentered');
     await dequeue(ddb, { table, waiter, token: input.taskToken });
     return { status: 'reentered', woken: [] };
@@ -77,9 +90,9 @@ export async function acquireSlot(
   return { status: woken.includes(input.holder) ? 'acquired' : 'waiting', woken };
 }
 
-export async function handler(event: unknown): Promise<AcquireSlotResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<AcquireSlotResult> => {
   const input = parseInput(AcquireSlotSchema, event, 'Acquire slot');
   const result = await acquireSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
   logger.info('acquire slot', { holder: input.holder, lockName: input.lockName, ...result });
   return result;
-}
+});

@@ -27,6 +27,7 @@ import { FeatureOptionFailed, THROTTLING_ERRORS } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { clientsInAccount, createManagementClients, ManagementClients } from '../shared/management';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Step 7, Apply feature options, each one opt-in:
@@ -448,7 +449,7 @@ export async function applyFeatureOptions(
   return result;
 }
 
-export async function handler(event: unknown): Promise<FeatureOptionsResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<FeatureOptionsResult> => {
   const input = parseInput(ApplyFeatureOptionsInputSchema, event, 'Apply feature options');
   return applyFeatureOptions({ sts, management }, input, configFromEnv());
-}
+});

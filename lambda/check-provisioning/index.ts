@@ -7,6 +7,7 @@ import type { ProvisioningStatus } from '../shared/contracts';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Check provisioning: one DescribeRecord of the Control Tower operation. The state
@@ -65,9 +66,9 @@ export async function checkProvisioning(
   throw new Error(`DescribeRecord ${recordId} returned an unknown status ${String(status)}`);
 }
 
-export async function handler(event: unknown): Promise<ProvisioningStatus> {
+export const handler = withRemainingTime(async (event: unknown): Promise<ProvisioningStatus> => {
   const payload = parseInput(PayloadSchema, event, 'Check provisioning');
   const result = await checkProvisioning(management.serviceCatalog, payload);
   logger.info('Control Tower operation status', { ...result });
   return result;
-}
+});

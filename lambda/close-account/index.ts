@@ -11,6 +11,7 @@ import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import { AccountRequestSchema, idempotencyToken, provisionedProductName } from '../shared/schema';
 import { findProvisionedProductId, isControlTowerBusy } from '../shared/service-catalog';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Closes an account whose request was removed, when (and only when) the request
@@ -110,17 +111,19 @@ export async function closeAccount(org: OrganizationsClient, accountId: string):
   }
 }
 
-export async function handler(event: unknown): Promise<TerminationResult | ClosureResult> {
-  const payload = parseInput(PayloadSchema, event, 'Close account');
-  const { validation } = payload.state;
-  if (payload.action === 'terminate') {
-    const result = await underSlot(parseInput(OperationSlotSchema, event, 'Close account'), () =>
-      terminateProvisionedProduct(management.serviceCatalog, validation),
-    );
-    logger.info('Provisioned product termination', { requestId: validation.requestId, ...result });
+export const handler = withRemainingTime(
+  async (event: unknown): Promise<TerminationResult | ClosureResult> => {
+    const payload = parseInput(PayloadSchema, event, 'Close account');
+    const { validation } = payload.state;
+    if (payload.action === 'terminate') {
+      const result = await underSlot(parseInput(OperationSlotSchema, event, 'Close account'), () =>
+        terminateProvisionedProduct(management.serviceCatalog, validation),
+      );
+      logger.info('Provisioned product termination', { requestId: validation.requestId, ...result });
+      return result;
+    }
+    const result = await closeAccount(management.organizations, validation.accountId);
+    logger.info('Account closure', { requestId: validation.requestId, ...result });
     return result;
-  }
-  const result = await closeAccount(management.organizations, validation.accountId);
-  logger.info('Account closure', { requestId: validation.requestId, ...result });
-  return result;
-}
+  },
+);

@@ -12,6 +12,7 @@ import type { PipelineResult } from '../shared/contracts';
 import { optionalEnv, requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Step 9, Create account pipeline: one CodePipeline per account that runs the
@@ -266,7 +267,7 @@ export async function createAccountPipeline(
   return ensurePipeline(client, declaration);
 }
 
-export async function handler(event: unknown): Promise<PipelineResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<PipelineResult> => {
   const input = parseInput(CreateAccountPipelineInputSchema, event, 'Create account pipeline');
   return createAccountPipeline(codePipeline, input, configFromEnv());
-}
+});

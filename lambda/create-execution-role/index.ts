@@ -16,6 +16,7 @@ import { ExecutionRoleNotReady } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { clientsInAccount, createManagementClients, partitionOf } from '../shared/management';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Step 5, Create execution role: creates (or repairs) the factory's execution role in
@@ -260,7 +261,7 @@ export async function createExecutionRole(
   return result;
 }
 
-export async function handler(event: unknown): Promise<ExecutionRoleResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<ExecutionRoleResult> => {
   const input = parseInput(CreateExecutionRoleInputSchema, event, 'Create execution role');
   return createExecutionRole(sts, input, configFromEnv(), management.sts);
-}
+});

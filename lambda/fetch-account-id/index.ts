@@ -8,6 +8,7 @@ import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
 import { findAccountByEmail } from '../shared/organizations';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Fetch account ID (step 3): the account's id from the Control Tower record outputs,
@@ -54,9 +55,9 @@ export async function fetchAccountId(org: OrganizationsClient, payload: Payload)
   }
 }
 
-export async function handler(event: unknown): Promise<AccountRef> {
+export const handler = withRemainingTime(async (event: unknown): Promise<AccountRef> => {
   const payload = parseInput(PayloadSchema, event, 'Fetch account ID');
   const result = await fetchAccountId(management.organizations, payload);
   logger.info('account found', { requestId: payload.state.validation.requestId, ...result });
   return result;
-}
+});

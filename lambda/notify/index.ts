@@ -6,6 +6,7 @@ import { OPERATIONS, type NotificationMessage, type Operation } from '../shared/
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
+import { withRemainingTime } from '../shared/retry';
 import {
   createMetadataDocumentClient,
   MetadataTable,
@@ -191,7 +192,7 @@ export async function notify(
   return message;
 }
 
-export async function handler(event: unknown): Promise<NotificationMessage> {
+export const handler = withRemainingTime(async (event: unknown): Promise<NotificationMessage> => {
   const input = parseInput(NotifyInputSchema, event, 'Notify');
   return notify({ sns, metadata: metadataTableFromEnv(doc) }, input, configFromEnv());
-}
+});

@@ -18,6 +18,7 @@ import { InvalidStepInput, parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
+import { withRemainingTime } from '../shared/retry';
 import {
   AccountRequestSchema,
   controlTowerParameters,
@@ -246,7 +247,7 @@ export async function assertLatestVersion(
   }
 }
 
-export async function handler(event: unknown): Promise<ProvisioningResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<ProvisioningResult> => {
   const payload = parseInput(PayloadSchema, event, 'Provision account');
   const { requestId, version } = payload.state.validation;
   await assertLatestVersion(ddb, requireEnv('REQUESTS_TABLE'), requestId, version);
@@ -259,4 +260,4 @@ export async function handler(event: unknown): Promise<ProvisioningResult> {
     ...result,
   });
   return result;
-}
+});

@@ -8,6 +8,7 @@ import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { release, removeWaitersOf, wakeNext } from '../shared/semaphore';
+import { withRemainingTime } from '../shared/retry';
 
 /** Release slot: frees the execution's slot (idempotent) and hands it to the oldest waiter. */
 
@@ -44,9 +45,9 @@ export async function releaseSlot(
   return { released, woken };
 }
 
-export async function handler(event: unknown): Promise<ReleaseSlotResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<ReleaseSlotResult> => {
   const input = parseInput(ReleaseSlotSchema, event, 'Release slot');
   const result = await releaseSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
   logger.info('release slot', { holder: input.holder, lockName: input.lockName, ...result });
   return result;
-}
+});

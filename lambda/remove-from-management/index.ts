@@ -5,6 +5,7 @@ import { createClient } from '../shared/clients';
 import { optionalEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
+import { withRemainingTime } from '../shared/retry';
 import {
   createMetadataDocumentClient,
   markRemoved,
@@ -77,11 +78,11 @@ export async function removeFromManagement(
   return { accountId, pipelineDeleted };
 }
 
-export async function handler(event: unknown): Promise<RemovalResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<RemovalResult> => {
   const input = parseInput(RemoveFromManagementInputSchema, event, 'Remove from management');
   return removeFromManagement(
     { codePipeline, metadata: metadataTableFromEnv(doc) },
     input,
     optionalEnv('PIPELINE_NAME_PREFIX') ?? DEFAULT_PIPELINE_NAME_PREFIX,
   );
-}
+});

@@ -175,6 +175,12 @@ export interface AcquireSlotInput {
   /** $$.Execution.StartTime: the queue is first come, first served by execution start. */
   queuedAt: string;
   taskToken: string;
+  /**
+   * Which task attempt this is ($$.Execution.RedriveCount, $$.State.EnteredTime): a
+   * registration of an earlier attempt never overwrites a later one's.
+   * @default - registrations overwrite each other (a state machine synthesized before)
+   */
+  attempt?: { redriveCount: number; enteredTime: string };
   /** The lock's table, when it is not the semaphore's own (SEMAPHORE_TABLE). */
   table?: string;
 }

@@ -43,6 +43,19 @@ export const ExecutionRoleNotReady = named('ExecutionRoleNotReady');
 export const FeatureOptionFailed = named('FeatureOptionFailed');
 
 /**
+ * AWS stayed busy (throttled) for as long as the invocation could wait: the handler
+ * stops retrying before Lambda's timeout would kill it, and the state machine retries
+ * the step (RETRYABLE_STEP_ERRORS).
+ */
+export const RetryBudgetExhausted = named('RetryBudgetExhausted');
+
+/**
+ * The execution no longer holds the semaphore slot its Control Tower operation needs
+ * (the step's mark on the slot was refused, before any Service Catalog call).
+ */
+export const SlotLost = named('SlotLost');
+
+/**
  * The metadata table holds a newer version of this account's request than the execution
  * that tried to write it: the execution was superseded and stops.
  */
@@ -83,3 +96,9 @@ export function isThrottling(err: unknown): boolean {
   const name = (err as { name?: string } | undefined)?.name ?? '';
   return (THROTTLING_ERRORS as readonly string[]).includes(name);
 }
+
+/**
+ * What a step's Retry for "busy" catches: THROTTLING_ERRORS as AWS returns them, and the
+ * handlers' own RetryBudgetExhausted (throttled until the invocation's time ran short).
+ */
+export const RETRYABLE_STEP_ERRORS: readonly string[] = [...THROTTLING_ERRORS, RetryBudgetExhausted.errorName];

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createClient } from './clients';
+import { writeIf } from './conditional-write';
 import { nowIso } from './clock';
 import type { CustomizationsRecord, Operation, OrganizationalUnitRef } from './contracts';
 import { optionalEnv, requireEnv } from './env';
@@ -301,23 +302,18 @@ export async function recordAppliedTagKeys(
   keys: string[],
   requestVersion: number,
 ): Promise<boolean> {
-  try {
-    await table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: { accountId },
-        UpdateExpression: 'SET #appliedTagKeys = :keys',
-        ConditionExpression: '#requestVersion = :version',
-        ExpressionAttributeNames: {
-          '#appliedTagKeys': 'appliedTagKeys',
-          '#requestVersion': 'requestVersion',
-        },
-        ExpressionAttributeValues: { ':keys': [...keys].sort(), ':version': requestVersion },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
+  return writeIf(
+    table.doc,
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: { accountId },
+      UpdateExpression: 'SET #appliedTagKeys = :keys',
+      ConditionExpression: '#requestVersion = :version',
+      ExpressionAttributeNames: {
+        '#appliedTagKeys': 'appliedTagKeys',
+        '#requestVersion': 'requestVersion',
+      },
+      ExpressionAttributeValues: { ':keys': [...keys].sort(), ':version': requestVersion },
+    }),
+  );
 }

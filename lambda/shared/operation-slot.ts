@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { createClient } from './clients';
-import { AccountFactoryError } from './errors';
+import { SlotLost } from './errors';
 import { beginOperation, recordOperation } from './semaphore';
 
 /**
@@ -23,13 +23,8 @@ export const OperationSlotSchema = z
 
 export type OperationSlot = z.infer<typeof OperationSlotSchema>;
 
-/** The execution no longer holds the slot its Control Tower operation needs. */
-export class SlotLost extends AccountFactoryError {
-  static readonly errorName = 'SlotLost';
-  constructor(message: string) {
-    super('SlotLost', message);
-  }
-}
+/** The execution no longer holds the slot its Control Tower operation needs (thrown before any call). */
+export { SlotLost };
 
 let ddb: DynamoDBDocumentClient | undefined;
 

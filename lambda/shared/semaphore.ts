@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DescribeExecutionCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { nowIso } from './clock';
+import { writeIf } from './conditional-write';
 import { isConditionalCheckFailed } from './errors';
 
 /**
@@ -45,6 +46,7 @@ import { isConditionalCheckFailed } from './errors';
  */
 
 export const LOCK_SK = 'lock';
+
 export const WAITER_PREFIX = 'waiter#';
 /** SendTaskSuccess errors that mean the waiting task no longer exists. */
 export const GONE_TASK_ERRORS = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
@@ -67,6 +69,34 @@ export interface Waiter {
   token: string;
   queuedAt: string;
   registeredAt: string;
+  /** The task attempt that registered (attemptOrder); absent from registrations made without one. */
+  attempt?: string;
+}
+
+/** What Step Functions' context object says of an Acquire task attempt. */
+export interface TaskAttempt {
+  /** `$$.Execution.RedriveCount`: 0, then one more per redrive. */
+  redriveCount: number;
+  /** `$$.State.EnteredTime` (ISO): when the execution entered the Acquire state this time. */
+  enteredTime: string;
+}
+
+/**
+ * A string that orders the task attempts of one execution: a redriven run's attempts
+ * after the aborted run's (whatever the clocks say), then by when the state was entered
+ * (a loop back to Acquire after its timeout enters it again). Compared as strings, in a
+ * DynamoDB condition: the redrive count is zero-padded, the time normalized to ISO.
+ */
+export function attemptOrder(attempt: TaskAttempt): string {
+  const entered = new Date(attempt.enteredTime);
+  if (
+    !Number.isInteger(attempt.redriveCount) ||
+    attempt.redriveCount < 0 ||
+    Number.isNaN(entered.getTime())
+  ) {
+    throw new Error(`Not a task attempt: ${JSON.stringify(attempt)}`);
+  }
+  return `${String(attempt.redriveCount).padStart(6, '0')}#${entered.toISOString()}`;
 }
 
 /** The Control Tower operation a slot stands for. */
@@ -82,6 +112,8 @@ export interface Slot {
   at: string;
   /** The task token the slot was handed to (a wake-up), if it was. */
   grant?: string;
+  /** The task attempt of that token (attemptOrder), when known. */
+  attempt?: string;
   op?: SlotOperation;
   /** The attribute is a plain string (a slot handed over with handOver). */
   plain?: true;
@@ -99,7 +131,7 @@ export interface LockState {
 function toSlot(value: unknown): Slot {
   if (value && typeof value === 'object') {
     const v = value as Partial<Slot>;
-    return { at: String(v.at ?? ''), grant: v.grant, op: v.op };
+    return { at: String(v.at ?? ''), grant: v.grant, attempt: v.attempt, op: v.op };
   }
   return { at: String(value), plain: true };
 }
@@ -114,9 +146,13 @@ export function waiterKey(lockName: string, queuedAt: string, holder: string): {
  */
 export async function acquire(
   ddb: DynamoDBDocumentClient,
-  args: LockRef & { limit: number; holder: string; grant?: string },
+  args: LockRef & { limit: number; holder: string; grant?: string; attempt?: string },
 ): Promise<AcquireOutcome> {
-  const slot: Slot = { at: nowIso(), ...(args.grant ? { grant: args.grant } : {}) };
+  const slot: Slot = {
+    at: nowIso(),
+    ...(args.grant ? { grant: args.grant } : {}),
+    ...(args.attempt ? { attempt: args.attempt } : {}),
+  };
   try {
     await ddb.send(
       new UpdateCommand({
@@ -181,49 +217,51 @@ export async function release(
       condition += ' AND attribute_not_exists(#h.#op)';
     }
   }
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: args.table,
-        Key: { pk: args.lockName, sk: LOCK_SK },
-        UpdateExpression: 'REMOVE #h ADD #count :minusOne',
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
+  return writeIf(
+    ddb,
+    new UpdateCommand({
+      TableName: args.table,
+      Key: { pk: args.lockName, sk: LOCK_SK },
+      UpdateExpression: 'REMOVE #h ADD #count :minusOne',
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 /**
  * The woken (or re-entering) execution confirms its slot: the slot's grant becomes
- * its current token. False when it holds no slot. A cleanup that read the slot
- * before the confirmation can no longer free it (release ifUnchanged).
+ * its current token. False when it holds no slot, or when a later task attempt of the
+ * execution confirmed it already (with `attempt`: an aborted run's late call never takes
+ * the grant back from the redriven run). A cleanup that read the slot before the
+ * confirmation can no longer free it (release ifUnchanged).
  */
 export async function confirmSlot(
   ddb: DynamoDBDocumentClient,
-  args: LockRef & { holder: string; token: string },
+  args: LockRef & { holder: string; token: string; attempt?: string },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: args.table,
-        Key: { pk: args.lockName, sk: LOCK_SK },
-        UpdateExpression: 'SET #h.#grant = :token',
-        ConditionExpression: 'attribute_exists(#h)',
-        ExpressionAttributeNames: { '#h': args.holder, '#grant': 'grant' },
-        ExpressionAttributeValues: { ':token': args.token },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
+  const names: Record<string, string> = { '#h': args.holder, '#grant': 'grant' };
+  const values: Record<string, unknown> = { ':token': args.token };
+  let update = 'SET #h.#grant = :token';
+  let condition = 'attribute_exists(#h)';
+  if (args.attempt) {
+    names['#attempt'] = 'attempt';
+    values[':attempt'] = args.attempt;
+    update += ', #h.#attempt = :attempt';
+    condition += ' AND (attribute_not_exists(#h.#attempt) OR #h.#attempt <= :attempt)';
   }
+  return writeIf(
+    ddb,
+    new UpdateCommand({
+      TableName: args.table,
+      Key: { pk: args.lockName, sk: LOCK_SK },
+      UpdateExpression: update,
+      ConditionExpression: condition,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    }),
+  );
 }
 
 async function readLockItem(
@@ -258,22 +296,17 @@ export async function beginOperation(
   ddb: DynamoDBDocumentClient,
   args: LockRef & { holder: string },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: args.table,
-        Key: { pk: args.lockName, sk: LOCK_SK },
-        UpdateExpression: 'SET #h.#op = if_not_exists(#h.#op, :op)',
-        ConditionExpression: 'attribute_exists(#h)',
-        ExpressionAttributeNames: { '#h': args.holder, '#op': 'op' },
-        ExpressionAttributeValues: { ':op': { startedAt: nowIso() } },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
+  return writeIf(
+    ddb,
+    new UpdateCommand({
+      TableName: args.table,
+      Key: { pk: args.lockName, sk: LOCK_SK },
+      UpdateExpression: 'SET #h.#op = if_not_exists(#h.#op, :op)',
+      ConditionExpression: 'attribute_exists(#h)',
+      ExpressionAttributeNames: { '#h': args.holder, '#op': 'op' },
+      ExpressionAttributeValues: { ':op': { startedAt: nowIso() } },
+    }),
+  );
 }
 
 /** Records the Service Catalog record of the operation on `holder`'s slot (false when it holds none). */
@@ -281,42 +314,58 @@ export async function recordOperation(
   ddb: DynamoDBDocumentClient,
   args: LockRef & { holder: string; recordId: string },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateCommand({
-        TableName: args.table,
-        Key: { pk: args.lockName, sk: LOCK_SK },
-        UpdateExpression: 'SET #h.#op.#rid = :rid',
-        ConditionExpression: 'attribute_exists(#h.#op)',
-        ExpressionAttributeNames: { '#h': args.holder, '#op': 'op', '#rid': 'recordId' },
-        ExpressionAttributeValues: { ':rid': args.recordId },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
+  return writeIf(
+    ddb,
+    new UpdateCommand({
+      TableName: args.table,
+      Key: { pk: args.lockName, sk: LOCK_SK },
+      UpdateExpression: 'SET #h.#op.#rid = :rid',
+      ConditionExpression: 'attribute_exists(#h.#op)',
+      ExpressionAttributeNames: { '#h': args.holder, '#op': 'op', '#rid': 'recordId' },
+      ExpressionAttributeValues: { ':rid': args.recordId },
+    }),
+  );
 }
 
 /**
  * Registers (or re-registers) a waiter. The key is derived from queuedAt and the
  * holder, so a retried registration overwrites the previous one (with the new
  * token) and keeps its place in the queue.
+ *
+ * With `attempt` (attemptOrder), a registration never overwrites one of a later task
+ * attempt: an aborted run's Acquire invocation that registers its dead token after the
+ * redriven run registered (same execution ARN, same key) would strand the redriven run.
+ * Returns undefined when a later attempt's registration is there: nothing waits on this
+ * one's token any more.
  */
 export async function enqueue(
   ddb: DynamoDBDocumentClient,
-  args: LockRef & { holder: string; queuedAt: string; token: string },
-): Promise<Waiter> {
+  args: LockRef & { holder: string; queuedAt: string; token: string; attempt?: string },
+): Promise<Waiter | undefined> {
   const waiter: Waiter = {
     ...waiterKey(args.lockName, args.queuedAt, args.holder),
     holder: args.holder,
     token: args.token,
     queuedAt: args.queuedAt,
     registeredAt: nowIso(),
+    ...(args.attempt ? { attempt: args.attempt } : {}),
   };
-  await ddb.send(new PutCommand({ TableName: args.table, Item: waiter }));
-  return waiter;
+  if (!args.attempt) {
+    await ddb.send(new PutCommand({ TableName: args.table, Item: waiter }));
+    return waiter;
+  }
+  const written = await writeIf(
+    ddb,
+    new PutCommand({
+      TableName: args.table,
+      Item: waiter,
+      ConditionExpression:
+        'attribute_not_exists(sk) OR attribute_not_exists(#attempt) OR #attempt <= :attempt',
+      ExpressionAttributeNames: { '#attempt': 'attempt' },
+      ExpressionAttributeValues: { ':attempt': args.attempt },
+    }),
+  );
+  return written ? waiter : undefined;
 }
 
 /**
@@ -327,25 +376,20 @@ export async function dequeue(
   ddb: DynamoDBDocumentClient,
   args: { table: string; waiter: Pick<Waiter, 'pk' | 'sk'>; token?: string },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new DeleteCommand({
-        TableName: args.table,
-        Key: { pk: args.waiter.pk, sk: args.waiter.sk },
-        ...(args.token === undefined
-          ? { ConditionExpression: 'attribute_exists(sk)' }
-          : {
-              ConditionExpression: '#token = :token',
-              ExpressionAttributeNames: { '#token': 'token' },
-              ExpressionAttributeValues: { ':token': args.token },
-            }),
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailed(err)) return false;
-    throw err;
-  }
+  return writeIf(
+    ddb,
+    new DeleteCommand({
+      TableName: args.table,
+      Key: { pk: args.waiter.pk, sk: args.waiter.sk },
+      ...(args.token === undefined
+        ? { ConditionExpression: 'attribute_exists(sk)' }
+        : {
+            ConditionExpression: '#token = :token',
+            ExpressionAttributeNames: { '#token': 'token' },
+            ExpressionAttributeValues: { ':token': args.token },
+          }),
+    }),
+  );
 }
 
 /** The oldest waiter, or undefined (consistent read). */
@@ -429,7 +473,12 @@ export async function serveWaiter(
   args: LockRef & { limit: number },
   waiter: Waiter,
 ): Promise<ServeOutcome> {
-  const outcome = await acquire(ddb, { ...args, holder: waiter.holder, grant: waiter.token });
+  const outcome = await acquire(ddb, {
+    ...args,
+    holder: waiter.holder,
+    grant: waiter.token,
+    attempt: waiter.attempt,
+  });
   if (outcome === 'full') return 'full';
   let delivered: boolean;
   try {

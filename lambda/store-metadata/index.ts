@@ -10,6 +10,7 @@ import {
   putMetadata,
 } from '../shared/metadata';
 import { AccountRequestSchema } from '../shared/schema';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Step 4, Store metadata: writes the account's item in the metadata table. A stale
@@ -60,7 +61,7 @@ export async function storeMetadata(table: MetadataTable, input: StoreMetadataIn
   return item;
 }
 
-export async function handler(event: unknown): Promise<MetadataItem> {
+export const handler = withRemainingTime(async (event: unknown): Promise<MetadataItem> => {
   const input = parseInput(StoreMetadataInputSchema, event, 'Store metadata');
   return storeMetadata(metadataTableFromEnv(doc), input);
-}
+});

@@ -12,6 +12,7 @@ import { optionalEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
 import { createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
+import { withRemainingTime } from '../shared/retry';
 import {
   createMetadataDocumentClient,
   getMetadata,
@@ -120,8 +121,8 @@ export async function tagAccount(clients: TagAccountClients, input: TagAccountIn
   return plan;
 }
 
-export async function handler(event: unknown): Promise<TagResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<TagResult> => {
   const input = parseInput(TagAccountInputSchema, event, 'Tag account');
   const metadata = optionalEnv('METADATA_TABLE') ? metadataTableFromEnv(doc) : undefined;
   return tagAccount({ organizations: management.organizations, metadata }, input);
-}
+});

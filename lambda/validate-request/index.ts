@@ -42,6 +42,7 @@ import {
   requestIdOf,
 } from '../shared/schema';
 import { findEnrolledProduct } from '../shared/service-catalog';
+import { withRemainingTime } from '../shared/retry';
 
 /**
  * Validate request (step 1): checks the request against the schema and the
@@ -286,7 +287,7 @@ async function removalOu(org: OrganizationsClient, request: AccountRequest): Pro
   }
 }
 
-export async function handler(event: unknown): Promise<ValidationResult> {
+export const handler = withRemainingTime(async (event: unknown): Promise<ValidationResult> => {
   const payload = parseInput(PayloadSchema, event, 'Validate request');
   const result = await validateRequest(
     {
@@ -305,4 +306,4 @@ export async function handler(event: unknown): Promise<ValidationResult> {
     controlTowerChanges: result.controlTowerChanges,
   });
   return result;
-}
+});

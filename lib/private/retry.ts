@@ -1,6 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { ControlTowerBusy, THROTTLING_ERRORS } from '../../lambda/shared/errors';
+import { ControlTowerBusy, RETRYABLE_STEP_ERRORS, THROTTLING_ERRORS } from '../../lambda/shared/errors';
 
 /**
  * The retry policies of the state machines, one factory per service: every task that
@@ -43,7 +43,8 @@ export const LAMBDA_FAILURE_RETRY: sfn.RetryProps = {
 };
 
 /** Retry for "AWS is busy" errors a step Lambda throws (lambda/shared/errors.ts names them). */
-export const THROTTLING_RETRY: sfn.RetryProps = busyRetry(THROTTLING_ERRORS, Duration.seconds(2));
+/** Also catches RetryBudgetExhausted: a handler throttled until its time ran short. */
+export const THROTTLING_RETRY: sfn.RetryProps = busyRetry(RETRYABLE_STEP_ERRORS, Duration.seconds(2));
 
 /**
  * Retry of the step that starts a Control Tower operation while Control Tower is busy

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ControlTowerOperationFailed } from '../../lambda/shared/errors';
+import { ControlTowerOperationFailed, SlotLost } from '../../lambda/shared/errors';
 import { ConcurrencySemaphore } from '../concurrency-semaphore';
 import { controlTowerBusyRetry, THROTTLING_RETRY } from '../private/retry';
 import { HANDLER, STEP } from './step-names';
@@ -57,7 +57,9 @@ export interface SlotGuardedOperationProps {
  * operation (Service Catalog, token derived from the request; retried while Control Tower
  * is busy, keeping the slot, for up to about 4 hours) -> poll the record (wait, check)
  * -> [`thenInSlot`] -> 'Release slot'. A FAILED record goes to the failure chain as
- * ControlTowerOperationFailed (which releases the slot too), as does any error.
+ * ControlTowerOperationFailed (which releases the slot too), as does any error. A slot
+ * found lost before the start step called anything (SlotLost) sends the execution back to
+ * the acquire state.
  */
 export class SlotGuardedOperation extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
@@ -84,6 +86,12 @@ export class SlotGuardedOperation extends sfn.StateMachineFragment {
       comment: props.start.comment,
     });
     start.addRetry(controlTowerBusyRetry());
+    // SlotLost: the slot was gone when the step went to mark it, so this attempt called
+    // nothing. The cleanup frees a slot only when no operation of its holder runs (no
+    // mark, or a terminal record), so no operation of this execution is in flight: it
+    // waits for a slot again and starts again; the same idempotency token returns the
+    // record of an earlier attempt's call, if there was one. Before the catch-all.
+    start.addCatch(acquire, { errors: [SlotLost.errorName], resultPath: sfn.JsonPath.DISCARD });
     catchInto(start, onFailure);
 
     const wait = new sfn.Wait(this, states.wait, { time: sfn.WaitTime.duration(props.pollInterval) });

@@ -136,7 +136,10 @@ export class LambdaRuntime {
     const context = {
       functionName: fn.name,
       awsRequestId: `local-${this.invocations.length + 1}`,
-      getRemainingTimeInMillis: () => fn.timeoutSeconds * 1000,
+      // No getRemainingTimeInMillis: the engine does not end an invocation at its timeout, and
+      // its clock runs `scale` times faster than the CPU, so a remaining time would be spent by
+      // real CPU time x scale. The handlers' busy retries are then bounded by their attempts
+      // only (withRemainingTime in lambda/shared/retry.ts); in AWS, by the time left too.
     };
     try {
       if (crashNow && crash.when !== 'after') {

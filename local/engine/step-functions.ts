@@ -131,6 +131,8 @@ const NAME_REUSE_MS = 90 * 24 * 3600 * 1000;
 
 /** Stands for `$$.Task.Token` in the context; replaced by a fresh token per task attempt. */
 const TOKEN_PLACEHOLDER = 'local-task-token-placeholder';
+/** Stands for `$$.State.EnteredTime` in the context; replaced by the time of each task attempt. */
+const ENTERED_TIME_PLACEHOLDER = 'local-state-entered-time-placeholder';
 
 /** A copy of `value` with every `placeholder` string replaced by `token`. */
 function withToken(value: unknown, placeholder: string, token: string): unknown {
@@ -279,7 +281,13 @@ export class LocalStepFunctions {
         Name: name,
         StartTime: execution.startDate.toISOString(),
         Input: input as any,
+        // The engine does not redrive: every execution runs once.
+        RedriveCount: 0,
       },
+      // A placeholder: runTask puts the time of the task attempt in its place. (Step Functions
+      // gives the time the state was entered, the same for a Retry of it; the engine's is later
+      // for a retry, which orders attempts the same way.)
+      State: { EnteredTime: ENTERED_TIME_PLACEHOLDER },
       StateMachine: { Id: stateMachineArn, Name: machine.sm.name },
       // A placeholder: runTask puts a fresh token in its place for every attempt of a
       // callback task, as Step Functions issues a new $$.Task.Token per attempt.
@@ -418,6 +426,7 @@ export class LocalStepFunctions {
   private async runTask(execution: LocalExecution, state: any, input: any): Promise<unknown> {
     const resource: string = state.Resource;
     const { lambda, clock } = this.options;
+    input = withToken(input, ENTERED_TIME_PLACEHOLDER, clock.now().toISOString());
     this.options.authorizeTask?.(resource, input);
     if (LAMBDA_ARN.test(resource)) return lambda.invoke(resource, input);
     if (resource === 'arn:aws:states:::lambda:invoke') {

@@ -92,6 +92,8 @@ test('every API throttled at 50 % (each service its own throttling error, Organi
   });
   factory = f;
   report('every API throttled at 50 %', summary);
+  // What failed, if anything: the error each failure notification names.
+  console.log(notifications(f, 'failure').map((m) => `${m.requestId}: ${m.error?.name}: ${m.error?.cause}`));
   const kinds = Object.keys(f.landingZone.faultsInjected.byKind);
 
   expect(kinds.some((k) => k.startsWith('throttle:ServiceCatalog.'))).toBe(true);

@@ -94,3 +94,35 @@ test('the handler rejects a malformed payload with a named error', async () => {
   });
   expect(sent()).toEqual([]);
 });
+
+test("a late invocation of an aborted run (its execution redriven since) leaves the redriven run's registration in place", async () => {
+  await acquire(fx.ddb, { table: fx.table, lockName, limit: 1, holder: arn('other') });
+  const redriven = {
+    ...input('a', 1),
+    taskToken: 'token-redriven',
+    attempt: { redriveCount: 1, enteredTime: '2024-01-01T01:00:05Z' },
+  };
+  expect(await acquireSlot(fx.ddb, sfn, fx.table, redriven)).toMatchObject({ status: 'waiting' });
+
+  const late = {
+    ...input('a', 1),
+    taskToken: 'token-aborted',
+    attempt: { redriveCount: 0, enteredTime: '2024-01-01T01:00:50Z' },
+  };
+  const result = await acquireSlot(fx.ddb, sfn, fx.table, late);
+
+  expect(result).toEqual({ status: 'superseded', woken: [] });
+  expect((await listWaiters(fx.ddb, { table: fx.table, lockName })).map((w) => w.token)).toEqual([
+    'token-redriven',
+  ]);
+  await release(fx.ddb, { table: fx.table, lockName, holder: arn('other') });
+  await acquireSlot(fx.ddb, sfn, fx.table, { ...input('b', 2), taskToken: 'token-b' });
+  expect(sent()).toContainEqual(['token-redriven', { slot: 'acquired' }]);
+});
+
+test('an attempt whose entry time is not a time is refused by name, and nothing is registered', async () => {
+  await expect(
+    handler({ ...input('a', 1), table: fx.table, attempt: { redriveCount: 0, enteredTime: 'soon' } }),
+  ).rejects.toMatchObject({ name: 'InvalidStepInput' });
+  expect(await listWaiters(fx.ddb, { table: fx.table, lockName })).toEqual([]);
+});

@@ -58,8 +58,17 @@ test(`the limit holds and nothing is stranded under ${RUNS} random interleavings
  *   asked DescribeExecution before e0 was redriven and freed the slot after the
  *   redriven run had been handed it. Fixed: the cleanup reads the slot, then asks,
  *   then frees only an unchanged slot; a re-entering execution confirms its slot.
+ * - 611244906 / path 50: "e1 waits on a token nobody will complete (not queued)". e1 was
+ *   aborted while its Acquire invocation ran and redriven at once; the redriven run
+ *   registered (token e1#3), then the aborted run's invocation registered its dead token
+ *   (e1#2) over it, same key: the wake-up went to e1#2 and e1#3 waited until its timeout.
+ *   Fixed: registrations and confirmations carry the task attempt
+ *   ($$.Execution.RedriveCount, $$.State.EnteredTime) and never overwrite a later one's.
  */
-test.each([[-810329647, '4']])('regression: seed %i path %s', async (seed, path) => {
+test.each([
+  [-810329647, '4'],
+  [611244906, '50'],
+])('regression: seed %i path %s', async (seed, path) => {
   const totals = { runs: 0, steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
   await fc.assert(property(totals), { seed, path, numRuns: 1, endOnFailure: true });
   expect(totals.runs).toBe(1);

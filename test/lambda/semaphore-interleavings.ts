@@ -77,9 +77,11 @@ interface Execution {
   current?: string;
   op?: Operation;
   redriven: boolean;
+  /** $$.Execution.RedriveCount of the current run. */
+  redriveCount: number;
   /** Bumped by an abort: a program of an earlier run stops at its next state. */
   run: number;
-  /** The program of the current run (a redrive waits for the aborted run's Lambda calls to end). */
+  /** The program of the latest run (its Lambda invocations may outlive an abort). */
   program?: Promise<void>;
 }
 
@@ -171,7 +173,7 @@ export async function runScenario(
     send: async (command: { constructor: { name: string } }) => {
       const input = (command as unknown as { input: Record<string, unknown> }).input;
       await gate(
-        `ddb ${command.constructor.name} ${JSON.stringify(input.UpdateExpression ?? input.Key ?? '')} ${JSON.stringify(input.ExpressionAttributeNames ?? '')}`,
+        `ddb ${command.constructor.name} ${JSON.stringify(input.UpdateExpression ?? input.Key ?? (input.Item as { token?: string } | undefined)?.token ?? '')} ${JSON.stringify(input.ExpressionAttributeNames ?? '')}`,
       );
       try {
         const out = await fx.ddb.send(command as never);
@@ -192,6 +194,7 @@ export async function runScenario(
     phase: 'acquire',
     attempt: 0,
     redriven: false,
+    redriveCount: 0,
     run: 0,
   }));
   const byArn = new Map(executions.map((e) => [e.arn, e]));
@@ -220,6 +223,10 @@ export async function runScenario(
     },
   } as unknown as SFNClient;
 
+  // The model's clock (for $$.State.EnteredTime): one second per tick.
+  let clock = 0;
+  const tick = () => new Date(Date.UTC(2024, 0, 1, 1) + ++clock * 1000).toISOString();
+
   const operations: Operation[] = [];
   const inFlight = () => operations.filter((o) => o.status === 'IN_PROGRESS').length;
   const recordStatus = async (recordId: string) => {
@@ -246,8 +253,8 @@ export async function runScenario(
     return op;
   };
 
-  const killToken = (e: Execution, how: 'timeout' | 'aborted') => {
-    const t = e.current ? tokens.get(e.current) : undefined;
+  const killToken = (e: Execution, how: 'timeout' | 'aborted', token = e.current) => {
+    const t = token ? tokens.get(token) : undefined;
     if (t?.state === 'waiting') {
       t.state = 'dead';
       t.end(how);
@@ -257,10 +264,13 @@ export async function runScenario(
   // The execution's path through the states: Acquire slot (a callback task that
   // loops on its timeout) -> Provision account (marks the slot, starts the
   // operation, records it) -> wait for the operation -> Release slot.
-  const runExecution = async (e: Execution): Promise<void> => {
+  const runExecution = async (e: Execution, previous?: Promise<void>): Promise<void> => {
     const run = e.run;
+    const redriveCount = e.redriveCount;
     const stopped = () => e.status !== 'RUNNING' || e.run !== run;
     if (e.phase === 'acquire') {
+      // $$.State.EnteredTime: a new one when the timeout loops back to Acquire; a Retry keeps it.
+      let enteredTime = tick();
       for (;;) {
         if (stopped()) return;
         const token = `${e.name}#${++e.attempt}`;
@@ -275,16 +285,18 @@ export async function runScenario(
             holder: e.arn,
             queuedAt: e.queuedAt,
             taskToken: token,
+            attempt: { redriveCount, enteredTime },
           });
         } catch {
           // The task fails (throttled): Step Functions retries it, with a new token.
-          killToken(e, 'timeout');
+          killToken(e, 'timeout', token);
           await ended;
           continue;
         }
         const how = await park(ended);
         if (how === 'success') break;
         if (how === 'aborted') return;
+        enteredTime = tick();
       }
       if (stopped()) return;
       e.phase = 'operate';
@@ -296,6 +308,9 @@ export async function runScenario(
       await recordOperation(ddb, { ...ref, holder: e.arn, recordId: e.op.recordId });
     }
     if (e.phase === 'operate') {
+      // Redriven in Provision account while the aborted run's invocation still runs: the
+      // step runs again and gets the same record (the same idempotency token).
+      if (!e.op) await park(previous ?? Promise.resolve());
       if (stopped() || !e.op) return;
       await park(e.op.done);
       if (stopped()) return;
@@ -332,14 +347,14 @@ export async function runScenario(
         killToken(e, 'aborted');
         if (plan.redrive) {
           spawn(`redrive ${e.name}`, async () => {
-            // Known gap, left out of the model: a redrive while a Lambda invocation of the
-            // aborted run still runs (an Acquire registering its dead token over the
-            // redriven run's registration). The redrive here comes after those end.
-            await park(e.program ?? Promise.resolve());
+            // The redrive may come while a Lambda invocation of the aborted run still runs
+            // (e.g. its Acquire registers its dead token after the redriven run registered).
             if (e.status !== 'ABORTED' || e.redriven) return;
             e.redriven = true;
+            e.redriveCount++;
             e.status = 'RUNNING';
-            await (e.program = runExecution(e));
+            const previous = e.program;
+            await (e.program = runExecution(e, previous));
           });
         }
       });

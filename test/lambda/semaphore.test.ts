@@ -7,6 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   acquire,
+  attemptOrder,
   confirmSlot,
   dequeue,
   enqueue,
@@ -113,12 +114,12 @@ describe('waiter queue', () => {
   });
 
   test('dequeue with a stale token leaves a newer registration in place', async () => {
-    const w = await enqueue(fx.ddb, {
+    const w = (await enqueue(fx.ddb, {
       ...ref(),
       holder: arn('a'),
       queuedAt: '2024-01-01T00:00:00.000Z',
       token: 'token-1',
-    });
+    }))!;
     await enqueue(fx.ddb, {
       ...ref(),
       holder: arn('a'),
@@ -320,5 +321,63 @@ describe('slots read, then checked, then freed only if unchanged', () => {
   test('an execution whose slot was freed cannot confirm one', async () => {
     expect(await confirmSlot(fx.ddb, { ...ref(), holder: arn('gone'), token: 't' })).toBe(false);
     expect((await readLock(fx.ddb, ref())).count).toBe(0);
+  });
+});
+
+describe('task attempts (an aborted run and its redrive share the execution ARN)', () => {
+  const attempt = (redriveCount: number, second: number) =>
+    attemptOrder({ redriveCount, enteredTime: `2024-01-01T01:00:${String(second).padStart(2, '0')}Z` });
+  const register = (token: string, order: string) =>
+    enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      queuedAt: '2024-01-01T00:00:00.000Z',
+      token,
+      attempt: order,
+    });
+
+  test('a registration of an earlier attempt never overwrites a later one', async () => {
+    expect(await register('redriven', attempt(1, 5))).toBeDefined();
+
+    // The aborted run's invocation registers late: its entry time is later, its redrive count lower.
+    expect(await register('aborted', attempt(0, 50))).toBeUndefined();
+
+    expect((await listWaiters(fx.ddb, ref())).map((w) => w.token)).toEqual(['redriven']);
+    // The same attempt (a retried invocation) and later ones do overwrite.
+    expect(await register('retried', attempt(1, 5))).toBeDefined();
+    expect(await register('looped', attempt(1, 9))).toBeDefined();
+    expect((await listWaiters(fx.ddb, ref())).map((w) => w.token)).toEqual(['looped']);
+  });
+
+  test("an earlier attempt's confirmation does not take the grant back", async () => {
+    await acquire(fx.ddb, {
+      ...ref(),
+      limit: 1,
+      holder: arn('a'),
+      grant: 'redriven',
+      attempt: attempt(1, 5),
+    });
+
+    const late = await confirmSlot(fx.ddb, {
+      ...ref(),
+      holder: arn('a'),
+      token: 'aborted',
+      attempt: attempt(0, 50),
+    });
+
+    expect(late).toBe(false);
+    expect((await readLock(fx.ddb, ref())).slots[arn('a')]).toMatchObject({ grant: 'redriven' });
+  });
+
+  test('attemptOrder orders redrives first, then entry times, and refuses what is not an attempt', () => {
+    expect(attempt(0, 59) < attempt(1, 0)).toBe(true);
+    expect(attempt(1, 1) < attempt(1, 2)).toBe(true);
+    expect(attemptOrder({ redriveCount: 10, enteredTime: '2024-01-01T01:00:00.5Z' })).toBe(
+      '000010#2024-01-01T01:00:00.500Z',
+    );
+    expect(() => attemptOrder({ redriveCount: -1, enteredTime: '2024-01-01T01:00:00Z' })).toThrow(
+      'Not a task attempt',
+    );
+    expect(() => attemptOrder({ redriveCount: 0, enteredTime: 'yesterday' })).toThrow('Not a task attempt');
   });
 });

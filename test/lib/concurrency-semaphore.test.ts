@@ -29,6 +29,7 @@ describe('ConcurrencySemaphore', () => {
       'holder.$': '$$.Execution.Id',
       'queuedAt.$': '$$.Execution.StartTime',
       'taskToken.$': '$$.Task.Token',
+      attempt: { 'redriveCount.$': '$$.Execution.RedriveCount', 'enteredTime.$': '$$.State.EnteredTime' },
     });
     expect(acquire.ResultPath).toBeNull();
     expect(acquire.TimeoutSeconds).toBe(6 * 60 * 60);

@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { THROTTLING_ERRORS } from '../../lambda/shared/errors';
+import { RETRYABLE_STEP_ERRORS } from '../../lambda/shared/errors';
 import { AccountFactory, AccountFactoryProps } from '../../lib/account-factory';
 import { NUMBERED_STEPS, STEP } from '../../lib/workflow/step-names';
 import { definitionOf, Json, newStack } from './helpers';
@@ -69,7 +69,7 @@ describe('provisioning workflow (ASL)', () => {
     expect(state.Retry).toEqual(
       expect.arrayContaining([
         {
-          ErrorEquals: [...THROTTLING_ERRORS],
+          ErrorEquals: [...RETRYABLE_STEP_ERRORS],
           IntervalSeconds: 2,
           BackoffRate: 2,
           MaxAttempts: 6,
@@ -79,6 +79,10 @@ describe('provisioning workflow (ASL)', () => {
       ]),
     );
     expect(state.Catch).toEqual([
+      // A slot lost before Provision account called anything: wait for a slot again.
+      ...(name === STEP.PROVISION_ACCOUNT
+        ? [{ ErrorEquals: ['SlotLost'], ResultPath: null, Next: STEP.ACQUIRE_SLOT }]
+        : []),
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STEP.RELEASE_SLOT_AFTER_FAILURE },
     ]);
   });
