@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -6,7 +7,7 @@ import { createClient } from '../shared/clients';
 import type { AcquireSlotInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { confirmSlot, dequeue, enqueue, notifyWaiter, wakeNext } from '../shared/semaphore';
 
 /**
@@ -77,7 +78,8 @@ export async function acquireSlot(
   return { status: woken.includes(input.holder) ? 'acquired' : 'waiting', woken };
 }
 
-export async function handler(event: unknown): Promise<AcquireSlotResult> {
+export async function handler(event: unknown, context?: Context): Promise<AcquireSlotResult> {
+  beginInvocation(logger, event, context);
   const input = parseInput(AcquireSlotSchema, event, 'Acquire slot');
   const result = await acquireSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
   logger.info('acquire slot', { holder: input.holder, lockName: input.lockName, ...result });

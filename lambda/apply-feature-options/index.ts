@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   AdvancedEventSelector,
   AdvancedFieldSelector,
@@ -25,7 +26,7 @@ import type { FeatureOptionsResult, SkippedRegion } from '../shared/contracts';
 import { flagEnv, optionalEnv, requireEnv } from '../shared/env';
 import { FeatureOptionFailed, THROTTLING_ERRORS } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { clientsInAccount, createManagementClients, ManagementClients } from '../shared/management';
 
 /**
@@ -448,7 +449,8 @@ export async function applyFeatureOptions(
   return result;
 }
 
-export async function handler(event: unknown): Promise<FeatureOptionsResult> {
+export async function handler(event: unknown, context?: Context): Promise<FeatureOptionsResult> {
+  beginInvocation(logger, event, context);
   const input = parseInput(ApplyFeatureOptionsInputSchema, event, 'Apply feature options');
   return applyFeatureOptions({ sts, management }, input, configFromEnv());
 }

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { CloseAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { ServiceCatalogClient, TerminateProvisionedProductCommand } from '@aws-sdk/client-service-catalog';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -6,7 +7,7 @@ import { createClient } from '../shared/clients';
 import { nowIso } from '../shared/clock';
 import { ControlTowerBusy } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import { AccountRequestSchema, idempotencyToken, provisionedProductName } from '../shared/schema';
@@ -110,7 +111,8 @@ export async function closeAccount(org: OrganizationsClient, accountId: string):
   }
 }
 
-export async function handler(event: unknown): Promise<TerminationResult | ClosureResult> {
+export async function handler(event: unknown, context?: Context): Promise<TerminationResult | ClosureResult> {
+  beginInvocation(logger, event, context);
   const payload = parseInput(PayloadSchema, event, 'Close account');
   const { validation } = payload.state;
   if (payload.action === 'terminate') {

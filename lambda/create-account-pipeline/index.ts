@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   ActionDeclaration,
   CodePipelineClient,
@@ -11,7 +12,7 @@ import { createClient } from '../shared/clients';
 import type { PipelineResult } from '../shared/contracts';
 import { optionalEnv, requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 
 /**
  * Step 9, Create account pipeline: one CodePipeline per account that runs the
@@ -266,7 +267,8 @@ export async function createAccountPipeline(
   return ensurePipeline(client, declaration);
 }
 
-export async function handler(event: unknown): Promise<PipelineResult> {
+export async function handler(event: unknown, context?: Context): Promise<PipelineResult> {
+  beginInvocation(logger, event, context);
   const input = parseInput(CreateAccountPipelineInputSchema, event, 'Create account pipeline');
   return createAccountPipeline(codePipeline, input, configFromEnv());
 }

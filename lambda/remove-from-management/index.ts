@@ -1,10 +1,11 @@
+import type { Context } from 'aws-lambda';
 import { CodePipelineClient, DeletePipelineCommand, GetPipelineCommand } from '@aws-sdk/client-codepipeline';
 import { z } from 'zod';
 import { pipelineName, DEFAULT_PIPELINE_NAME_PREFIX } from '../create-account-pipeline';
 import { createClient } from '../shared/clients';
 import { optionalEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import {
   createMetadataDocumentClient,
   markRemoved,
@@ -77,7 +78,8 @@ export async function removeFromManagement(
   return { accountId, pipelineDeleted };
 }
 
-export async function handler(event: unknown): Promise<RemovalResult> {
+export async function handler(event: unknown, context?: Context): Promise<RemovalResult> {
+  beginInvocation(logger, event, context);
   const input = parseInput(RemoveFromManagementInputSchema, event, 'Remove from management');
   return removeFromManagement(
     { codePipeline, metadata: metadataTableFromEnv(doc) },
