@@ -41,6 +41,7 @@ import { ValidateRequest } from './workflow/validate';
 import { CloseAccountOnRemoval } from './workflow/close-account';
 import { RerunCustomizations } from './rerun-customizations';
 import { ControlTowerAccess, DEFAULT_TRUSTED_ROLE_PATH } from './control-tower-access';
+import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions } from './monitoring';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -186,6 +187,13 @@ export interface AccountFactoryProps {
    * @default 10
    */
   readonly rerunConcurrency?: number;
+  /**
+   * Metrics, alarms and the dashboard (see AccountFactoryMonitoring): alarms go to the
+   * failure topic when the factory has a customer-managed key (CloudWatch cannot publish
+   * to a topic under the AWS-managed key), else to a topic of their own.
+   * @default - alarms and a dashboard with the documented thresholds
+   */
+  readonly monitoring?: AccountFactoryMonitoringOptions;
 }
 
 /** IAM role names: 1-64 of letters, digits and +=,.@_- */
@@ -307,6 +315,8 @@ export class AccountFactory extends Construct {
    * `{ "accountIds": [...] }`), with no Control Tower operation.
    */
   public readonly rerunStateMachine: sfn.StateMachine;
+  /** Alarms, dashboard and `metric*()` methods for the metrics the handlers emit. */
+  public readonly monitoring: AccountFactoryMonitoring;
 
   private readonly stepFunctions: Partial<Record<HandlerName, StepFunction>>;
   /** The roles the execution role trusts (trustExecutionRole adds to them). */
@@ -706,6 +716,17 @@ export class AccountFactory extends Construct {
       [HANDLER.SEMAPHORE_CLEANUP]: this.semaphore.cleanupFunction,
       [HANDLER.CUSTOMIZATIONS_RESULT]: this.customizationsResultFunction,
     };
+
+    const toFailureTopic = !props.monitoring?.alarmTopic && !props.failureTopic && key !== undefined;
+    this.monitoring = new AccountFactoryMonitoring(this, 'Monitoring', {
+      ...props.monitoring,
+      ...(toFailureTopic ? { alarmTopic: this.failureTopic, alarmTopicKey: key } : {}),
+      stateMachine: this.stateMachine,
+      functions: this.functions,
+      requestTrigger: this.requestTrigger,
+      controlTowerLock: this.semaphore,
+      customizationsLock: this.customizationsLock,
+    });
   }
 
   /**
