@@ -28,12 +28,15 @@ export interface RecordedMetric {
 }
 
 const invocation = new AsyncLocalStorage<{ recorder: MetricsRecorder; handler: string }>();
-let installed = false;
+const CAPTURE = Symbol.for('cdk-account-factory.emf-capture');
 
-/** Wraps process.stdout.write once per process: EMF lines written under `capture` are recorded. */
+/**
+ * Wraps process.stdout.write (unless it is our wrapper already): EMF lines written under
+ * `capture` are recorded, the rest passes through. Checked at every capture, since a test
+ * or a tool may replace process.stdout.write (and restore it) at any time.
+ */
 function installStdoutCapture(): void {
-  if (installed) return;
-  installed = true;
+  if ((process.stdout.write as unknown as Record<symbol, boolean>)[CAPTURE]) return;
   const original = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
   const write = (chunk: unknown, ...rest: unknown[]): boolean => {
     const ctx = invocation.getStore();
@@ -49,6 +52,7 @@ function installStdoutCapture(): void {
     callback?.();
     return true;
   };
+  Object.defineProperty(write, CAPTURE, { value: true });
   process.stdout.write = write as typeof process.stdout.write;
 }
 
