@@ -59,8 +59,12 @@ export async function readLocks(doc: DynamoDBDocumentClient, tableName: string):
       const view = lock(pk);
       view.count = Number(item.count ?? 0);
       for (const [key, value] of Object.entries(item)) {
+        // A slot is a map ({ at, grant?, op? }), or a plain string when handed over to a pipeline.
         if (key !== 'pk' && key !== 'sk' && key !== 'count')
-          view.holders.push({ holder: key, since: String(value) });
+          view.holders.push({
+            holder: key,
+            since: String(value && typeof value === 'object' ? (value as { at?: unknown }).at : value),
+          });
       }
       view.holders.sort((a, b) => a.since.localeCompare(b.since));
     } else if (sk.startsWith(WAITER_PREFIX)) {

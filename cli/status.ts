@@ -1,3 +1,4 @@
+import { ListExecutionsCommand, type ExecutionStatus } from '@aws-sdk/client-sfn';
 import { Command } from 'commander';
 import type { MetadataItem } from '../lambda/shared/metadata';
 import { EXIT_OK, UsageError } from './errors';
@@ -131,14 +132,131 @@ export async function readLockStatus(target: FactoryTarget): Promise<LockStatus[
   return out;
 }
 
+/** What `status` shows of the factory's health: what the dashboard and the alarms watch. */
+export interface Health {
+  locks: {
+    label: string;
+    lockName: string;
+    inUse: number;
+    limit?: number;
+    waiters: number;
+    /** Seconds the first in line has waited (since its execution started); 0 without waiters. */
+    oldestWaitSeconds: number;
+    /** Seconds the longest-held slot has been held; 0 when none is. */
+    oldestHeldSeconds: number;
+  }[];
+  /** Executions that ended FAILED, TIMED_OUT or ABORTED in the last 24 hours (undefined: state machine unknown). */
+  executionsFailedLastDay?: { total: number; byStatus: Record<string, number> };
+  /** Accounts whose last customizations run failed or was stopped. */
+  pipelinesFailed: { accountId: string; accountName: string; failedStage?: string; at?: string }[];
+}
+
+const DAY_MS = 24 * 3600_000;
+const FAILED_STATUSES: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+function secondsBetween(fromIso: string | undefined, now: number): number {
+  const t = fromIso ? Date.parse(fromIso) : NaN;
+  return Number.isNaN(t) ? 0 : Math.max(0, Math.round((now - t) / 1000));
+}
+
+/** Executions of the state machine that ended badly since `since` (ListExecutions, newest first). */
+async function failedExecutionsSince(
+  target: FactoryTarget,
+  stateMachineArn: string,
+  since: number,
+): Promise<{ total: number; byStatus: Record<string, number> }> {
+  const byStatus: Record<string, number> = {};
+  for (const statusFilter of FAILED_STATUSES) {
+    let nextToken: string | undefined;
+    let count = 0;
+    do {
+      const out = await target.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn, statusFilter, nextToken, maxResults: 1000 }),
+      );
+      const executions = out.executions ?? [];
+      // An execution that ended in the window; without a stop date (local), its start.
+      count += executions.filter((e) => (e.stopDate ?? e.startDate ?? new Date(0)).getTime() >= since).length;
+      // Newest first: once an execution started before the window's start plus a year of
+      // Step Functions' maximum duration, no later page has one that ended in the window.
+      const oldest = executions[executions.length - 1]?.startDate?.getTime();
+      nextToken = oldest !== undefined && oldest < since - 365 * DAY_MS ? undefined : out.nextToken;
+    } while (nextToken);
+    byStatus[statusFilter] = count;
+  }
+  return { total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus };
+}
+
+export async function readHealth(
+  target: FactoryTarget,
+  metadata: readonly MetadataItem[],
+  locks: readonly LockStatus[],
+): Promise<Health> {
+  const now = (target.now?.() ?? new Date()).getTime();
+  const pipelinesFailed = metadata
+    .filter((m) => m.status === 'ACTIVE')
+    .map((m) => ({ m, c: customizationsOf(m) }))
+    .filter(({ c }) => c?.status === 'FAILED' || c?.status === 'STOPPED')
+    .map(({ m, c }) => ({
+      accountId: m.accountId,
+      accountName: m.accountName,
+      ...(c?.failedStage ? { failedStage: c.failedStage } : {}),
+      ...(c?.at ? { at: c.at } : {}),
+    }));
+  return {
+    locks: locks.map((l) => ({
+      label: l.label,
+      lockName: l.lockName,
+      inUse: l.count,
+      ...(l.limit ? { limit: l.limit } : {}),
+      waiters: l.waiters.length,
+      oldestWaitSeconds: Math.max(0, ...l.waiters.map((w) => secondsBetween(w.queuedAt, now))),
+      oldestHeldSeconds: Math.max(0, ...l.holders.map((h) => secondsBetween(h.since, now))),
+    })),
+    ...(target.stateMachineArn
+      ? { executionsFailedLastDay: await failedExecutionsSince(target, target.stateMachineArn, now - DAY_MS) }
+      : {}),
+    pipelinesFailed,
+  };
+}
+
+function duration(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+export function formatHealth(health: Health): string[] {
+  const lines = ['Health'];
+  const width = Math.max(20, ...health.locks.map((l) => l.label.length + 1));
+  for (const l of health.locks) {
+    const limit = l.limit ? ` of ${l.limit}` : '';
+    const held = l.inUse ? `, held longest ${duration(l.oldestHeldSeconds)}` : '';
+    const waiting = l.waiters ? `, oldest waiting ${duration(l.oldestWaitSeconds)}` : '';
+    lines.push(`  ${l.label.padEnd(width)}${l.inUse}${limit} in use${held}; ${l.waiters} waiting${waiting}`);
+  }
+  const e = health.executionsFailedLastDay;
+  lines.push(
+    `  ${'executions failed'.padEnd(width)}` +
+      (e
+        ? `${e.total} in the last day (${FAILED_STATUSES.map((s) => `${s} ${e.byStatus[s] ?? 0}`).join(', ')})`
+        : 'unknown (the state machine is not known: deploy this version of the factory)'),
+  );
+  const p = health.pipelinesFailed;
+  lines.push(
+    `  ${'pipelines failed'.padEnd(width)}${p.length}${p.length ? `: ${p.map((f) => `${f.accountName} (${f.accountId}${f.failedStage ? `, at ${f.failedStage}` : ''})`).join(', ')}` : ''}`,
+  );
+  return lines;
+}
+
 export async function statusReport(
   target: FactoryTarget,
   account?: string,
-): Promise<{ accounts: MetadataItem[]; locks: LockStatus[]; text: string }> {
+): Promise<{ accounts: MetadataItem[]; locks: LockStatus[]; health: Health; text: string }> {
   const [metadata, locks] = await Promise.all([
     readMetadata(target.doc, target.metadataTable),
     readLockStatus(target),
   ]);
+  const health = await readHealth(target, metadata, locks);
   const accounts = account ? [findAccount(metadata, account)] : metadata;
   const lines = [
     ...(account
@@ -146,8 +264,10 @@ export async function statusReport(
       : [`Accounts (${metadata.length}) on ${target.description}`, ...formatAccounts(accounts)]),
     '',
     ...formatLocks(locks),
+    '',
+    ...formatHealth(health),
   ];
-  return { accounts, locks, text: lines.join('\n') };
+  return { accounts, locks, health, text: lines.join('\n') };
 }
 
 interface StatusOptions extends TargetOptions {
@@ -159,7 +279,8 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description(
       'show the managed accounts (or one): last operation, outcome, when, customizations; ' +
-        'and who holds or waits for the Control Tower slots now',
+        'who holds or waits for the Control Tower slots now; and the health: slots vs limit, ' +
+        'the oldest wait, executions failed in the last day, pipelines failed',
     )
     .argument('[account]', 'an account ID, email or name')
     .option('--json', 'print the status as JSON');
@@ -170,7 +291,7 @@ export function registerStatus(program: Command): void {
         const report = await statusReport(target, account);
         if (options.json) {
           process.stdout.write(
-            `${JSON.stringify({ accounts: report.accounts, locks: report.locks }, null, 2)}\n`,
+            `${JSON.stringify({ accounts: report.accounts, locks: report.locks, health: report.health }, null, 2)}\n`,
           );
         } else {
           process.stdout.write(`${report.text}\n`);

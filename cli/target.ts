@@ -36,6 +36,10 @@ export interface FactoryTarget {
   readonly locks: readonly LockRef[];
   /** Its limit, when known. */
   readonly semaphoreLimit?: number;
+  /** The provisioning state machine, when known (status counts its failed executions). */
+  readonly stateMachineArn?: string;
+  /** The factory's time now (the emulated clock locally). @default - the wall clock */
+  now?(): Date;
   readonly rerunStateMachineArn: string;
   /** How often to poll an execution (ms). */
   readonly pollMs: number;
@@ -140,6 +144,7 @@ async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<
           ]
         : []),
     ],
+    stateMachineArn: outputs[STACK_OUTPUTS.STATE_MACHINE] || undefined,
     rerunStateMachineArn: need(
       explicit.rerunStateMachineArn,
       STACK_OUTPUTS.RERUN_STATE_MACHINE,
@@ -257,6 +262,8 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
       },
     ],
     rerunStateMachineArn: ref(STACK_OUTPUTS.RERUN_STATE_MACHINE),
+    stateMachineArn: factory.stateMachineArn,
+    now: () => factory.clock.now(),
     pollMs: 20,
     removeRequest: (id) => factory.remove(id),
     idle: () => settle(factory),

@@ -38,6 +38,7 @@ import { acknowledgeWorkflowRole } from './private/workflow-nag';
 import { RerunCustomizations } from './rerun-customizations';
 import { provisioningWorkflow } from './workflow/provisioning-workflow';
 import { HANDLER, HandlerName } from './workflow/step-names';
+import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions } from './monitoring';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -183,6 +184,13 @@ export interface AccountFactoryProps {
    * @default 10
    */
   readonly rerunConcurrency?: number;
+  /**
+   * Metrics, alarms and the dashboard (see AccountFactoryMonitoring): alarms go to the
+   * failure topic when the factory has a customer-managed key (CloudWatch cannot publish
+   * to a topic under the AWS-managed key), else to a topic of their own.
+   * @default - alarms and a dashboard with the documented thresholds
+   */
+  readonly monitoring?: AccountFactoryMonitoringOptions;
 }
 
 /**
@@ -266,6 +274,8 @@ export class AccountFactory extends Construct {
    * `{ "accountIds": [...] }`), with no Control Tower operation.
    */
   public readonly rerunStateMachine: sfn.StateMachine;
+  /** Alarms, dashboard and `metric*()` methods for the metrics the handlers emit. */
+  public readonly monitoring: AccountFactoryMonitoring;
 
   /** Every handler function of the factory, by handler name (see `roleOf`). */
   private readonly handlerFunctions: Partial<Record<HandlerName, HandlerFunction>> = {};
@@ -369,6 +379,17 @@ export class AccountFactory extends Construct {
       [HANDLER.SEMAPHORE_CLEANUP]: this.semaphore.cleanupFunction,
       [HANDLER.CUSTOMIZATIONS_RESULT]: this.customizationsResultFunction,
     };
+
+    const toFailureTopic = !props.monitoring?.alarmTopic && !props.failureTopic && key !== undefined;
+    this.monitoring = new AccountFactoryMonitoring(this, 'Monitoring', {
+      ...props.monitoring,
+      ...(toFailureTopic ? { alarmTopic: this.failureTopic, alarmTopicKey: key } : {}),
+      stateMachine: this.stateMachine,
+      functions: this.functions,
+      requestTrigger: this.requestTrigger,
+      controlTowerLock: this.semaphore,
+      customizationsLock: this.customizationsLock,
+    });
   }
 
   /**

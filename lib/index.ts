@@ -4,6 +4,7 @@ export * from './account-request';
 export * from './concurrency-semaphore';
 export * from './control-tower-access';
 export * from './management-account-stack';
+export * from './monitoring';
 export * from './customizations-source';
 export * from './request-files';
 export { STEP, NUMBERED_STEPS, HANDLER } from './workflow/step-names';

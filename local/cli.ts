@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readRequestFiles } from '../lib/request-files';
+import { formatMetrics } from './engine/metrics';
 import { synthTemplate } from './engine/synth';
 import { formatLine, type RequestLine } from './progress';
 import { generateRequests } from './requests';
@@ -107,6 +108,9 @@ export function formatSummary(s: ScenarioSummary): string {
     `  makespan                      ${minutes(s.makespanSeconds)} vs bound ceil(N/${s.semaphoreLimit}) x ${minutes(s.createSeconds)} = ${minutes(s.boundSeconds)} (ratio ${ratio})`,
     `  state transitions             ${s.stateTransitions}`,
     `  wall time                     ${(s.wallMs / 1000).toFixed(1)} s`,
+    '',
+    'Metrics the handlers emitted (namespace AccountFactory; the alarms and the dashboard watch these)',
+    ...formatMetrics(s.metrics),
   ].join('\n');
 }
 

@@ -1,6 +1,7 @@
 import { ENV } from '../lambda/shared/env';
 import type { FaultOptions } from './emulator';
 import { LocalFactory, type LocalFactoryOptions } from './engine';
+import { summarizeMetrics, type MetricSummary } from './engine/metrics';
 import type { CfnTemplate } from './engine/template';
 import { customizationsDetail, describeLine, latestByRequest, type RequestLine } from './progress';
 
@@ -74,6 +75,11 @@ export interface ScenarioSummary {
   customizations: { succeeded: number; failed: number; other: number; peakConcurrent: number; limit: number };
   stateTransitions: number;
   wallMs: number;
+  /**
+   * The metrics the handlers emitted during the run (embedded metric format, recorded by
+   * the local engine as CloudWatch would), per metric and dimensions.
+   */
+  metrics: MetricSummary[];
 }
 
 export interface ScenarioResult {
@@ -225,5 +231,6 @@ function summarize(
     },
     stateTransitions: executions.reduce((a, e) => a + e.transitions, 0),
     wallMs,
+    metrics: summarizeMetrics(factory.lambda.metrics),
   };
 }

@@ -8,3 +8,11 @@ process.env.AWS_SECRET_ACCESS_KEY = 'local-test-secret';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 // The SDK's notice that future versions need Node 22 is about this machine, not the deployed Lambdas (Node 22).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+// The handlers' metrics are EMF lines on stdout: kept out of the test output. The local
+// engine records them before this filter sees them (local/engine/metrics.ts).
+const writeStdout = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
+  typeof chunk === 'string' && chunk.startsWith('{"_aws":')
+    ? true
+    : writeStdout(chunk, ...rest)) as typeof process.stdout.write;

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -6,7 +7,7 @@ import { createClient } from '../shared/clients';
 import type { AcquireSlotInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { createLogger, beginInvocation } from '../shared/logger';
 import { attemptOrder, confirmSlot, dequeue, enqueue, notifyWaiter, wakeNext } from '../shared/semaphore';
 import { withRemainingTime } from '../shared/retry';
 
@@ -90,9 +91,12 @@ export async function acquireSlot(
   return { status: woken.includes(input.holder) ? 'acquired' : 'waiting', woken };
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<AcquireSlotResult> => {
-  const input = parseInput(AcquireSlotSchema, event, 'Acquire slot');
-  const result = await acquireSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
-  logger.info('acquire slot', { holder: input.holder, lockName: input.lockName, ...result });
-  return result;
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<AcquireSlotResult> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(AcquireSlotSchema, event, 'Acquire slot');
+    const result = await acquireSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
+    logger.info('acquire slot', { holder: input.holder, lockName: input.lockName, ...result });
+    return result;
+  },
+);

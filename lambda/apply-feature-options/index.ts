@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   AdvancedEventSelector,
   AdvancedFieldSelector,
@@ -25,7 +26,7 @@ import type { FeatureOptionsResult, SkippedRegion } from '../shared/contracts';
 import { flagEnv, optionalEnv, requireEnv } from '../shared/env';
 import { FeatureOptionFailed, THROTTLING_ERRORS } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { clientsInAccount, createManagementClients, ManagementClients } from '../shared/management';
 import { withRemainingTime } from '../shared/retry';
 
@@ -449,7 +450,10 @@ export async function applyFeatureOptions(
   return result;
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<FeatureOptionsResult> => {
-  const input = parseInput(ApplyFeatureOptionsInputSchema, event, 'Apply feature options');
-  return applyFeatureOptions({ sts, management }, input, configFromEnv());
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<FeatureOptionsResult> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(ApplyFeatureOptionsInputSchema, event, 'Apply feature options');
+    return applyFeatureOptions({ sts, management }, input, configFromEnv());
+  },
+);

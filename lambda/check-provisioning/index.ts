@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
@@ -5,9 +6,10 @@ import { createClient } from '../shared/clients';
 import { now } from '../shared/clock';
 import type { ProvisioningStatus } from '../shared/contracts';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
 import { withRemainingTime } from '../shared/retry';
+import { createMetrics, METRIC, MetricUnit, Metrics, withMetrics } from '../shared/metrics';
 
 /**
  * Check provisioning: one DescribeRecord of the Control Tower operation. The state
@@ -16,6 +18,7 @@ import { withRemainingTime } from '../shared/retry';
 
 const logger = createLogger('check-provisioning');
 const management = createManagementClients(createClient(STSClient));
+const metrics = createMetrics();
 
 const PayloadSchema = z.object({
   state: z.object({
@@ -66,9 +69,26 @@ export async function checkProvisioning(
   throw new Error(`DescribeRecord ${recordId} returned an unknown status ${String(status)}`);
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<ProvisioningStatus> => {
-  const payload = parseInput(PayloadSchema, event, 'Check provisioning');
-  const result = await checkProvisioning(management.serviceCatalog, payload);
-  logger.info('Control Tower operation status', { ...result });
-  return result;
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<ProvisioningStatus> => {
+    beginInvocation(logger, event, context);
+    const payload = parseInput(PayloadSchema, event, 'Check provisioning');
+    return withMetrics(metrics, async () => {
+      const result = await checkProvisioning(management.serviceCatalog, payload);
+      recordOperationMetrics(metrics, result);
+      logger.info('Control Tower operation status', { ...result });
+      return result;
+    });
+  },
+);
+
+/** When the operation has ended: how long it took, and how it ended. */
+export function recordOperationMetrics(metrics: Metrics, status: ProvisioningStatus): void {
+  if (status.status === 'IN_PROGRESS') return;
+  metrics.addMetric(METRIC.CONTROL_TOWER_DURATION, MetricUnit.Seconds, status.elapsedSeconds);
+  metrics.addMetric(
+    status.status === 'SUCCEEDED' ? METRIC.CONTROL_TOWER_SUCCEEDED : METRIC.CONTROL_TOWER_FAILED,
+    MetricUnit.Count,
+    1,
+  );
+}

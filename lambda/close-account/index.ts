@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { CloseAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { ServiceCatalogClient, TerminateProvisionedProductCommand } from '@aws-sdk/client-service-catalog';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -6,7 +7,7 @@ import { createClient } from '../shared/clients';
 import { nowIso } from '../shared/clock';
 import { ControlTowerBusy } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import { AccountRequestSchema, idempotencyToken, provisionedProductName } from '../shared/schema';
@@ -112,7 +113,8 @@ export async function closeAccount(org: OrganizationsClient, accountId: string):
 }
 
 export const handler = withRemainingTime(
-  async (event: unknown): Promise<TerminationResult | ClosureResult> => {
+  async (event: unknown, context?: Context): Promise<TerminationResult | ClosureResult> => {
+    beginInvocation(logger, event, context);
     const payload = parseInput(PayloadSchema, event, 'Close account');
     const { validation } = payload.state;
     if (payload.action === 'terminate') {

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   ActionDeclaration,
   CodePipelineClient,
@@ -11,7 +12,7 @@ import { createClient } from '../shared/clients';
 import type { PipelineResult } from '../shared/contracts';
 import { optionalEnv, requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { createLogger, beginInvocation } from '../shared/logger';
 import { withRemainingTime } from '../shared/retry';
 
 /**
@@ -267,7 +268,10 @@ export async function createAccountPipeline(
   return ensurePipeline(client, declaration);
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<PipelineResult> => {
-  const input = parseInput(CreateAccountPipelineInputSchema, event, 'Create account pipeline');
-  return createAccountPipeline(codePipeline, input, configFromEnv());
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<PipelineResult> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(CreateAccountPipelineInputSchema, event, 'Create account pipeline');
+    return createAccountPipeline(codePipeline, input, configFromEnv());
+  },
+);

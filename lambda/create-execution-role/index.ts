@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   AttachRolePolicyCommand,
   CreateRoleCommand,
@@ -14,7 +15,7 @@ import type { ExecutionRoleResult } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { ExecutionRoleNotReady } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { clientsInAccount, createManagementClients, partitionOf } from '../shared/management';
 import { withRemainingTime } from '../shared/retry';
 
@@ -261,7 +262,10 @@ export async function createExecutionRole(
   return result;
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<ExecutionRoleResult> => {
-  const input = parseInput(CreateExecutionRoleInputSchema, event, 'Create execution role');
-  return createExecutionRole(sts, input, configFromEnv(), management.sts);
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<ExecutionRoleResult> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(CreateExecutionRoleInputSchema, event, 'Create execution role');
+    return createExecutionRole(sts, input, configFromEnv(), management.sts);
+  },
+);

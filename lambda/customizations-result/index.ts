@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   CodePipelineClient,
   GetPipelineExecutionCommand,
@@ -18,7 +19,8 @@ import type {
 import { optionalEnv, requireEnv } from '../shared/env';
 import { isConditionalCheckFailed } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
+import { createMetrics, METRIC, MetricUnit, Metrics, withMetrics } from '../shared/metrics';
 import {
   createMetadataDocumentClient,
   getMetadata,
@@ -46,6 +48,7 @@ const logger = createLogger('customizations-result');
 const doc = createMetadataDocumentClient();
 const lockDoc = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
 const sfn = createClient(SFNClient);
+const metrics = createMetrics();
 const sns = createClient(SNSClient);
 const codePipeline = createClient(CodePipelineClient);
 
@@ -309,13 +312,30 @@ export async function handlePipelineEvent(
   return { ...result, notification };
 }
 
-export async function handler(event: unknown): Promise<CustomizationsResult> {
+/**
+ * An account pipeline's outcome, counted once: a repeated event (recorded as a
+ * duplicate) counts nothing; a superseded execution is neither outcome (the newer
+ * one counts).
+ */
+export function recordCustomizationsMetrics(metrics: Metrics, result: CustomizationsResult): void {
+  if (result.recorded === 'duplicate') return;
+  if (result.status === 'SUCCEEDED') metrics.addMetric(METRIC.CUSTOMIZATIONS_SUCCEEDED, MetricUnit.Count, 1);
+  if (result.status === 'FAILED' || result.status === 'STOPPED')
+    metrics.addMetric(METRIC.CUSTOMIZATIONS_FAILED, MetricUnit.Count, 1);
+}
+
+export async function handler(event: unknown, context?: Context): Promise<CustomizationsResult> {
+  beginInvocation(logger, event, context);
   const input = parseInput(PipelineEventSchema, event, 'Customizations result');
-  const result = await handlePipelineEvent(
-    { metadata: metadataTableFromEnv(doc), lockDoc, sfn, sns, codePipeline },
-    configFromEnv(),
-    input,
-  );
+  const result = await withMetrics(metrics, async () => {
+    const r = await handlePipelineEvent(
+      { metadata: metadataTableFromEnv(doc), lockDoc, sfn, sns, codePipeline },
+      configFromEnv(),
+      input,
+    );
+    recordCustomizationsMetrics(metrics, r);
+    return r;
+  });
   logger.info('customizations result', {
     pipeline: input.detail.pipeline,
     executionId: input.detail['execution-id'],

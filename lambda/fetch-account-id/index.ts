@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
@@ -5,7 +6,7 @@ import { createClient } from '../shared/clients';
 import type { AccountRef } from '../shared/contracts';
 import { AccountNotFound } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
 import { findAccountByEmail } from '../shared/organizations';
 import { withRemainingTime } from '../shared/retry';
@@ -55,7 +56,8 @@ export async function fetchAccountId(org: OrganizationsClient, payload: Payload)
   }
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<AccountRef> => {
+export const handler = withRemainingTime(async (event: unknown, context?: Context): Promise<AccountRef> => {
+  beginInvocation(logger, event, context);
   const payload = parseInput(PayloadSchema, event, 'Fetch account ID');
   const result = await fetchAccountId(management.organizations, payload);
   logger.info('account found', { requestId: payload.state.validation.requestId, ...result });

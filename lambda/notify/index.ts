@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
@@ -5,8 +6,16 @@ import { now, nowIso } from '../shared/clock';
 import { OPERATIONS, type NotificationMessage, type Operation } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { createLogger, beginInvocation } from '../shared/logger';
 import { withRemainingTime } from '../shared/retry';
+import {
+  createMetrics,
+  ERROR_NAME_DIMENSION,
+  METRIC,
+  MetricUnit,
+  Metrics,
+  withMetrics,
+} from '../shared/metrics';
 import {
   createMetadataDocumentClient,
   MetadataTable,
@@ -23,6 +32,7 @@ import {
 const logger = createLogger('notify');
 const sns = createClient(SNSClient);
 const doc = createMetadataDocumentClient();
+const metrics = createMetrics();
 
 /** SNS: a subject is ASCII, without line breaks, and shorter than 100 characters. */
 export const MAX_SUBJECT_LENGTH = 99;
@@ -192,7 +202,46 @@ export async function notify(
   return message;
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<NotificationMessage> => {
-  const input = parseInput(NotifyInputSchema, event, 'Notify');
-  return notify({ sns, metadata: metadataTableFromEnv(doc) }, input, configFromEnv());
-});
+/** The metric of each successful operation. */
+const SUCCEEDED_METRIC: Record<Operation, string> = {
+  CREATE: METRIC.ACCOUNTS_VENDED,
+  UPDATE: METRIC.ACCOUNTS_UPDATED,
+  IMPORT: METRIC.ACCOUNTS_IMPORTED,
+  ADOPT: METRIC.ACCOUNTS_ADOPTED,
+  CUSTOMIZE: METRIC.ACCOUNTS_CUSTOMIZED,
+  REMOVE: METRIC.ACCOUNTS_REMOVED,
+};
+
+/**
+ * The metrics of a published notification: the account vended (updated, imported,
+ * customized, removed), or the request failed and by which error; and how long the
+ * request took. A request superseded by a newer version of itself (StaleRequestVersion)
+ * counts among the step failures by name, not among the failed requests: the newer
+ * version applies it.
+ */
+export function recordOutcomeMetrics(metrics: Metrics, message: NotificationMessage): void {
+  if (message.outcome === 'FAILED') {
+    const name = message.error?.name ?? 'UnknownError';
+    if (name !== 'StaleRequestVersion') metrics.addMetric(METRIC.REQUESTS_FAILED, MetricUnit.Count, 1);
+    const byName = metrics.singleMetric();
+    byName.addDimension(ERROR_NAME_DIMENSION, name);
+    byName.addMetric(METRIC.STEP_FAILURES, MetricUnit.Count, 1);
+  } else {
+    const operation = message.outcome === 'REMOVED' ? 'REMOVE' : message.operation;
+    if (operation) metrics.addMetric(SUCCEEDED_METRIC[operation], MetricUnit.Count, 1);
+  }
+  if (message.durations.totalSeconds !== null)
+    metrics.addMetric(METRIC.REQUEST_DURATION, MetricUnit.Seconds, message.durations.totalSeconds);
+}
+
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<NotificationMessage> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(NotifyInputSchema, event, 'Notify');
+    return withMetrics(metrics, async () => {
+      const message = await notify({ sns, metadata: metadataTableFromEnv(doc) }, input, configFromEnv());
+      recordOutcomeMetrics(metrics, message);
+      return message;
+    });
+  },
+);

@@ -5,13 +5,13 @@ import {
   PortfolioDetail,
   ServiceCatalogClient,
 } from '@aws-sdk/client-service-catalog';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { respond, type ResourceResult } from '../shared/cfn-response';
 import { createClient } from '../shared/clients';
 import { AccountFactoryProductNotFound } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 
 /**
  * Gives the factory's management role access to Control Tower's Account Factory
@@ -111,7 +111,8 @@ export async function portfolioAccess(
 }
 
 /** CloudFormation invokes it directly and waits for the answer at the event's ResponseURL. */
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<void> {
+export async function handler(event: CloudFormationCustomResourceEvent, context?: Context): Promise<void> {
+  beginInvocation(logger, event, context);
   try {
     const parsed = parseInput(EventSchema, event, 'Portfolio access');
     const result = await portfolioAccess(serviceCatalogIn(parsed.ResourceProperties.Region), parsed);

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   ProvisionProductCommand,
   RecordDetail,
@@ -10,12 +11,13 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
-import { nowIso } from '../shared/clock';
+import { now, nowIso } from '../shared/clock';
 import { OPERATIONS, type ProvisioningResult } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { AccountNotFound, ControlTowerBusy, StaleRequestVersion } from '../shared/errors';
 import { InvalidStepInput, parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
+import { createMetrics, METRIC, MetricUnit, withMetrics } from '../shared/metrics';
 import { OperationSlotSchema, underSlot } from '../shared/operation-slot';
 import { createManagementClients } from '../shared/management';
 import { withRemainingTime } from '../shared/retry';
@@ -43,6 +45,7 @@ import {
 const logger = createLogger('provision-account');
 const management = createManagementClients(createClient(STSClient));
 const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
+const metrics = createMetrics();
 
 const PayloadSchema = z.object({
   state: z.object({
@@ -247,17 +250,37 @@ export async function assertLatestVersion(
   }
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<ProvisioningResult> => {
-  const payload = parseInput(PayloadSchema, event, 'Provision account');
-  const { requestId, version } = payload.state.validation;
-  await assertLatestVersion(ddb, requireEnv('REQUESTS_TABLE'), requestId, version);
-  const result = await underSlot(parseInput(OperationSlotSchema, event, 'Provision account'), () =>
-    provisionAccount(management.serviceCatalog, requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'), payload),
-  );
-  logger.info('Control Tower operation started', {
-    requestId: payload.state.validation.requestId,
-    operation: payload.state.validation.operation,
-    ...result,
-  });
-  return result;
-});
+/**
+ * Seconds from the execution's start to now, when the operation starts: the time it
+ * waited for its slot (the queue is ordered by execution start), validation included.
+ */
+export function slotWaitSeconds(event: unknown): number | undefined {
+  const startTime = (event as { execution?: { startTime?: unknown } } | null)?.execution?.startTime;
+  const start = typeof startTime === 'string' ? Date.parse(startTime) : NaN;
+  if (Number.isNaN(start)) return undefined;
+  return Math.max(0, Math.round((now().getTime() - start) / 1000));
+}
+
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<ProvisioningResult> => {
+    beginInvocation(logger, event, context);
+    const payload = parseInput(PayloadSchema, event, 'Provision account');
+    const { requestId, version } = payload.state.validation;
+    await assertLatestVersion(ddb, requireEnv('REQUESTS_TABLE'), requestId, version);
+    const slot = parseInput(OperationSlotSchema, event, 'Provision account');
+    const result = await withMetrics(metrics, async () => {
+      const started = await underSlot(slot, () =>
+        provisionAccount(management.serviceCatalog, requireEnv('ACCOUNT_FACTORY_PRODUCT_NAME'), payload),
+      );
+      const waited = slotWaitSeconds(event);
+      if (slot.slot && waited !== undefined) metrics.addMetric(METRIC.SLOT_WAIT, MetricUnit.Seconds, waited);
+      return started;
+    });
+    logger.info('Control Tower operation started', {
+      requestId: payload.state.validation.requestId,
+      operation: payload.state.validation.operation,
+      ...result,
+    });
+    return result;
+  },
+);

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -6,7 +7,7 @@ import { createClient } from '../shared/clients';
 import type { ReleaseSlotInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { release, removeWaitersOf, wakeNext } from '../shared/semaphore';
 import { withRemainingTime } from '../shared/retry';
 
@@ -45,9 +46,12 @@ export async function releaseSlot(
   return { released, woken };
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<ReleaseSlotResult> => {
-  const input = parseInput(ReleaseSlotSchema, event, 'Release slot');
-  const result = await releaseSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
-  logger.info('release slot', { holder: input.holder, lockName: input.lockName, ...result });
-  return result;
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<ReleaseSlotResult> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(ReleaseSlotSchema, event, 'Release slot');
+    const result = await releaseSlot(ddb, sfn, input.table ?? requireEnv('SEMAPHORE_TABLE'), input);
+    logger.info('release slot', { holder: input.holder, lockName: input.lockName, ...result });
+    return result;
+  },
+);

@@ -1,10 +1,11 @@
+import type { Context } from 'aws-lambda';
 import { CodePipelineClient, DeletePipelineCommand, GetPipelineCommand } from '@aws-sdk/client-codepipeline';
 import { z } from 'zod';
 import { pipelineName, DEFAULT_PIPELINE_NAME_PREFIX } from '../create-account-pipeline';
 import { createClient } from '../shared/clients';
 import { optionalEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { createLogger, beginInvocation } from '../shared/logger';
 import { withRemainingTime } from '../shared/retry';
 import {
   createMetadataDocumentClient,
@@ -78,11 +79,14 @@ export async function removeFromManagement(
   return { accountId, pipelineDeleted };
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<RemovalResult> => {
-  const input = parseInput(RemoveFromManagementInputSchema, event, 'Remove from management');
-  return removeFromManagement(
-    { codePipeline, metadata: metadataTableFromEnv(doc) },
-    input,
-    optionalEnv('PIPELINE_NAME_PREFIX') ?? DEFAULT_PIPELINE_NAME_PREFIX,
-  );
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<RemovalResult> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(RemoveFromManagementInputSchema, event, 'Remove from management');
+    return removeFromManagement(
+      { codePipeline, metadata: metadataTableFromEnv(doc) },
+      input,
+      optionalEnv('PIPELINE_NAME_PREFIX') ?? DEFAULT_PIPELINE_NAME_PREFIX,
+    );
+  },
+);

@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { z } from 'zod';
 import { respond, type ResourceResult } from '../shared/cfn-response';
 import { createClient } from '../shared/clients';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { deleteRequestItem, requestKey, writeRequestItem } from '../shared/request-item';
 
 /**
@@ -52,7 +52,8 @@ export async function onEvent(
   return { PhysicalResourceId: id, Data: { Version: String(written.version) } };
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<void> {
+export async function handler(event: CloudFormationCustomResourceEvent, context?: Context): Promise<void> {
+  beginInvocation(logger, event, context);
   try {
     const result = await onEvent(ddb, event);
     logger.info('request item', { requestType: event.RequestType, id: result.PhysicalResourceId });

@@ -1,12 +1,13 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
 import type { StreamEventName, WorkflowInput } from '../shared/contracts';
 import { requireEnv } from '../shared/env';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
+import { createMetrics, METRIC, MetricUnit } from '../shared/metrics';
 import { executionName } from '../shared/schema';
 
 /**
@@ -18,6 +19,7 @@ import { executionName } from '../shared/schema';
 
 const logger = createLogger('request-trigger');
 const sfn = createClient(SFNClient);
+const metrics = createMetrics();
 
 /** The part of a requests-table item the trigger reads. */
 const ImageSchema = z.object({
@@ -155,7 +157,8 @@ function requestKeyOf(record: DynamoDBRecord): string | null {
   }
 }
 
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+export async function handler(event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> {
+  beginInvocation(logger, event, context);
   const results = await processRecords(sfn, requireEnv('STATE_MACHINE_ARN'), event.Records ?? []);
   const batchItemFailures: DynamoDBBatchResponse['batchItemFailures'] = [];
   for (const r of results) {
@@ -168,5 +171,10 @@ export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatch
       logger.info(`record ${r.outcome}`, { ...r });
     }
   }
+  const started = results.filter((r) => r.outcome === 'started').length;
+  if (started) metrics.addMetric(METRIC.EXECUTIONS_STARTED, MetricUnit.Count, started);
+  if (batchItemFailures.length)
+    metrics.addMetric(METRIC.TRIGGER_RECORDS_FAILED, MetricUnit.Count, batchItemFailures.length);
+  metrics.publishStoredMetrics();
   return { batchItemFailures };
 }

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
@@ -8,8 +9,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createClient } from '../shared/clients';
 import { now } from '../shared/clock';
 import { optionalEnv, requireEnv } from '../shared/env';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
+import { createMetrics, LOCK_DIMENSION, METRIC, MetricUnit, Metrics } from '../shared/metrics';
 import {
   dequeue,
   isExecutionRunning,
@@ -51,6 +53,7 @@ const sfn = createClient(SFNClient);
 const codePipeline = createClient(CodePipelineClient);
 const sns = createClient(SNSClient);
 let serviceCatalog: ServiceCatalogClient | undefined;
+const metrics = createMetrics();
 
 /** A Control Tower operation that ran on when the execution that started it had ended. */
 export interface OrphanedOperation {
@@ -339,8 +342,57 @@ export async function handleCleanupEvent(
   return reap(ddb, sfn, config, codePipeline, recordStatus);
 }
 
-export async function handler(event: unknown): Promise<CleanupResult> {
-  const result = await handleCleanupEventForLocks(ddb, sfn, locksFromEnv(), event, codePipeline);
+export async function handler(event: unknown, context?: Context): Promise<CleanupResult> {
+  beginInvocation(logger, event, context);
+  const locks = locksFromEnv();
+  const result = await handleCleanupEventForLocks(ddb, sfn, locks, event, codePipeline);
   logger.info('semaphore cleanup', { ...result });
+  // What the semaphore looks like after this run, for the dashboard and the alarms
+  // (a slot held too long, a waiter queued too long). A failed read fails the run.
+  for (const lock of locks) emitLockGauges(metrics, lock.lockName, await readLockGauges(ddb, lock));
   return result;
+}
+
+/** What each run of the cleanup measures of a lock. */
+export interface LockGauges {
+  slotsInUse: number;
+  waiters: number;
+  /** Seconds since the first waiter in line queued (its execution's start); 0 without waiters. */
+  oldestWaiterAgeSeconds: number;
+  /** Seconds since the longest-held slot was taken; 0 when no slot is held. */
+  oldestSlotAgeSeconds: number;
+}
+
+function secondsSince(iso: string, at: number): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : Math.max(0, Math.round((at - t) / 1000));
+}
+
+/** Reads a lock (consistent reads) and measures it now. */
+export async function readLockGauges(ddb: DynamoDBDocumentClient, lock: LockRef): Promise<LockGauges> {
+  const state = await readLock(ddb, lock);
+  const waiters = await listWaiters(ddb, lock);
+  const at = now().getTime();
+  const slots = Object.values(state.slots);
+  return {
+    slotsInUse: Math.max(state.count, slots.length),
+    waiters: waiters.length,
+    oldestWaiterAgeSeconds: Math.max(0, ...waiters.map((w) => secondsSince(w.queuedAt, at))),
+    oldestSlotAgeSeconds: Math.max(0, ...slots.map((s) => secondsSince(s.at, at))),
+  };
+}
+
+/**
+ * One document per lock, with the lock's name as a dimension (a handful of locks: low
+ * cardinality). Synchronous from the dimension to the publish: nothing else stored in
+ * `metrics` can take the lock's dimension.
+ */
+export function emitLockGauges(metrics: Metrics, lockName: string, gauges: LockGauges): void {
+  metrics.publishStoredMetrics();
+  metrics.addDimension(LOCK_DIMENSION, lockName);
+  metrics.addMetric(METRIC.SLOTS_IN_USE, MetricUnit.Count, gauges.slotsInUse);
+  metrics.addMetric(METRIC.WAITERS, MetricUnit.Count, gauges.waiters);
+  metrics.addMetric(METRIC.OLDEST_WAITER_AGE, MetricUnit.Seconds, gauges.oldestWaiterAgeSeconds);
+  metrics.addMetric(METRIC.OLDEST_SLOT_AGE, MetricUnit.Seconds, gauges.oldestSlotAgeSeconds);
+  metrics.publishStoredMetrics();
 }

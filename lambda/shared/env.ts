@@ -49,6 +49,8 @@ export const ENV = {
   CUSTOMIZATIONS_LIMIT: 'CUSTOMIZATIONS_LIMIT',
   /** Optional: where the semaphore cleanup reports a Control Tower operation whose execution ended before it. */
   ORPHANED_OPERATIONS_TOPIC_ARN: 'ORPHANED_OPERATIONS_TOPIC_ARN',
+  /** The factory's name: the `Factory` dimension of every metric the handlers emit (lambda/shared/metrics.ts). */
+  ACCOUNT_FACTORY_NAME: 'ACCOUNT_FACTORY_NAME',
 } as const;
 
 export type EnvName = keyof typeof ENV;

@@ -101,4 +101,7 @@ export function isThrottling(err: unknown): boolean {
  * What a step's Retry for "busy" catches: THROTTLING_ERRORS as AWS returns them, and the
  * handlers' own RetryBudgetExhausted (throttled until the invocation's time ran short).
  */
-export const RETRYABLE_STEP_ERRORS: readonly string[] = [...THROTTLING_ERRORS, RetryBudgetExhausted.errorName];
+export const RETRYABLE_STEP_ERRORS: readonly string[] = [
+  ...THROTTLING_ERRORS,
+  RetryBudgetExhausted.errorName,
+];

@@ -42,17 +42,17 @@ export interface InvocationContext {
  * timeout (Sandbox.Timedout, with the work's state unknown). Without a context (a test,
  * a direct call) the retries are bounded by BUSY_RETRY_ATTEMPTS only.
  */
-export function withRemainingTime<E, R>(
-  handle: (event: E) => Promise<R>,
-): (event: E, context?: Partial<InvocationContext>) => Promise<R> {
+export function withRemainingTime<E, R, C extends Partial<InvocationContext> = Partial<InvocationContext>>(
+  handle: (event: E, context?: C) => Promise<R>,
+): (event: E, context?: C) => Promise<R> {
   return (event, context) => {
     const remaining = context?.getRemainingTimeInMillis?.();
-    if (remaining === undefined || !Number.isFinite(remaining)) return handle(event);
+    if (remaining === undefined || !Number.isFinite(remaining)) return handle(event, context);
     const budget = {
       deadline: now().getTime() + remaining,
       reserve: Math.min(BUSY_RETRY_RESERVE_MS, remaining / 4),
     };
-    return budgets.run(budget, () => handle(event));
+    return budgets.run(budget, () => handle(event, context));
   };
 }
 

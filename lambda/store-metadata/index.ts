@@ -1,7 +1,8 @@
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { OPERATIONS } from '../shared/contracts';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import {
   createMetadataDocumentClient,
   MetadataItem,
@@ -61,7 +62,8 @@ export async function storeMetadata(table: MetadataTable, input: StoreMetadataIn
   return item;
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<MetadataItem> => {
+export const handler = withRemainingTime(async (event: unknown, context?: Context): Promise<MetadataItem> => {
+  beginInvocation(logger, event, context);
   const input = parseInput(StoreMetadataInputSchema, event, 'Store metadata');
   return storeMetadata(metadataTableFromEnv(doc), input);
 });

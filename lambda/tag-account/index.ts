@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import {
   ListTagsForResourceCommand,
   OrganizationsClient,
@@ -10,7 +11,7 @@ import { createClient } from '../shared/clients';
 import type { TagResult } from '../shared/contracts';
 import { optionalEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
 import { withRemainingTime } from '../shared/retry';
 import {
@@ -121,7 +122,8 @@ export async function tagAccount(clients: TagAccountClients, input: TagAccountIn
   return plan;
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<TagResult> => {
+export const handler = withRemainingTime(async (event: unknown, context?: Context): Promise<TagResult> => {
+  beginInvocation(logger, event, context);
   const input = parseInput(TagAccountInputSchema, event, 'Tag account');
   const metadata = optionalEnv('METADATA_TABLE') ? metadataTableFromEnv(doc) : undefined;
   return tagAccount({ organizations: management.organizations, metadata }, input);

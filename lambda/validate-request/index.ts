@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { ControlTowerClient } from '@aws-sdk/client-controltower';
 import { ListParentsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
@@ -15,7 +16,7 @@ import {
   OrganizationalUnitNotRegistered,
 } from '../shared/errors';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
 import {
   createMetadataDocumentClient,
@@ -287,23 +288,26 @@ async function removalOu(org: OrganizationsClient, request: AccountRequest): Pro
   }
 }
 
-export const handler = withRemainingTime(async (event: unknown): Promise<ValidationResult> => {
-  const payload = parseInput(PayloadSchema, event, 'Validate request');
-  const result = await validateRequest(
-    {
-      organizations: management.organizations,
-      controlTower: management.controlTower,
-      serviceCatalog: management.serviceCatalog,
-      metadata: metadataTableFromEnv(metadataDoc),
-    },
-    payload,
-  );
-  logger.info('request validated', {
-    requestId: result.requestId,
-    version: result.version,
-    operation: result.operation,
-    accountId: result.accountId,
-    controlTowerChanges: result.controlTowerChanges,
-  });
-  return result;
-});
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<ValidationResult> => {
+    beginInvocation(logger, event, context);
+    const payload = parseInput(PayloadSchema, event, 'Validate request');
+    const result = await validateRequest(
+      {
+        organizations: management.organizations,
+        controlTower: management.controlTower,
+        serviceCatalog: management.serviceCatalog,
+        metadata: metadataTableFromEnv(metadataDoc),
+      },
+      payload,
+    );
+    logger.info('request validated', {
+      requestId: result.requestId,
+      version: result.version,
+      operation: result.operation,
+      accountId: result.accountId,
+      controlTowerChanges: result.controlTowerChanges,
+    });
+    return result;
+  },
+);

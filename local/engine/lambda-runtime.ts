@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { runAs } from '../emulator/caller';
 import { principalOfRole } from '../emulator/common';
+import { MetricsRecorder } from './metrics';
 import type { LocalFunction } from './template';
 
 /**
@@ -42,6 +43,8 @@ export class LambdaRuntime {
   private faults: LambdaFaults = {};
   private readonly crashesLeft = new Map<string, number>();
   readonly invocations: InvocationRecord[] = [];
+  /** The metrics the handlers emitted (EMF lines on stdout), as CloudWatch would record them. */
+  readonly metrics = new MetricsRecorder();
 
   constructor(functions: LocalFunction[]) {
     for (const fn of functions) {
@@ -149,8 +152,8 @@ export class LambdaRuntime {
       // Events cross a JSON boundary in Lambda: no shared references, no Dates.
       // The handler acts as the function's execution role (session name: the function's name).
       const principal = principalOfRole(fn.roleArn, fn.name);
-      const result = await runAs(principal, () =>
-        handler(JSON.parse(JSON.stringify(event ?? null)), context),
+      const result = await this.metrics.capture(fn.handler, () =>
+        runAs(principal, () => handler(JSON.parse(JSON.stringify(event ?? null)), context)),
       );
       // A crash after the work hits an invocation that did its work: one that failed by itself
       // (e.g. a retried ExecutionRoleNotReady) leaves the crash for the next one.

@@ -1,5 +1,13 @@
 import type { MetadataItem } from '../../lambda/shared/metadata';
-import { findAccount, formatAccount, formatAccounts, formatLocks } from '../../cli/status';
+import {
+  findAccount,
+  formatAccount,
+  formatAccounts,
+  formatHealth,
+  formatLocks,
+  readHealth,
+} from '../../cli/status';
+import type { FactoryTarget } from '../../cli/target';
 
 function item(name: string, overrides: Partial<MetadataItem> = {}): MetadataItem {
   return {
@@ -98,4 +106,82 @@ test('findAccount: by ID, email or name, the ACTIVE item first; an unknown one i
   expect(findAccount([removed, active], 'TWICE@example.com').accountId).toBe('333333333333');
   expect(findAccount([removed, active], '222222222222').status).toBe('REMOVED');
   expect(() => findAccount([active], 'nobody')).toThrow(/unknown account 'nobody'/);
+});
+
+describe('health', () => {
+  const now = new Date('2025-01-02T12:00:00.000Z');
+  const locks = [
+    {
+      label: 'Control Tower operations',
+      lockName: 'control-tower',
+      limit: 5,
+      count: 1,
+      holders: [
+        {
+          holder: 'arn:aws:states:us-east-1:111111111111:execution:W:a-v1',
+          since: '2025-01-02T08:00:00.000Z',
+        },
+      ],
+      waiters: [
+        {
+          holder: 'arn:aws:states:us-east-1:111111111111:execution:W:b-v1',
+          queuedAt: '2025-01-02T11:30:00.000Z',
+        },
+      ],
+    },
+  ];
+  const executions: Record<string, { stopDate: Date; startDate: Date }[]> = {
+    FAILED: [
+      { startDate: new Date('2025-01-02T10:00:00Z'), stopDate: new Date('2025-01-02T11:00:00Z') },
+      { startDate: new Date('2024-12-30T10:00:00Z'), stopDate: new Date('2024-12-30T11:00:00Z') },
+    ],
+    TIMED_OUT: [],
+    ABORTED: [{ startDate: new Date('2025-01-01T10:00:00Z'), stopDate: new Date('2025-01-01T13:00:00Z') }],
+  };
+  const target = {
+    stateMachineArn: 'arn:aws:states:us-east-1:111111111111:stateMachine:W',
+    now: () => now,
+    sfn: {
+      send: async (command: { input: { statusFilter: string } }) => ({
+        executions: executions[command.input.statusFilter],
+      }),
+    },
+  } as unknown as FactoryTarget;
+
+  test('slots vs limit, the oldest wait and hold, executions failed in the last day, pipelines failed', async () => {
+    const health = await readHealth(
+      target,
+      [
+        item('broken', {
+          customizations: { status: 'FAILED', failedStage: 'Account' },
+        } as Partial<MetadataItem>),
+        item('fine', {
+          accountId: '222222222222',
+          customizations: { status: 'SUCCEEDED' },
+        } as Partial<MetadataItem>),
+      ],
+      locks,
+    );
+    expect(health).toEqual({
+      locks: [
+        {
+          label: 'Control Tower operations',
+          lockName: 'control-tower',
+          inUse: 1,
+          limit: 5,
+          waiters: 1,
+          oldestWaitSeconds: 1800,
+          oldestHeldSeconds: 4 * 3600,
+        },
+      ],
+      executionsFailedLastDay: { total: 2, byStatus: { FAILED: 1, TIMED_OUT: 0, ABORTED: 1 } },
+      pipelinesFailed: [{ accountId: '111111111111', accountName: 'broken', failedStage: 'Account' }],
+    });
+    expect(formatHealth(health)).toEqual([
+      'Health',
+      '  Control Tower operations 1 of 5 in use, held longest 4.0 h; 1 waiting, oldest waiting 30 min',
+      '  executions failed        2 in the last day (FAILED 1, TIMED_OUT 0, ABORTED 1)',
+      '  pipelines failed         1: broken (111111111111, at Account)',
+    ]);
+  });
 });

@@ -60,9 +60,13 @@ describe('AccountFactory resources', () => {
     });
   });
 
-  test('two topics, encrypted with the AWS-managed SNS key, SSL enforced', () => {
-    template.resourceCountIs('AWS::SNS::Topic', 2);
-    const topics = template.findResources('AWS::SNS::Topic');
+  test('two notification topics, encrypted with the AWS-managed SNS key, SSL enforced (and the alarm topic)', () => {
+    // The third is the alarms' topic, under a key of its own (test/lib/monitoring.test.ts).
+    template.resourceCountIs('AWS::SNS::Topic', 3);
+    const topics = template.findResources('AWS::SNS::Topic', {
+      Properties: { DisplayName: Match.stringLikeRegexp('requests|accounts') },
+    });
+    expect(Object.keys(topics)).toHaveLength(2);
     for (const topic of Object.values(topics) as any[]) {
       expect(JSON.stringify(topic.Properties.KmsMasterKeyId)).toContain(':alias/aws/sns');
     }
@@ -312,7 +316,7 @@ describe('AccountFactory props', () => {
     });
   });
 
-  test('given topics are used, none created', () => {
+  test('given topics are used, none created (but the alarm topic)', () => {
     const { stack } = newStack();
     const success = new sns.Topic(stack, 'Ok');
     const failure = new sns.Topic(stack, 'Ko');
@@ -320,7 +324,8 @@ describe('AccountFactory props', () => {
     expect(factory.successTopic).toBe(success);
     expect(factory.failureTopic).toBe(failure);
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::SNS::Topic', 2);
+    template.resourceCountIs('AWS::SNS::Topic', 3);
+    expect(factory.monitoring.alarmTopic).not.toBe(failure);
     const notify = statementsOfFunction(template, 'notify').filter((s) => s.Action.includes('sns:Publish'));
     expect(notify.flatMap((s) => s.Resource)).toEqual([
       stack.resolve(success.topicArn),
