@@ -21,6 +21,8 @@ import {
   serviceName,
 } from './common';
 import { ControlTower } from './control-tower';
+import { AccountManagement } from './account';
+import { IdentityCenter } from './identity-center';
 import { DefaultVpcView, Ec2, Ec2RegionAccess } from './ec2';
 import { FaultInjector, FaultOptions, FaultStats } from './faults';
 import {
@@ -203,6 +205,8 @@ export class LandingZone {
   private readonly sns: Sns;
   private readonly support: Support;
   private readonly cloudTrail: CloudTrail;
+  readonly accountManagement: AccountManagement;
+  readonly identityCenter: IdentityCenter;
   private readonly builtIn: Record<string, CommandTable>;
   private readonly registered = new Map<string, ServiceHandler>();
   private readonly counts = new Map<string, number>();
@@ -265,6 +269,13 @@ export class LandingZone {
     this.sns = new Sns(this.env);
     this.support = new Support(this.env);
     this.cloudTrail = new CloudTrail(this.env, options.trails);
+    const isMember = (id: string) =>
+      id !== this.managementAccountId && this.org.account(id)?.status === 'ACTIVE';
+    this.accountManagement = new AccountManagement(this.env, {
+      isMember,
+      organizationId: () => this.org.orgId,
+    });
+    this.identityCenter = new IdentityCenter(this.env, { isMember });
     this.builtIn = {
       STSClient: this.sts.commands(),
       OrganizationsClient: this.org.commands(),
@@ -276,6 +287,9 @@ export class LandingZone {
       SNSClient: this.sns.commands(),
       SupportClient: this.support.commands(),
       CloudTrailClient: this.cloudTrail.commands(),
+      AccountClient: this.accountManagement.commands(),
+      SSOAdminClient: this.identityCenter.commandsSsoAdmin(),
+      IdentitystoreClient: this.identityCenter.commandsIdentityStore(),
     };
 
     this.defaultPrincipal = admin;
