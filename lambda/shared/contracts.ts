@@ -175,6 +175,8 @@ export interface IdentityCenterAccessResult {
   /** Request ids still IN_PROGRESS: the next poll describes them. */
   pendingCreations: string[];
   pendingDeletions: string[];
+  /** When the first poll of this execution started: the step gives up after IDENTITY_CENTER_TIMEOUT_MINUTES. */
+  startedAt: string;
   checkedAt: string;
 }
 

@@ -2,12 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createClient } from './clients';
 import { nowIso } from './clock';
-import type {
-  CustomizationsRecord,
-  Operation,
-  OrganizationalUnitRef,
-  ResolvedAssignment,
-} from './contracts';
+import type { CustomizationsRecord, Operation, OrganizationalUnitRef, ResolvedAssignment } from './contracts';
 import { optionalEnv, requireEnv } from './env';
 import { isConditionalCheckFailed, StaleRequestVersion } from './errors';
 import type { AccountRequest } from './schema';

@@ -265,13 +265,12 @@ export const AccountRequestSchema = z.strictObject({
     .array(optInRegion, { error: 'regions must be a list of opt-in Region codes' })
     .superRefine((list, ctx) => {
       const dup = duplicatesOf(list);
-      if (dup.length) ctx.addIssue({ code: 'custom', message: `regions lists ${dup.join(', ')} more than once` });
+      if (dup.length)
+        ctx.addIssue({ code: 'custom', message: `regions lists ${dup.join(', ')} more than once` });
     })
     .optional(),
   /** A Region the factory enabled and the request no longer lists is disabled. Never the default: removing a Region from the list leaves it enabled. */
-  disableRemovedRegions: z
-    .boolean({ error: 'disableRemovedRegions must be true or false' })
-    .optional(),
+  disableRemovedRegions: z.boolean({ error: 'disableRemovedRegions must be true or false' }).optional(),
   /** Identity Center access: groups or users, each with a permission set, by name. */
   identityCenter: z
     .array(IdentityCenterAssignmentSchema, {
