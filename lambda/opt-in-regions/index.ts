@@ -110,11 +110,14 @@ export async function reconcileOptInRegions(
     checkedAt: at.toISOString(),
   };
 
+  // Every Region is checked before any is enabled: bad input changes nothing.
+  const unknown = regions.filter((r) => !(OPT_IN_REGIONS as readonly string[]).includes(r));
+  if (unknown.length) {
+    throw new OptInRegionNotAvailable(`Not opt-in Regions of the aws partition: ${unknown.join(', ')}`);
+  }
+
   await withTrustedAccess(async () => {
     for (const region of [...regions].sort()) {
-      if (!(OPT_IN_REGIONS as readonly string[]).includes(region)) {
-        throw new OptInRegionNotAvailable(`Region ${region} is not an opt-in Region of the aws partition`);
-      }
       const status = await checked(region, () => statusOf(clients.account, accountId, region));
       if (status === 'ENABLED' || status === 'ENABLED_BY_DEFAULT') {
         result.enabled.push(region);
