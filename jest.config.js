@@ -9,5 +9,7 @@ module.exports = {
   },
   setupFiles: ['<rootDir>/test/setup.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
+  testSequencer: '<rootDir>/test/jest/sequencer.js',
+  reporters: ['default', '<rootDir>/test/jest/slowest-reporter.js'],
   testTimeout: 60000,
 };

@@ -5,7 +5,8 @@ import {
   ServiceCatalogClient,
   UpdateProvisionedProductCommand,
 } from '@aws-sdk/client-service-catalog';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
@@ -40,7 +41,7 @@ import {
 
 const logger = createLogger('provision-account');
 const management = createManagementClients(createClient(STSClient));
-const ddb = createClient(DynamoDBClient);
+const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
 
 const PayloadSchema = z.object({
   state: z.object({
@@ -218,21 +219,21 @@ export async function findEarlierProvisionedProduct(
  * A removed request is superseded by its removal.
  */
 export async function assertLatestVersion(
-  client: DynamoDBClient,
+  client: DynamoDBDocumentClient,
   table: string,
   requestId: string,
   version: number,
 ): Promise<void> {
   const out = await client.send(
-    new GetItemCommand({
+    new GetCommand({
       TableName: table,
-      Key: { id: { S: requestId } },
+      Key: { id: requestId },
       ProjectionExpression: '#v',
       ExpressionAttributeNames: { '#v': 'version' },
       ConsistentRead: true,
     }),
   );
-  const latest = out.Item?.version?.N === undefined ? undefined : Number(out.Item.version.N);
+  const latest = out.Item?.version === undefined ? undefined : Number(out.Item.version);
   if (latest === undefined) {
     throw new StaleRequestVersion(
       `Request ${requestId} version ${version} was superseded: the request was removed`,

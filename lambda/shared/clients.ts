@@ -17,6 +17,15 @@ export interface ClientHook {
   attach?(client: unknown, clientName: string, config?: Record<string, unknown>): void;
 }
 
+/*
+ * The hook is process-wide, and this is the one place the local run needs a global: a
+ * handler creates its clients at module level (once per execution environment, as in
+ * Lambda), so there is no call through which a landing zone could be passed to it.
+ * `createClient()` reads the hook when a client is made; the emulator's middleware reads
+ * it again on each call (`LandingZone.installed()`), so clients kept from an earlier
+ * landing zone reach the current one. Keyed on globalThis with `Symbol.for` so every copy
+ * of this module (a bundle, another module registry) sees the same hook.
+ */
 const HOOK_KEY = Symbol.for('cdk-account-factory.client-hook');
 type HookHost = { [HOOK_KEY]?: ClientHook };
 

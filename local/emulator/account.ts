@@ -14,7 +14,9 @@ import type {
   Region,
   RegionOptStatus,
 } from '@aws-sdk/client-account';
-import { CallContext, CommandTable, Env, metadata, Out, paginate } from './common';
+import { CallContext, CommandTable, Env, errorsFor, Out, paginate } from './common';
+import { Organizations } from './organizations';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
 /**
  * The Account Management API (`@aws-sdk/client-account`): alternate contacts and opt-in
@@ -22,29 +24,8 @@ import { CallContext, CommandTable, Env, metadata, Out, paginate } from './commo
  * `AccountId` for a member account. Each rule is in docs/aws-behaviour.md (ACCT-n).
  */
 
-/** An error as the SDK's deserializer builds it: the modeled class of `module`, so `instanceof` works. */
-export function modeledError(
-  module: Record<string, unknown>,
-  baseName: string,
-  name: string,
-  message: string,
-  httpStatusCode = 400,
-): Error {
-  const Modeled = module[name] as (new (o: object) => Error) | undefined;
-  const Base = module[baseName] as (new (o: object) => Error) | undefined;
-  const $metadata = metadata(httpStatusCode);
-  if (Modeled) return new Modeled({ message, Message: message, $metadata });
-  if (Base) {
-    const err = new Base({ name, $fault: 'client', $metadata, message });
-    return err;
-  }
-  const err = new Error(message);
-  err.name = name;
-  return err;
-}
-
-const err = (name: string, message: string) =>
-  modeledError(AccountSdk as unknown as Record<string, unknown>, 'AccountServiceException', name, message);
+/** Account Management's errors, modeled (`instanceof` works) as its SDK deserializer builds them. */
+const err = (name: string, message: string) => errorsFor(ACCOUNT_CLIENT)(name, message);
 
 /** The service principal whose trusted access the Account Management API needs (ACCT-2). */
 export const ACCOUNT_SERVICE_PRINCIPAL = 'account.amazonaws.com';
@@ -119,7 +100,7 @@ const CONTACT_TYPES = ['BILLING', 'OPERATIONS', 'SECURITY'];
 const EMAIL = /^[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*$/;
 const PHONE = /^[\s0-9()+-]+$/;
 
-export class AccountManagement {
+export class AccountManagement implements EmulatedService {
   /** Service principals with trusted access in the organization. */
   private readonly trusted = new Set<string>([ACCOUNT_SERVICE_PRINCIPAL]);
   private readonly contacts = new Map<string, Map<string, AlternateContact>>();
@@ -154,7 +135,7 @@ export class AccountManagement {
     return Object.fromEntries(EMULATED_OPT_IN_REGIONS.map((r) => [r, this.status(accountId, r)]));
   }
 
-  commands(): CommandTable {
+  commands(_clientName?: string): CommandTable {
     return {
       PutAlternateContactCommand: (i: PutAlternateContactCommandInput, c: CallContext) =>
         this.putAlternateContact(i, c),
@@ -390,3 +371,22 @@ export class AccountManagement {
     return { Regions: p.items, NextToken: p.nextToken };
   }
 }
+
+/** Account Management (REST-JSON); throttles with TooManyRequestsException (SDK errors.d.ts). */
+export const ACCOUNT_CLIENT: SdkClient = {
+  name: 'AccountClient',
+  sdk: AccountSdk,
+  protocol: 'json',
+  throttleErrors: ['TooManyRequestsException'],
+};
+
+export const ACCOUNT_MANAGEMENT = defineService({
+  clients: [ACCOUNT_CLIENT],
+  create: (ctx) => {
+    const org = ctx.get(Organizations);
+    return new AccountManagement(ctx.env, {
+      isMember: (id) => id !== ctx.env.managementAccountId && org.account(id)?.status === 'ACTIVE',
+      organizationId: () => org.orgId,
+    });
+  },
+});

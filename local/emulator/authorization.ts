@@ -1,4 +1,5 @@
-import { awsError, operationName, Principal, serviceName } from './common';
+import { operationName, Principal, serviceName } from './common';
+import { awsError, sdkClient } from './services';
 import type { Iam, RoleRecord } from './iam-sts';
 import { iamActionFor, type ActionCheck, type ArnContext } from './iam-actions';
 import {
@@ -33,14 +34,6 @@ const MANAGED_POLICIES: Record<string, PolicyDocument> = {
       },
     ],
   },
-};
-
-/** The error name each service gives an authorization failure. */
-const DENIED_ERROR: Record<string, string> = {
-  STSClient: 'AccessDenied',
-  IAMClient: 'AccessDenied',
-  EC2Client: 'UnauthorizedOperation',
-  SNSClient: 'AuthorizationErrorException',
 };
 
 export interface AuthorizerContext {
@@ -127,7 +120,7 @@ export class Authorizer {
         if (decision.effect !== 'Allow') {
           throw awsError(
             clientName,
-            DENIED_ERROR[clientName] ?? 'AccessDeniedException',
+            sdkClient(clientName)?.accessDeniedError ?? 'AccessDeniedException',
             authorizationMessage(principal.arn, check.action, resource, decision),
           );
         }

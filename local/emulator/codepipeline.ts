@@ -1,3 +1,4 @@
+import * as codePipelineSdk from '@aws-sdk/client-codepipeline';
 import type {
   CreatePipelineCommandInput,
   CreatePipelineCommandOutput,
@@ -20,8 +21,17 @@ import type {
   UpdatePipelineCommandOutput,
 } from '@aws-sdk/client-codepipeline';
 import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Rng } from './common';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
-const err = errorsFor('CodePipelineClient');
+/** CodePipeline (JSON protocol, camelCase members); throttles with ThrottlingException (THR-4). */
+export const CODEPIPELINE_CLIENT: SdkClient = {
+  name: 'CodePipelineClient',
+  sdk: codePipelineSdk,
+  protocol: 'json',
+  stepFunctions: { service: 'codepipeline', errorPrefix: 'CodePipeline', camelCase: true },
+};
+
+const err = errorsFor(CODEPIPELINE_CLIENT);
 
 export interface PipelineRunResult {
   status: 'Succeeded' | 'Failed';
@@ -99,7 +109,7 @@ interface PipelineRecord {
   executions: ExecutionRecord[];
 }
 
-export class CodePipeline {
+export class CodePipeline implements EmulatedService {
   private readonly pipelines = new Map<string, PipelineRecord>();
   private readonly allExecutions: ExecutionRecord[] = [];
   private readonly listeners = new Set<PipelineListener>();
@@ -516,3 +526,8 @@ export class CodePipeline {
     };
   }
 }
+
+export const CODEPIPELINE = defineService({
+  clients: [CODEPIPELINE_CLIENT],
+  create: (ctx) => new CodePipeline(ctx.env, ctx.options.codePipeline),
+});

@@ -1,15 +1,5 @@
-import * as CloudTrail from '@aws-sdk/client-cloudtrail';
-import * as CodePipeline from '@aws-sdk/client-codepipeline';
-import * as ControlTower from '@aws-sdk/client-controltower';
-import * as EC2 from '@aws-sdk/client-ec2';
-import * as IAM from '@aws-sdk/client-iam';
-import * as Organizations from '@aws-sdk/client-organizations';
-import * as ServiceCatalog from '@aws-sdk/client-service-catalog';
-import * as SFN from '@aws-sdk/client-sfn';
-import * as SNS from '@aws-sdk/client-sns';
-import * as STS from '@aws-sdk/client-sts';
-import * as Support from '@aws-sdk/client-support';
 import type { ScaledClock } from './clock';
+import type { SdkClient } from './service';
 
 /** Who makes a call: resolved from the credentials the client used. */
 export interface Principal {
@@ -134,22 +124,6 @@ export class Rng {
 // ---------------------------------------------------------------------------------
 // Errors, shaped as the SDK deserializers shape them.
 
-type ClientModule = Record<string, any>;
-
-const MODULES: Record<string, { module: ClientModule; base: string }> = {
-  STSClient: { module: STS, base: 'STSServiceException' },
-  OrganizationsClient: { module: Organizations, base: 'OrganizationsServiceException' },
-  ServiceCatalogClient: { module: ServiceCatalog, base: 'ServiceCatalogServiceException' },
-  ControlTowerClient: { module: ControlTower, base: 'ControlTowerServiceException' },
-  IAMClient: { module: IAM, base: 'IAMServiceException' },
-  EC2Client: { module: EC2, base: 'EC2ServiceException' },
-  CodePipelineClient: { module: CodePipeline, base: 'CodePipelineServiceException' },
-  SNSClient: { module: SNS, base: 'SNSServiceException' },
-  SupportClient: { module: Support, base: 'SupportServiceException' },
-  CloudTrailClient: { module: CloudTrail, base: 'CloudTrailServiceException' },
-  SFNClient: { module: SFN, base: 'SFNServiceException' },
-};
-
 let requestCounter = 0;
 
 export function requestId(): string {
@@ -168,21 +142,21 @@ export function metadata(httpStatusCode: number): {
 }
 
 /**
- * An AWS error as the client named `clientName` would throw it: the modeled exception
- * class when the service models that name (so `instanceof` works), else the service's
- * base exception with that `name` (e.g. EC2's `DependencyViolation`, STS's `AccessDenied`).
+ * An AWS error as `client` would throw it: the modeled exception class when the service
+ * models that name (so `instanceof` works), else the service's base exception with that
+ * `name` (e.g. EC2's `DependencyViolation`, STS's `AccessDenied`). A client the emulator
+ * does not know (`undefined`) gets a plain Error with that name.
  */
-export function awsError(
-  clientName: string,
+export function sdkError(
+  client: SdkClient | undefined,
   name: string,
   message: string,
   fault: 'client' | 'server' = 'client',
   httpStatusCode = fault === 'server' ? 500 : 400,
 ): Error {
   const $metadata = metadata(httpStatusCode);
-  const entry = MODULES[clientName];
-  const Base = entry?.module[entry.base];
-  const Modeled = entry?.module[name];
+  const Base = client?.sdk[`${serviceName(client.name)}ServiceException`];
+  const Modeled = client?.sdk[name];
   if (Base && typeof Modeled === 'function' && Modeled.prototype instanceof Base) {
     const err = new Modeled({ message, Message: message, $metadata });
     if (err.$fault !== fault) err.$fault = fault;
@@ -201,9 +175,9 @@ export function awsError(
 }
 
 /** A thrower bound to one client, for one service's file. */
-export function errorsFor(clientName: string) {
+export function errorsFor(client: SdkClient) {
   return (name: string, message: string, fault: 'client' | 'server' = 'client'): Error =>
-    awsError(clientName, name, message, fault);
+    sdkError(client, name, message, fault);
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,18 +1,28 @@
+import * as controlTowerSdk from '@aws-sdk/client-controltower';
 import type {
   EnabledBaselineSummary,
   ListEnabledBaselinesInput,
   ListEnabledBaselinesOutput,
 } from '../../lambda/shared/control-tower';
 import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Rng } from './common';
-import type { Organizations } from './organizations';
+import { defineService, type EmulatedService, type SdkClient } from './service';
+import { Organizations } from './organizations';
 
-const err = errorsFor('ControlTowerClient');
+/** Control Tower's API (REST-JSON); throttles with ThrottlingException (THR-2). */
+export const CONTROL_TOWER_CLIENT: SdkClient = {
+  name: 'ControlTowerClient',
+  sdk: controlTowerSdk,
+  protocol: 'json',
+  stepFunctions: { service: 'controltower', errorPrefix: 'ControlTower', camelCase: true },
+};
+
+const err = errorsFor(CONTROL_TOWER_CLIENT);
 
 /** The AWSControlTowerBaseline: an OU registered with Control Tower has it enabled. */
 export const CONTROL_TOWER_BASELINE_ARN = 'arn:aws:controltower:us-east-1::baseline/17BSJV3IGJ2QSGA2';
 
 /** Control Tower's own API, as far as OU registration goes. */
-export class ControlTower {
+export class ControlTower implements EmulatedService {
   private readonly ids = new Map<string, string>();
   private readonly rng: Rng;
 
@@ -81,3 +91,8 @@ export class ControlTower {
     return { enabledBaselines: p.items, nextToken: p.nextToken };
   }
 }
+
+export const CONTROL_TOWER = defineService({
+  clients: [CONTROL_TOWER_CLIENT],
+  create: (ctx) => new ControlTower(ctx.env, ctx.get(Organizations)),
+});

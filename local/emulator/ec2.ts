@@ -1,3 +1,4 @@
+import * as ec2Sdk from '@aws-sdk/client-ec2';
 import type {
   AttachmentStatus,
   DeleteInternetGatewayCommandInput,
@@ -22,8 +23,23 @@ import type {
   Vpc,
 } from '@aws-sdk/client-ec2';
 import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Rng } from './common';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
-const err = errorsFor('EC2Client');
+/**
+ * EC2 (its own query protocol). Throttles with RequestLimitExceeded (EC2-11):
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html; denies with
+ * UnauthorizedOperation (ID-6).
+ */
+export const EC2_CLIENT: SdkClient = {
+  name: 'EC2Client',
+  sdk: ec2Sdk,
+  protocol: 'query',
+  throttleErrors: ['RequestLimitExceeded'],
+  accessDeniedError: 'UnauthorizedOperation',
+  stepFunctions: { service: 'ec2', errorPrefix: 'Ec2' },
+};
+
+const err = errorsFor(EC2_CLIENT);
 
 interface VpcRecord {
   id: string;
@@ -112,7 +128,7 @@ function actionOf(commandName: string): string {
 }
 
 /** EC2 of every emulated account and region: default VPCs, their subnets and internet gateways. */
-export class Ec2 {
+export class Ec2 implements EmulatedService {
   private readonly state = new Map<string, RegionState>();
   private readonly rng: Rng;
   private readonly denied: ReadonlySet<string>;
@@ -339,12 +355,7 @@ export class Ec2 {
     ctx: CallContext,
   ): Out<DetachInternetGatewayCommandOutput> {
     const s = this.scope(ctx);
-    const g = s.igws.get(i.InternetGatewayId ?? '');
-    if (!g)
-      throw err(
-        'InvalidInternetGatewayID.NotFound',
-        `The internetGateway ID '${i.InternetGatewayId}' does not exist`,
-      );
+    const g = requireIgw(s, i.InternetGatewayId);
     if (!s.vpcs.has(i.VpcId ?? ''))
       throw err('InvalidVpcID.NotFound', `The vpc ID '${i.VpcId}' does not exist`);
     if (g.vpcId !== i.VpcId) {
@@ -359,12 +370,7 @@ export class Ec2 {
     ctx: CallContext,
   ): Out<DeleteInternetGatewayCommandOutput> {
     const s = this.scope(ctx);
-    const g = s.igws.get(i.InternetGatewayId ?? '');
-    if (!g)
-      throw err(
-        'InvalidInternetGatewayID.NotFound',
-        `The internetGateway ID '${i.InternetGatewayId}' does not exist`,
-      );
+    const g = requireIgw(s, i.InternetGatewayId);
     if (g.vpcId) {
       throw err(
         'DependencyViolation',
@@ -435,3 +441,14 @@ export class Ec2 {
     return {};
   }
 }
+
+function requireIgw(s: RegionState, id: string | undefined): IgwRecord {
+  const g = s.igws.get(id ?? '');
+  if (!g) throw err('InvalidInternetGatewayID.NotFound', `The internetGateway ID '${id}' does not exist`);
+  return g;
+}
+
+export const EC2 = defineService({
+  clients: [EC2_CLIENT],
+  create: (ctx) => new Ec2(ctx.env, ctx.options.ec2RegionAccess),
+});

@@ -1,4 +1,5 @@
-import { awsError, Rng } from './common';
+import type { Rng } from './common';
+import { awsError, sdkClient } from './services';
 
 /**
  * Faults the landing zone can inject, all off by default. Settable at construction and
@@ -9,7 +10,7 @@ export interface ThrottleFault {
   readonly rate: number;
   /**
    * Error names to throw, one picked per fault.
-   * @default - what each service returns (DEFAULT_THROTTLE_ERRORS)
+   * @default - what each service returns (throttleErrors)
    */
   readonly errors?: readonly string[];
   /** Client names (e.g. 'OrganizationsClient') to throttle. @default - every emulated service */
@@ -36,48 +37,6 @@ export interface FaultStats {
   /** Per kind: 'throttle:<Client>.<Command>', 'failProvisioning', 'externalOperations'. */
   byKind: Record<string, number>;
 }
-
-/**
- * The throttling error each service really returns (the error code, which the SDK v3
- * client turns into `error.name`). Services whose model declares no throttling shape
- * return the protocol's common error: `ThrottlingException` for the JSON protocols,
- * `Throttling` for the query protocol (IAM, STS).
- * - Organizations: TooManyRequestsException, and ConcurrentModificationException when
- *   another request changes the same entity:
- *   https://docs.aws.amazon.com/organizations/latest/APIReference/CommonErrors.html and
- *   https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
- * - Control Tower: ThrottlingException (HTTP 429):
- *   https://docs.aws.amazon.com/controltower/latest/APIReference/CommonErrors.html
- * - Service Catalog, CodePipeline, Support, CloudTrail (JSON protocol): ThrottlingException:
- *   https://docs.aws.amazon.com/servicecatalog/latest/dg/CommonErrors.html,
- *   https://docs.aws.amazon.com/codepipeline/latest/APIReference/CommonErrors.html
- * - IAM and STS (query protocol): Throttling:
- *   https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html,
- *   https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
- * - EC2: RequestLimitExceeded:
- *   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html
- * - SNS: ThrottledException (and Throttling, the query protocol's common error):
- *   https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors
- * - Step Functions (JSON protocol): ThrottlingException:
- *   https://docs.aws.amazon.com/step-functions/latest/apireference/CommonErrors.html
- */
-export const DEFAULT_THROTTLE_ERRORS: Record<string, readonly string[]> = {
-  OrganizationsClient: [
-    'TooManyRequestsException',
-    'TooManyRequestsException',
-    'ConcurrentModificationException',
-  ],
-  ControlTowerClient: ['ThrottlingException'],
-  ServiceCatalogClient: ['ThrottlingException'],
-  CodePipelineClient: ['ThrottlingException'],
-  IAMClient: ['Throttling'],
-  STSClient: ['Throttling'],
-  EC2Client: ['RequestLimitExceeded'],
-  SNSClient: ['ThrottledException', 'Throttling'],
-  SupportClient: ['ThrottlingException'],
-  CloudTrailClient: ['ThrottlingException'],
-  SFNClient: ['ThrottlingException'],
-};
 
 export class FaultInjector {
   private options: FaultOptions = {};
@@ -112,9 +71,7 @@ export class FaultInjector {
     const eligible = t.services ? t.services.includes(clientName) : builtIn;
     if (!eligible) return undefined;
     if (this.rng.next() >= t.rate) return undefined;
-    const names = t.errors?.length
-      ? t.errors
-      : (DEFAULT_THROTTLE_ERRORS[clientName] ?? ['ThrottlingException']);
+    const names = t.errors?.length ? t.errors : throttleErrors(clientName);
     const name = this.rng.pick(names);
     this.count(`throttle:${clientName.replace(/Client$/, '')}.${commandName.replace(/Command$/, '')}`);
     return awsError(clientName, name, 'Rate exceeded');
@@ -134,4 +91,15 @@ export class FaultInjector {
   snapshot(): FaultStats {
     return { total: this.stats.total, byKind: { ...this.stats.byKind } };
   }
+}
+
+/**
+ * The throttling error(s) a service really returns (the error code, which the SDK v3
+ * client turns into `error.name`): its client's `throttleErrors`, else the protocol's
+ * common error, `Throttling` (query) or `ThrottlingException` (JSON). Sources per
+ * service in its client's definition and docs/aws-behaviour.md (THR-1 … THR-4).
+ */
+export function throttleErrors(clientName: string): readonly string[] {
+  const client = sdkClient(clientName);
+  return client?.throttleErrors ?? [client?.protocol === 'query' ? 'Throttling' : 'ThrottlingException'];
 }

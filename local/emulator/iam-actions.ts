@@ -1,3 +1,5 @@
+import { serviceName } from './common';
+import { integrationOf } from './services';
 /**
  * Which IAM action an emulated API call needs, and on which resource ARN(s) AWS
  * authorizes it.
@@ -149,6 +151,11 @@ function roleArn(ctx: ArnContext, input: Input, operation: string): Resolved {
     resources: [`arn:${ctx.partition}:iam::${ctx.accountId}:role${path}${name}`],
     guess: input.Path || ctx.resolveRoleArn ? undefined : "the role's path is not in the input: assumed '/'",
   };
+}
+
+/** A Service Catalog call authorized on the product or portfolio its input names. */
+function onCatalog(kind: 'product' | 'portfolio', field: string): Entry {
+  return { prefix: 'servicecatalog', resources: (i, c) => catalogArn(c, kind, i[field]) };
 }
 
 function catalogArn(ctx: ArnContext, kind: 'product' | 'portfolio', id: unknown): Resolved {
@@ -395,34 +402,13 @@ const TABLE: Record<string, Entry> = {
   'ServiceCatalog.SearchProvisionedProducts': { prefix: 'servicecatalog', resources: ANY },
   'ServiceCatalog.DescribeProvisionedProduct': { prefix: 'servicecatalog', resources: ANY },
   'ServiceCatalog.ListPortfolios': { prefix: 'servicecatalog', resources: ANY },
-  'ServiceCatalog.ListProvisioningArtifacts': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.ProductId),
-  },
-  'ServiceCatalog.ListLaunchPaths': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.ProductId),
-  },
-  'ServiceCatalog.ProvisionProduct': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.ProductId),
-  },
-  'ServiceCatalog.DescribeProduct': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'product', i.Id),
-  },
-  'ServiceCatalog.AssociatePrincipalWithPortfolio': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'portfolio', i.PortfolioId),
-  },
-  'ServiceCatalog.DisassociatePrincipalFromPortfolio': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'portfolio', i.PortfolioId),
-  },
-  'ServiceCatalog.ListPrincipalsForPortfolio': {
-    prefix: 'servicecatalog',
-    resources: (i, c) => catalogArn(c, 'portfolio', i.PortfolioId),
-  },
+  'ServiceCatalog.ListProvisioningArtifacts': onCatalog('product', 'ProductId'),
+  'ServiceCatalog.ListLaunchPaths': onCatalog('product', 'ProductId'),
+  'ServiceCatalog.ProvisionProduct': onCatalog('product', 'ProductId'),
+  'ServiceCatalog.DescribeProduct': onCatalog('product', 'Id'),
+  'ServiceCatalog.AssociatePrincipalWithPortfolio': onCatalog('portfolio', 'PortfolioId'),
+  'ServiceCatalog.DisassociatePrincipalFromPortfolio': onCatalog('portfolio', 'PortfolioId'),
+  'ServiceCatalog.ListPrincipalsForPortfolio': onCatalog('portfolio', 'PortfolioId'),
 
   // IAM (PassRole is not an API call: the emulator checks it with { RoleArn } when a call passes a role)
   'IAM.GetRole': { prefix: 'iam', resources: (i, c) => roleArn(c, i, 'GetRole') },
@@ -724,20 +710,12 @@ export interface IntegrationTarget {
 const SFN_IAM_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html';
 const SFN_SDK_DOC = 'https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html';
 
-/** aws-sdk integration service names (the SDK's lowercase service id) → SDK client names. */
-const SDK_SERVICES: Record<string, string> = {
-  servicecatalog: 'ServiceCatalog',
-  organizations: 'Organizations',
-  sts: 'STS',
-  iam: 'IAM',
-  ec2: 'EC2',
-  codepipeline: 'CodePipeline',
-  sns: 'SNS',
-  support: 'Support',
-  cloudtrail: 'CloudTrail',
-  controltower: 'ControlTower',
-  dynamodb: 'DynamoDB',
-  sfn: 'SFN',
+/**
+ * aws-sdk integrations nothing serves locally (the engine refuses such a Task), mapped
+ * here only to check the IAM they need. The served ones come from the emulator's one
+ * mapping (`integrationOf`, services.ts).
+ */
+const UNSERVED_SDK_SERVICES: Record<string, string> = {
   lambda: 'Lambda',
   codebuild: 'CodeBuild',
   s3: 'S3',
@@ -767,7 +745,8 @@ export function STEP_FUNCTIONS_INTEGRATION_ACTION(service: string, action: strin
 
   if (service.startsWith('aws-sdk:')) {
     const sdk = service.slice('aws-sdk:'.length);
-    const client = SDK_SERVICES[sdk];
+    const served = integrationOf(sdk, name)?.client.name;
+    const client = served ? serviceName(served) : UNSERVED_SDK_SERVICES[sdk];
     if (!client) throw new Error(`no SDK client known for the aws-sdk:${sdk} integration`);
     if (pattern === 'sync')
       throw new Error(`aws-sdk integrations do not support .sync (${service}:${action})`);

@@ -290,29 +290,36 @@ function decide(statements: PolicyStatement[], applies: (s: PolicyStatement) => 
   return allowed ? { effect: 'Allow' } : { effect: 'ImplicitDeny' };
 }
 
+/**
+ * Whether a statement's `element` (or its `NotElement`) covers the request: undefined when
+ * the statement has neither. Both at once is refused, as IAM refuses the policy.
+ */
+function elementMatches(
+  s: PolicyStatement,
+  element: 'Resource' | 'Action',
+  notElement: 'NotResource' | 'NotAction',
+  matches: (pattern: string) => boolean,
+): boolean | undefined {
+  if (s[element] !== undefined && s[notElement] !== undefined) {
+    throw new UnsupportedPolicyError(`statement ${s.Sid ?? '(no Sid)'}: both ${element} and ${notElement}`);
+  }
+  if (s[element] !== undefined) return asList(s[element]).some(matches);
+  if (s[notElement] !== undefined) return !asList(s[notElement]).some(matches);
+  return undefined;
+}
+
 function statementApplies(s: PolicyStatement, request: RequestContext): boolean {
-  if (s.Resource !== undefined && s.NotResource !== undefined) {
-    throw new UnsupportedPolicyError(`statement ${s.Sid ?? '(no Sid)'}: both Resource and NotResource`);
-  }
-  if (s.Resource !== undefined) {
-    if (!asList(s.Resource).some((p) => resourceMatches(p, request.resource))) return false;
-  } else if (s.NotResource !== undefined) {
-    if (asList(s.NotResource).some((p) => resourceMatches(p, request.resource))) return false;
-  }
+  const resource = elementMatches(s, 'Resource', 'NotResource', (p) => resourceMatches(p, request.resource));
+  if (resource === false) return false;
   return actionAndConditionApply(s, request);
 }
 
 function actionAndConditionApply(s: PolicyStatement, request: RequestContext): boolean {
-  if (s.Action !== undefined && s.NotAction !== undefined) {
-    throw new UnsupportedPolicyError(`statement ${s.Sid ?? '(no Sid)'}: both Action and NotAction`);
-  }
-  if (s.Action !== undefined) {
-    if (!asList(s.Action).some((p) => actionMatches(p, request.action))) return false;
-  } else if (s.NotAction !== undefined) {
-    if (asList(s.NotAction).some((p) => actionMatches(p, request.action))) return false;
-  } else {
+  const action = elementMatches(s, 'Action', 'NotAction', (p) => actionMatches(p, request.action));
+  if (action === undefined) {
     throw new UnsupportedPolicyError(`statement ${s.Sid ?? '(no Sid)'}: needs Action or NotAction`);
   }
+  if (!action) return false;
   return s.Condition === undefined || conditionHolds(s.Condition, request.keys ?? {});
 }
 

@@ -1,3 +1,5 @@
+import * as iamSdk from '@aws-sdk/client-iam';
+import * as stsSdk from '@aws-sdk/client-sts';
 import type {
   AttachRolePolicyCommandInput,
   AttachRolePolicyCommandOutput,
@@ -33,9 +35,32 @@ import {
   principalOf,
   Rng,
 } from './common';
+import { Organizations } from './organizations';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
-const iamErr = errorsFor('IAMClient');
-const stsErr = errorsFor('STSClient');
+/**
+ * IAM and STS (query protocol) throttle with `Throttling`, which their SDK clients do not
+ * model (THR-3), and deny with `AccessDenied` (ID-5):
+ * https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html,
+ * https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+ */
+const queryService = { protocol: 'query', accessDeniedError: 'AccessDenied' } as const;
+
+export const IAM_CLIENT: SdkClient = {
+  ...queryService,
+  name: 'IAMClient',
+  sdk: iamSdk,
+  stepFunctions: { service: 'iam', errorPrefix: 'Iam' },
+};
+export const STS_CLIENT: SdkClient = {
+  ...queryService,
+  name: 'STSClient',
+  sdk: stsSdk,
+  stepFunctions: { service: 'sts', errorPrefix: 'Sts' },
+};
+
+const iamErr = errorsFor(IAM_CLIENT);
+const stsErr = errorsFor(STS_CLIENT);
 
 export const CONTROL_TOWER_EXECUTION_ROLE = 'AWSControlTowerExecution';
 export const ADMINISTRATOR_ACCESS = 'arn:aws:iam::aws:policy/AdministratorAccess';
@@ -109,7 +134,7 @@ function awsPrincipals(principal: unknown): string[] {
 }
 
 /** IAM of every emulated account: roles, their trust and attached policies. */
-export class Iam {
+export class Iam implements EmulatedService {
   private readonly accounts = new Map<string, Map<string, RoleRecord>>();
   private readonly rng: Rng;
 
@@ -345,7 +370,7 @@ interface IssuedCredentials {
 let keyCounter = 0;
 
 /** STS: AssumeRole across the emulated accounts, and who-am-I. */
-export class Sts {
+export class Sts implements EmulatedService {
   private readonly issued = new Map<string, IssuedCredentials>();
   private readonly rng: Rng;
 
@@ -451,3 +476,20 @@ export class Sts {
     };
   }
 }
+
+export const IAM = defineService({
+  clients: [IAM_CLIENT],
+  create: (ctx) =>
+    new Iam(ctx.env, ctx.options.iamPropagationSeconds ?? 10, (id) => !!ctx.get(Organizations).account(id)),
+});
+
+export const STS = defineService({
+  clients: [STS_CLIENT],
+  create: (ctx) =>
+    new Sts(
+      ctx.env,
+      ctx.get(Iam),
+      (id) => ctx.get(Organizations).account(id)?.status === 'ACTIVE',
+      (p) => ctx.authorizer().policiesOf(p),
+    ),
+});

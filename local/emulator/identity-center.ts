@@ -13,8 +13,9 @@ import type {
   ListInstancesCommandInput,
   ListPermissionSetsCommandInput,
 } from '@aws-sdk/client-sso-admin';
-import { modeledError } from './account';
-import { CallContext, CommandTable, Env, paginate, Rng } from './common';
+import { CallContext, CommandTable, Env, errorsFor, paginate, Rng } from './common';
+import { Organizations } from './organizations';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
 /**
  * IAM Identity Center: one organization instance in the management account (SSO admin)
@@ -23,15 +24,8 @@ import { CallContext, CommandTable, Env, paginate, Rng } from './common';
  * clock. Each rule is in docs/aws-behaviour.md (IDC-n).
  */
 
-const ssoErr = (name: string, message: string) =>
-  modeledError(SsoAdminSdk as unknown as Record<string, unknown>, 'SSOAdminServiceException', name, message);
-const storeErr = (name: string, message: string) =>
-  modeledError(
-    IdentitystoreSdk as unknown as Record<string, unknown>,
-    'IdentitystoreServiceException',
-    name,
-    message,
-  );
+const ssoErr = (name: string, message: string) => errorsFor(SSO_ADMIN_CLIENT)(name, message);
+const storeErr = (name: string, message: string) => errorsFor(IDENTITYSTORE_CLIENT)(name, message);
 
 export interface IdentityCenterSeed {
   groups: readonly string[];
@@ -58,7 +52,7 @@ interface Operation {
   instanceArn: string;
 }
 
-export class IdentityCenter {
+export class IdentityCenter implements EmulatedService {
   readonly instanceArn: string;
   readonly identityStoreId: string;
   private readonly instanceId: string;
@@ -128,6 +122,10 @@ export class IdentityCenter {
     this.assignments.add([accountId, ps, type, id].join('|'));
   }
 
+  commands(clientName: string): CommandTable {
+    return clientName === IDENTITYSTORE_CLIENT.name ? this.commandsIdentityStore() : this.commandsSsoAdmin();
+  }
+
   commandsSsoAdmin(): CommandTable {
     return {
       ListInstancesCommand: (i: ListInstancesCommandInput, c: CallContext) => this.listInstances(i, c),
@@ -160,7 +158,7 @@ export class IdentityCenter {
   }
 
   /** IN_PROGRESS operations whose time has come end (IDC-6). */
-  private settle(): void {
+  settle(): void {
     const now = this.env.clock.nowMs();
     for (const op of this.operations.values()) {
       if (op.status.Status !== 'IN_PROGRESS' || now < op.until) continue;
@@ -401,3 +399,22 @@ export class IdentityCenter {
     return { UserId: id, IdentityStoreId: this.identityStoreId };
   }
 }
+
+/** SSO admin (JSON protocol); throttles with ThrottlingException (SDK errors.d.ts). */
+export const SSO_ADMIN_CLIENT: SdkClient = { name: 'SSOAdminClient', sdk: SsoAdminSdk, protocol: 'json' };
+/** Identity store (JSON protocol); throttles with ThrottlingException (SDK errors.d.ts). */
+export const IDENTITYSTORE_CLIENT: SdkClient = {
+  name: 'IdentitystoreClient',
+  sdk: IdentitystoreSdk,
+  protocol: 'json',
+};
+
+export const IDENTITY_CENTER = defineService({
+  clients: [SSO_ADMIN_CLIENT, IDENTITYSTORE_CLIENT],
+  create: (ctx) => {
+    const org = ctx.get(Organizations);
+    return new IdentityCenter(ctx.env, {
+      isMember: (id) => id !== ctx.env.managementAccountId && org.account(id)?.status === 'ACTIVE',
+    });
+  },
+});

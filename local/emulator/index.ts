@@ -1,14 +1,15 @@
-import type { ClientHook } from '../../lambda/shared/clients';
+import { clientHook, type ClientHook } from '../../lambda/shared/clients';
+import { Authorizer } from './authorization';
+import { currentCaller } from './caller';
 import type { ScaledClock } from './clock';
 import {
   CodePipeline,
-  CodePipelineOptions,
-  ExecutionRecord,
-  PipelineListener,
-  PipelineRunner,
+  type CodePipelineOptions,
+  type ExecutionRecord,
+  type PipelineListener,
+  type PipelineRunner,
 } from './codepipeline';
 import {
-  awsError,
   CallContext,
   CommandHandler,
   CommandTable,
@@ -20,29 +21,33 @@ import {
   Rng,
   serviceName,
 } from './common';
-import { ControlTower } from './control-tower';
-import { AccountManagement } from './account';
-import { IdentityCenter } from './identity-center';
-import { DefaultVpcView, Ec2, Ec2RegionAccess } from './ec2';
-import { FaultInjector, FaultOptions, FaultStats } from './faults';
+import { type DefaultVpcView, Ec2, type Ec2RegionAccess } from './ec2';
+import { FaultInjector, type FaultOptions, type FaultStats } from './faults';
 import {
   ADMINISTRATOR_ACCESS,
   CONTROL_TOWER_EXECUTION_ROLE,
   Iam,
-  RoleRecord,
+  type RoleRecord,
   Sts,
   trustAccountPolicy,
 } from './iam-sts';
-import { Authorizer } from './authorization';
-import { currentCaller } from './caller';
-import { DEFAULT_ORGANIZATION, Organizations, OrganizationSpec, OuRecord } from './organizations';
-import { ControlTowerOperation, ControlTowerTimings, ServiceCatalog } from './service-catalog';
-import { PublishedMessage, Sns } from './sns';
-import { CloudTrail, Support, SupportCase, SupportPlan, TrailRecord } from './support-cloudtrail';
+import { DEFAULT_ORGANIZATION, Organizations, type OrganizationSpec, type OuRecord } from './organizations';
+import type { EmulatedService, ServiceContext } from './service';
+import { type ControlTowerOperation, type ControlTowerTimings, ServiceCatalog } from './service-catalog';
+import { awsError, callIntegration, EMULATED_SERVICES, integrationOf, sdkClient } from './services';
+import { type PublishedMessage, Sns } from './sns';
+import {
+  CloudTrail,
+  Support,
+  type SupportCase,
+  type SupportPlan,
+  type TrailRecord,
+} from './support-cloudtrail';
 
 export { ScaledClock } from './clock';
 export type { ScaledClockOptions } from './clock';
-export { awsError } from './common';
+export { awsError } from './services';
+export type { EmulatedService, SdkClient, ServiceContext, ServiceDefinition } from './service';
 export type { Principal } from './common';
 export type {
   PipelineEvent,
@@ -140,24 +145,8 @@ export const DEFAULT_CREDENTIALS = Object.freeze({
 const DEFAULT_REGIONS = ['us-east-1', 'us-west-2', 'eu-west-1', 'ap-southeast-2'];
 const DEFAULT_PASS_THROUGH = ['DynamoDBClient', 'DynamoDBStreamsClient'];
 
-/**
- * Step Functions' AWS SDK integrations (`arn:aws:states:::aws-sdk:<service>:<action>`):
- * the client that serves each service, the PascalCase prefix of its error names, and
- * whether the SDK names its members in camelCase.
- */
-const SDK_INTEGRATIONS: Record<string, { client: string; prefix: string; camelCase?: boolean }> = {
-  servicecatalog: { client: 'ServiceCatalogClient', prefix: 'ServiceCatalog' },
-  organizations: { client: 'OrganizationsClient', prefix: 'Organizations' },
-  controltower: { client: 'ControlTowerClient', prefix: 'ControlTower', camelCase: true },
-  sts: { client: 'STSClient', prefix: 'Sts' },
-  iam: { client: 'IAMClient', prefix: 'Iam' },
-  ec2: { client: 'EC2Client', prefix: 'Ec2' },
-  codepipeline: { client: 'CodePipelineClient', prefix: 'CodePipeline', camelCase: true },
-  sns: { client: 'SNSClient', prefix: 'Sns' },
-  support: { client: 'SupportClient', prefix: 'Support', camelCase: true },
-  cloudtrail: { client: 'CloudTrailClient', prefix: 'CloudTrail' },
-  sfn: { client: 'SFNClient', prefix: 'Sfn', camelCase: true },
-};
+/** Marks a hook with the landing zone that serves it. */
+const SERVED_BY = Symbol('cdk-account-factory.landing-zone');
 
 /* The SDK client is reached through its runtime shape: its config providers and middleware stack. */
 interface ClientShape {
@@ -183,31 +172,15 @@ interface ClientShape {
  * `installClientHook(landingZone.hook())`.
  */
 export class LandingZone {
-  /**
-   * The landing zone SDK clients reach, whichever landing zone attached them. One
-   * process runs one landing zone at a time (the local engine sets this).
-   * @default - each client reaches the landing zone that attached it
-   */
-  static active: LandingZone | undefined;
-
   readonly clock: ScaledClock;
   readonly managementAccountId: string;
   readonly defaultPrincipal: Principal;
   private readonly env: Env;
   private readonly faultInjector: FaultInjector;
-  private readonly org: Organizations;
-  private readonly iam: Iam;
-  private readonly sts: Sts;
-  private readonly ec2: Ec2;
-  private readonly sc: ServiceCatalog;
-  private readonly controlTower: ControlTower;
-  private readonly codePipeline: CodePipeline;
-  private readonly sns: Sns;
-  private readonly support: Support;
-  private readonly cloudTrail: CloudTrail;
-  readonly accountManagement: AccountManagement;
-  readonly identityCenter: IdentityCenter;
-  private readonly builtIn: Record<string, CommandTable>;
+  /** The services of EMULATED_SERVICES, in its order. */
+  private readonly services: EmulatedService[] = [];
+  /** The commands each emulated client serves. */
+  private readonly builtIn = new Map<string, CommandTable>();
   private readonly registered = new Map<string, ServiceHandler>();
   private readonly counts = new Map<string, number>();
   private readonly enforceExpiry: boolean;
@@ -233,8 +206,21 @@ export class LandingZone {
     this.enforceExpiry = options.enforceCredentialExpiry ?? true;
     this.passThrough = new Set(options.passThroughClients ?? DEFAULT_PASS_THROUGH);
     this.faultInjector = new FaultInjector(rng.fork('faults'));
-    this.org = new Organizations(this.env);
-    this.iam = new Iam(this.env, options.iamPropagationSeconds ?? 10, (id) => !!this.org.account(id));
+    const ctx: ServiceContext = {
+      env: this.env,
+      options,
+      faults: this.faultInjector,
+      authorizer: () => this.authorizer,
+      get: (type) => this.service(type),
+    };
+    for (const definition of EMULATED_SERVICES) {
+      const service = definition.create(ctx);
+      this.services.push(service);
+      for (const client of definition.clients) {
+        if (this.builtIn.has(client.name)) throw new Error(`Two emulated services serve ${client.name}`);
+        this.builtIn.set(client.name, service.commands(client.name));
+      }
+    }
     const roleName = options.defaultRoleName ?? 'AccountFactoryLocal';
     const admin = principalOf(this.managementAccountId, roleName, roleName);
     this.authorizer = new Authorizer(
@@ -245,52 +231,6 @@ export class LandingZone {
       },
       (p) => p === admin || p.roleArn === admin.roleArn,
     );
-    this.sts = new Sts(
-      this.env,
-      this.iam,
-      (id) => this.org.account(id)?.status === 'ACTIVE',
-      (p) => this.authorizer.policiesOf(p),
-    );
-    this.ec2 = new Ec2(this.env, options.ec2RegionAccess);
-    this.sc = new ServiceCatalog(
-      this.env,
-      {
-        org: this.org,
-        iam: this.iam,
-        ec2: this.ec2,
-        faults: this.faultInjector,
-        authorize: (principal, actions) =>
-          this.authorizer.firstDenied(principal, actions, this.env.homeRegion),
-      },
-      options.controlTower,
-    );
-    this.controlTower = new ControlTower(this.env, this.org);
-    this.codePipeline = new CodePipeline(this.env, options.codePipeline);
-    this.sns = new Sns(this.env);
-    this.support = new Support(this.env);
-    this.cloudTrail = new CloudTrail(this.env, options.trails);
-    const isMember = (id: string) =>
-      id !== this.managementAccountId && this.org.account(id)?.status === 'ACTIVE';
-    this.accountManagement = new AccountManagement(this.env, {
-      isMember,
-      organizationId: () => this.org.orgId,
-    });
-    this.identityCenter = new IdentityCenter(this.env, { isMember });
-    this.builtIn = {
-      STSClient: this.sts.commands(),
-      OrganizationsClient: this.org.commands(),
-      ControlTowerClient: this.controlTower.commands(),
-      ServiceCatalogClient: this.sc.commands(),
-      IAMClient: this.iam.commands(),
-      EC2Client: this.ec2.commands(),
-      CodePipelineClient: this.codePipeline.commands(),
-      SNSClient: this.sns.commands(),
-      SupportClient: this.support.commands(),
-      CloudTrailClient: this.cloudTrail.commands(),
-      AccountClient: this.accountManagement.commands(),
-      SSOAdminClient: this.identityCenter.commandsSsoAdmin(),
-      IdentitystoreClient: this.identityCenter.commandsIdentityStore(),
-    };
 
     this.defaultPrincipal = admin;
     this.iam.putRole(this.managementAccountId, roleName, trustAccountPolicy(this.managementAccountId), {
@@ -303,6 +243,45 @@ export class LandingZone {
     this.ec2.createDefaultVpcs(this.managementAccountId);
     this.buildOrganization(options.organization ?? DEFAULT_ORGANIZATION);
     this.setFaults(options.faults ?? {});
+  }
+
+  /**
+   * The emulated service of that class (`lz.service(Organizations)`), created from its
+   * line in EMULATED_SERVICES.
+   */
+  service<T>(type: abstract new (...args: any[]) => T): T {
+    const found = this.services.find((s) => s instanceof type);
+    if (!found) {
+      throw new Error(
+        `No emulated service ${type.name}: add its definition to EMULATED_SERVICES (local/emulator/services.ts), after the services it uses`,
+      );
+    }
+    return found as T;
+  }
+
+  private get org(): Organizations {
+    return this.service(Organizations);
+  }
+
+  private get iam(): Iam {
+    return this.service(Iam);
+  }
+
+  private get sts(): Sts {
+    return this.service(Sts);
+  }
+
+  private get ec2(): Ec2 {
+    return this.service(Ec2);
+  }
+
+  private get sc(): ServiceCatalog {
+    return this.service(ServiceCatalog);
+  }
+
+  /** Applies what emulated time has done, in every service that keeps time. */
+  private settle(): void {
+    for (const s of this.services) s.settle?.();
   }
 
   private buildOrganization(spec: OrganizationSpec): void {
@@ -367,9 +346,23 @@ export class LandingZone {
 
   // ---- the hook ------------------------------------------------------------------
 
-  /** The ClientHook to install with `installClientHook()`. */
-  hook(): ClientHook {
+  /**
+   * The landing zone whose hook is installed (`installClientHook(lz.hook())`), if any. The
+   * hook is the one process-wide setting the emulator keeps: handler modules create their
+   * SDK clients once, at module level, as in Lambda, and the SDK offers no way to reach
+   * beneath a client the code made itself other than a hook `createClient()` reads.
+   */
+  static installed(): LandingZone | undefined {
+    return (clientHook() as { [SERVED_BY]?: LandingZone } | undefined)?.[SERVED_BY];
+  }
+
+  /**
+   * The ClientHook to install with `installClientHook()`. A hook built on it keeps
+   * pointing here if it spreads it (`{ ...lz.hook(), config }`).
+   */
+  hook(): ClientHook & { readonly [SERVED_BY]: LandingZone } {
     return {
+      [SERVED_BY]: this,
       config: (clientName: string) => {
         const config: Record<string, unknown> = { credentials: { ...DEFAULT_CREDENTIALS } };
         // Clients served here get a default region in attach(); pass-through ones need one up front.
@@ -409,8 +402,8 @@ export class LandingZone {
         const name = (context.clientName as string | undefined) ?? clientName;
         const command = context.commandName as string;
         // Clients outlive a landing zone (handler modules keep theirs at module level):
-        // a call goes to the landing zone that is active now.
-        const lz = LandingZone.active ?? this;
+        // a call goes to the landing zone whose hook is installed now.
+        const lz = LandingZone.installed() ?? this;
         const principal = await lz.principalOf(client, name, credentials as CredentialSource | undefined);
         const region = await (client.config.region as () => Promise<string>)();
         const output = await lz.dispatch(name, command, args.input, principal, region);
@@ -431,7 +424,7 @@ export class LandingZone {
     if (!issued && creds?.accessKeyId.startsWith('ASIA')) {
       // Temporary credentials this STS never issued (e.g. an earlier landing zone's).
       // https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
-      const queryProtocol = ['STSClient', 'IAMClient', 'EC2Client', 'SNSClient'].includes(clientName);
+      const queryProtocol = sdkClient(clientName)?.protocol === 'query';
       throw awsError(
         clientName,
         queryProtocol ? 'InvalidClientTokenId' : 'UnrecognizedClientException',
@@ -463,27 +456,11 @@ export class LandingZone {
     principal: Principal = this.defaultPrincipal,
     region = 'us-east-1',
   ): Promise<Record<string, unknown>> {
-    const integration = SDK_INTEGRATIONS[service.toLowerCase()];
+    const integration = integrationOf(service, action);
     if (!integration) throw new Error(`The emulated landing zone has no AWS SDK integration for ${service}`);
-    const command = `${action.charAt(0).toUpperCase()}${action.slice(1)}Command`;
-    const input = integration.camelCase
-      ? renameKeys(parameters, (k) => k.charAt(0).toLowerCase() + k.slice(1))
-      : parameters;
-    try {
-      const output = (await this.dispatch(integration.client, command, input, principal, region)) as Record<
-        string,
-        unknown
-      >;
-      return integration.camelCase
-        ? renameKeys(output, (k) => k.charAt(0).toUpperCase() + k.slice(1))
-        : output;
-    } catch (e) {
-      const original = e as Error;
-      const name = original.name.endsWith('Exception') ? original.name : `${original.name}Exception`;
-      const wrapped = new Error(original.message, { cause: original });
-      wrapped.name = `${integration.prefix}.${name}`;
-      throw wrapped;
-    }
+    return callIntegration(integration, parameters, (input) =>
+      this.dispatch(integration.client.name, integration.commandName, input, principal, region),
+    );
   }
 
   /** Serves one command: faults first, then the time-driven state, then the service. */
@@ -497,7 +474,7 @@ export class LandingZone {
     const key = `${serviceName(clientName)}.${operationName(commandName)}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     const registered = this.registered.get(clientName);
-    const table = this.builtIn[clientName];
+    const table = this.builtIn.get(clientName);
     const fault = this.faultInjector.throttle(clientName, commandName, !registered && !!table);
     if (fault) throw fault;
     if (registered) {
@@ -513,8 +490,7 @@ export class LandingZone {
       );
     }
     this.authorizer.authorize(principal, clientName, commandName, input, region);
-    this.sc.settle();
-    this.org.settle();
+    this.settle();
     const ctx: CallContext = { principal, region, clientName, commandName };
     const output = await handler(clone(input ?? {}) as never, ctx);
     return compact(output);
@@ -538,16 +514,16 @@ export class LandingZone {
   }
 
   onPipelineEvent(listener: PipelineListener): () => void {
-    return this.codePipeline.onPipelineEvent(listener);
+    return this.service(CodePipeline).onPipelineEvent(listener);
   }
 
   setPipelineRunner(runner: PipelineRunner | undefined): void {
-    this.codePipeline.setRunner(runner);
+    this.service(CodePipeline).setRunner(runner);
   }
 
   /** Resolves when every pipeline execution started so far has finished. */
   pipelinesIdle(): Promise<void> {
-    return this.codePipeline.idle();
+    return this.service(CodePipeline).idle();
   }
 
   /** Puts a role in an account (e.g. a role the factory assumes in the management account). */
@@ -564,7 +540,7 @@ export class LandingZone {
   }
 
   setSupportPlan(accountId: string, plan: SupportPlan): void {
-    this.support.setPlan(accountId, plan);
+    this.service(Support).setPlan(accountId, plan);
   }
 
   // ---- inspection ----------------------------------------------------------------
@@ -576,7 +552,7 @@ export class LandingZone {
   }
 
   get accounts(): AccountView[] {
-    this.sc.settle();
+    this.settle();
     return this.org.allAccounts().map((a) => {
       const { name, path } = this.ouName(a.parentId);
       return {
@@ -625,7 +601,7 @@ export class LandingZone {
   }
 
   roles(accountId: string): RoleView[] {
-    this.sc.settle();
+    this.settle();
     return [...this.iam.rolesOf(accountId).values()].map((r: RoleRecord) => ({
       name: r.name,
       arn: r.arn,
@@ -637,28 +613,28 @@ export class LandingZone {
   }
 
   defaultVpcs(accountId: string): DefaultVpcView[] {
-    this.sc.settle();
+    this.settle();
     return this.ec2.defaultVpcs(accountId);
   }
 
   get pipelines() {
-    return this.codePipeline.pipelineList;
+    return this.service(CodePipeline).pipelineList;
   }
 
   get pipelineExecutions(): ExecutionRecord[] {
-    return this.codePipeline.executions;
+    return this.service(CodePipeline).executions;
   }
 
   messages(topicArn?: string): PublishedMessage[] {
-    return this.sns.messages(topicArn);
+    return this.service(Sns).messages(topicArn);
   }
 
   get supportCases(): SupportCase[] {
-    return this.support.allCases();
+    return this.service(Support).allCases();
   }
 
   trail(name: string): TrailRecord | undefined {
-    return this.cloudTrail.trail(name);
+    return this.service(CloudTrail).trail(name);
   }
 
   get controlTowerOperations(): ControlTowerOperation[] {
@@ -711,13 +687,6 @@ export class LandingZone {
       calls: Object.values(this.callCounts).reduce((a, b) => a + b, 0),
     };
   }
-}
-
-function renameKeys(
-  value: Record<string, unknown>,
-  rename: (key: string) => string,
-): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(value ?? {}).map(([k, v]) => [rename(k), v]));
 }
 
 /** A deep copy of plain data (Dates and byte arrays kept). */

@@ -1,3 +1,4 @@
+import * as organizationsSdk from '@aws-sdk/client-organizations';
 import type {
   Account,
   CloseAccountCommandInput,
@@ -29,8 +30,22 @@ import type {
   UntagResourceCommandOutput,
 } from '@aws-sdk/client-organizations';
 import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Rng } from './common';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
-const err = errorsFor('OrganizationsClient');
+/** Organizations (JSON protocol); throttles with TooManyRequestsException (THR-1). */
+export const ORGANIZATIONS_CLIENT: SdkClient = {
+  name: 'OrganizationsClient',
+  sdk: organizationsSdk,
+  protocol: 'json',
+  // https://docs.aws.amazon.com/organizations/latest/APIReference/CommonErrors.html and
+  // https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html:
+  // TooManyRequestsException, and ConcurrentModificationException when another request
+  // changes the same entity.
+  throttleErrors: ['TooManyRequestsException', 'TooManyRequestsException', 'ConcurrentModificationException'],
+  stepFunctions: { service: 'organizations', errorPrefix: 'Organizations' },
+};
+
+const err = errorsFor(ORGANIZATIONS_CLIENT);
 
 export interface OrganizationalUnitSpec {
   readonly name: string;
@@ -101,7 +116,7 @@ export interface AccountRecord {
 const CLOSE_SECONDS = 300;
 const MAX_TAGS = 50;
 
-export class Organizations {
+export class Organizations implements EmulatedService {
   readonly orgId: string;
   readonly rootId: string;
   readonly orgArn: string;
@@ -575,3 +590,9 @@ export class Organizations {
     return {};
   }
 }
+
+/** Registry line: Organizations, the organization every other service reads. */
+export const ORGANIZATIONS = defineService({
+  clients: [ORGANIZATIONS_CLIENT],
+  create: (ctx) => new Organizations(ctx.env),
+});

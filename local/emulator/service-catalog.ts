@@ -1,3 +1,4 @@
+import * as serviceCatalogSdk from '@aws-sdk/client-service-catalog';
 import type {
   DescribeProvisionedProductCommandInput,
   DescribeProvisionedProductCommandOutput,
@@ -28,12 +29,21 @@ import type {
   UpdateProvisionedProductCommandOutput,
 } from '@aws-sdk/client-service-catalog';
 import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Principal, Rng } from './common';
-import type { Ec2 } from './ec2';
+import { defineService, type EmulatedService, type SdkClient } from './service';
+import { Ec2 } from './ec2';
 import type { FaultInjector } from './faults';
 import { ADMINISTRATOR_ACCESS, CONTROL_TOWER_EXECUTION_ROLE, Iam, trustAccountPolicy } from './iam-sts';
-import type { AccountRecord, Organizations, OuRecord } from './organizations';
+import { Organizations, type AccountRecord, type OuRecord } from './organizations';
 
-const err = errorsFor('ServiceCatalogClient');
+/** Service Catalog (JSON protocol); throttles with ThrottlingException (THR-4). */
+export const SERVICE_CATALOG_CLIENT: SdkClient = {
+  name: 'ServiceCatalogClient',
+  sdk: serviceCatalogSdk,
+  protocol: 'json',
+  stepFunctions: { service: 'servicecatalog', errorPrefix: 'ServiceCatalog' },
+};
+
+const err = errorsFor(SERVICE_CATALOG_CLIENT);
 
 export const ACCOUNT_FACTORY_PRODUCT_NAME = 'AWS Control Tower Account Factory';
 export const CONTROL_TOWER_BUSY_MESSAGE =
@@ -155,7 +165,7 @@ function wildcard(pattern: string): RegExp {
  * Service Catalog, as far as the Control Tower Account Factory product goes: account
  * operations are intervals of emulated time, applied lazily by `settle()`.
  */
-export class ServiceCatalog {
+export class ServiceCatalog implements EmulatedService {
   readonly productId: string;
   readonly productViewId: string;
   readonly portfolioId: string;
@@ -786,12 +796,16 @@ export class ServiceCatalog {
     return undefined;
   }
 
+  /** The record an operation with this idempotency token already started, if any. */
+  private replayed(type: RecordRecord['type'], token: string | undefined): RecordDetail | undefined {
+    const id = token ? this.tokens.get(`${type}#${token}`) : undefined;
+    return id ? this.recordView(this.records.get(id)!) : undefined;
+  }
+
   provisionProduct(i: ProvisionProductCommandInput, ctx: CallContext): Out<ProvisionProductCommandOutput> {
     this.requireManagement(ctx);
-    if (i.ProvisionToken) {
-      const replay = this.tokens.get(`PROVISION_PRODUCT#${i.ProvisionToken}`);
-      if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
-    }
+    const replay = this.replayed('PROVISION_PRODUCT', i.ProvisionToken);
+    if (replay) return { RecordDetail: replay };
     this.requireProduct(i.ProductId, i.ProductName);
     if (!this.canSeeProduct(ctx)) {
       throw err(
@@ -848,10 +862,8 @@ export class ServiceCatalog {
   ): Out<UpdateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
     this.requireHomeRegion(ctx, 'Provisioned product');
-    if (i.UpdateToken) {
-      const replay = this.tokens.get(`UPDATE_PROVISIONED_PRODUCT#${i.UpdateToken}`);
-      if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
-    }
+    const replay = this.replayed('UPDATE_PROVISIONED_PRODUCT', i.UpdateToken);
+    if (replay) return { RecordDetail: replay };
     const product = this.requireProvisioned(i.ProvisionedProductId, i.ProvisionedProductName);
     if (i.ProductId !== undefined || i.ProductName !== undefined)
       this.requireProduct(i.ProductId, i.ProductName);
@@ -900,10 +912,8 @@ export class ServiceCatalog {
   ): Out<TerminateProvisionedProductCommandOutput> {
     this.requireManagement(ctx);
     this.requireHomeRegion(ctx, 'Provisioned product');
-    if (i.TerminateToken) {
-      const replay = this.tokens.get(`TERMINATE_PROVISIONED_PRODUCT#${i.TerminateToken}`);
-      if (replay) return { RecordDetail: this.recordView(this.records.get(replay)!) };
-    }
+    const replay = this.replayed('TERMINATE_PROVISIONED_PRODUCT', i.TerminateToken);
+    if (replay) return { RecordDetail: replay };
     const product = this.requireProvisioned(i.ProvisionedProductId, i.ProvisionedProductName);
     if (product.status === 'UNDER_CHANGE') throw this.invalid(CONTROL_TOWER_BUSY_MESSAGE);
     this.refuseWhenBusy();
@@ -1143,3 +1153,20 @@ export class ServiceCatalog {
     };
   }
 }
+
+export const SERVICE_CATALOG = defineService({
+  clients: [SERVICE_CATALOG_CLIENT],
+  create: (ctx) =>
+    new ServiceCatalog(
+      ctx.env,
+      {
+        org: ctx.get(Organizations),
+        iam: ctx.get(Iam),
+        ec2: ctx.get(Ec2),
+        faults: ctx.faults,
+        authorize: (principal, actions) =>
+          ctx.authorizer().firstDenied(principal, actions, ctx.env.homeRegion),
+      },
+      ctx.options.controlTower,
+    ),
+});

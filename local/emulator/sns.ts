@@ -1,7 +1,24 @@
+import * as snsSdk from '@aws-sdk/client-sns';
 import type { MessageAttributeValue, PublishCommandInput, PublishCommandOutput } from '@aws-sdk/client-sns';
 import { CallContext, CommandTable, Env, errorsFor, Out, Rng } from './common';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
-const err = errorsFor('SNSClient');
+/**
+ * SNS (query protocol). Throttles with ThrottledException, and Throttling, the query
+ * protocol's common error (SNS-8):
+ * https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors. Denies
+ * with AuthorizationError, SDK class AuthorizationErrorException (ID-7).
+ */
+export const SNS_CLIENT: SdkClient = {
+  name: 'SNSClient',
+  sdk: snsSdk,
+  protocol: 'query',
+  throttleErrors: ['ThrottledException', 'Throttling'],
+  accessDeniedError: 'AuthorizationErrorException',
+  stepFunctions: { service: 'sns', errorPrefix: 'Sns' },
+};
+
+const err = errorsFor(SNS_CLIENT);
 
 /** A published message, as the emulator keeps it. */
 export interface PublishedMessage {
@@ -19,7 +36,7 @@ export interface PublishedMessage {
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** SNS Publish: messages are stored, in order, for assertions. */
-export class Sns {
+export class Sns implements EmulatedService {
   private readonly published: PublishedMessage[] = [];
   private readonly rng: Rng;
 
@@ -128,3 +145,5 @@ export class Sns {
     return { MessageId: messageId };
   }
 }
+
+export const SNS = defineService({ clients: [SNS_CLIENT], create: (ctx) => new Sns(ctx.env) });

@@ -1,3 +1,5 @@
+import * as cloudTrailSdk from '@aws-sdk/client-cloudtrail';
+import * as supportSdk from '@aws-sdk/client-support';
 import type {
   EventSelector,
   GetEventSelectorsCommandInput,
@@ -13,9 +15,26 @@ import type {
   DescribeCasesCommandOutput,
 } from '@aws-sdk/client-support';
 import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Rng } from './common';
+import { defineService, type EmulatedService, type SdkClient } from './service';
 
-const supportErr = errorsFor('SupportClient');
-const trailErr = errorsFor('CloudTrailClient');
+/** AWS Support (JSON protocol, camelCase members); throttles with ThrottlingException. */
+export const SUPPORT_CLIENT: SdkClient = {
+  name: 'SupportClient',
+  sdk: supportSdk,
+  protocol: 'json',
+  stepFunctions: { service: 'support', errorPrefix: 'Support', camelCase: true },
+};
+
+const supportErr = errorsFor(SUPPORT_CLIENT);
+/** CloudTrail (JSON protocol); throttles with ThrottlingException. */
+export const CLOUDTRAIL_CLIENT: SdkClient = {
+  name: 'CloudTrailClient',
+  sdk: cloudTrailSdk,
+  protocol: 'json',
+  stepFunctions: { service: 'cloudtrail', errorPrefix: 'CloudTrail' },
+};
+
+const trailErr = errorsFor(CLOUDTRAIL_CLIENT);
 
 export type SupportPlan = 'BASIC' | 'BUSINESS' | 'ENTERPRISE';
 
@@ -27,7 +46,7 @@ export interface SupportCase extends CaseDetails {
  * AWS Support: cases per account. The API needs a Business or Enterprise plan;
  * the management account has Enterprise Support, new accounts have Basic.
  */
-export class Support {
+export class Support implements EmulatedService {
   private readonly cases: SupportCase[] = [];
   private readonly plans = new Map<string, SupportPlan>();
   private readonly rng: Rng;
@@ -149,7 +168,7 @@ export interface TrailRecord {
 export const CONTROL_TOWER_TRAIL = 'aws-controltower-BaselineCloudTrail';
 
 /** CloudTrail event selectors on the trails of the management account. */
-export class CloudTrail {
+export class CloudTrail implements EmulatedService {
   private readonly trails = new Map<string, TrailRecord>();
 
   constructor(
@@ -277,3 +296,10 @@ export class CloudTrail {
     };
   }
 }
+
+export const SUPPORT = defineService({ clients: [SUPPORT_CLIENT], create: (ctx) => new Support(ctx.env) });
+
+export const CLOUDTRAIL = defineService({
+  clients: [CLOUDTRAIL_CLIENT],
+  create: (ctx) => new CloudTrail(ctx.env, ctx.options.trails),
+});

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import dynalite from 'dynalite';
-import { createClient, installClientHook } from '../../lambda/shared/clients';
+import { clientHook, createClient, installClientHook } from '../../lambda/shared/clients';
 import { setClock } from '../../lambda/shared/clock';
 import { resetWarmCaches } from '../../lambda/shared/warm-cache';
 import { ENV } from '../../lambda/shared/env';
@@ -72,12 +72,15 @@ export interface LocalFactoryOptions {
 export const PIPELINE_EXECUTION_DETAIL_TYPE = 'CodePipeline Pipeline Execution State Change';
 
 export class LocalFactory {
-  /** The factory running now: one per process, as handler modules and their clients are. */
-  private static current: LocalFactory | undefined;
-
   static async start(options: LocalFactoryOptions): Promise<LocalFactory> {
-    if (LocalFactory.current)
-      throw new Error('A local factory is already running in this process: close it first');
+    // One factory per process: handler modules keep their SDK clients, warm caches and
+    // DynamoDB endpoint at module level (as in Lambda), so the client hook and the clock
+    // they read are process-wide; a second factory would take them from the first.
+    if (clientHook()) {
+      throw new Error(
+        'A local factory (or another client hook) is already installed in this process: close it first',
+      );
+    }
     const deployment = deploymentOf(options.template);
     const resolved = resolveTemplate(deployment.factory.template, deployment.factory.target);
     const management = deployment.management
@@ -95,9 +98,16 @@ export class LocalFactory {
       organization: withFactoryAccount(lzOptions.organization ?? DEFAULT_ORGANIZATION, deployment),
       clock,
     } as LandingZoneOptions);
-    LandingZone.active = landingZone;
-    const factory = new LocalFactory(resolved, port, clock, landingZone, options, management);
-    LocalFactory.current = factory;
+    let factory: LocalFactory;
+    try {
+      factory = new LocalFactory(resolved, port, clock, landingZone, options, management);
+    } catch (err) {
+      // The constructor installs the hook and the clock first: a factory that failed leaves neither.
+      installClientHook(undefined);
+      setClock(undefined);
+      clock.dispose();
+      throw err;
+    }
     try {
       await factory.createTables();
       await factory.deployCustomResources();
@@ -131,6 +141,7 @@ export class LocalFactory {
     const lzHook = landingZone.hook();
     const endpoint = `http://127.0.0.1:${port}`;
     installClientHook({
+      ...lzHook,
       config: (name) =>
         name === 'DynamoDBClient'
           ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
@@ -430,8 +441,6 @@ export class LocalFactory {
     this.clock.dispose();
     installClientHook(undefined);
     setClock(undefined);
-    if (LandingZone.active === this.landingZone) LandingZone.active = undefined;
-    if (LocalFactory.current === this) LocalFactory.current = undefined;
   }
 }
 
@@ -474,7 +483,7 @@ function authorizeDynamoDb(client: unknown, landingZone: LandingZone): void {
     (next: (args: any) => Promise<unknown>, context: { commandName?: string }) => async (args: any) => {
       const principal = currentCaller();
       if (principal) {
-        (LandingZone.active ?? landingZone).authorizer.authorize(
+        (LandingZone.installed() ?? landingZone).authorizer.authorize(
           principal,
           'DynamoDBClient',
           context.commandName ?? '',

@@ -1,37 +1,17 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { NotificationMessage } from '../../lambda/shared/contracts';
 import { ENV } from '../../lambda/shared/env';
 import { LocalFactory, type LocalFactoryOptions } from '../../local/engine';
-import { synthTemplate } from '../../local/engine/synth';
 import type { CfnTemplate } from '../../local/engine/template';
+import { cachedTemplate } from '../fixtures/templates';
 
 /**
  * Shared by the fault suite: the synthesized template, a factory with short Control
  * Tower times, and readers of the end state (tables, notifications, the emulated
  * organization).
  */
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-
-/** Every file the synthesized template depends on. */
-function templateSources(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else out.push(full);
-    }
-  };
-  for (const dir of ['bin', 'lib', 'examples', 'lambda/shared']) walk(path.join(REPO_ROOT, dir));
-  out.push(path.join(REPO_ROOT, 'package.json'));
-  return out.sort();
-}
 
 /**
  * The app's template, synthesized as the engine deploys it. Every fault test file
@@ -43,23 +23,11 @@ export function faultTemplate(options: { limit?: number } = {}): CfnTemplate {
   // A given template (e.g. one synthesized by `cdk synth`) instead of the working tree's.
   const given = process.env.FAULT_SUITE_TEMPLATE;
   if (given && options.limit === undefined) return JSON.parse(fs.readFileSync(given, 'utf8')) as CfnTemplate;
-  const hash = createHash('sha256');
-  hash.update(JSON.stringify(options));
-  for (const file of templateSources()) {
-    hash.update(path.relative(REPO_ROOT, file));
-    hash.update(fs.readFileSync(file));
-  }
-  const cached = path.join(os.tmpdir(), `account-factory-template-${hash.digest('hex').slice(0, 16)}.json`);
-  if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, 'utf8')) as CfnTemplate;
-  const template = synthTemplate(
+  return cachedTemplate(
     options.limit === undefined
       ? {}
       : { stackProps: { factory: { maxConcurrentAccountOperations: options.limit } } },
   );
-  const partial = `${cached}.${process.pid}`;
-  fs.writeFileSync(partial, JSON.stringify(template));
-  fs.renameSync(partial, cached);
-  return template;
 }
 
 /** Control Tower takes 10 emulated minutes per account: 3 s of real time at scale 200. */

@@ -1,3 +1,4 @@
+import { AccountManagement } from '../../local/emulator/account';
 import { AccountClient, PutAlternateContactCommand } from '@aws-sdk/client-account';
 import { AlternateContactsInputSchema, reconcileAlternateContacts } from '../../lambda/alternate-contacts';
 import { createClient } from '../../lambda/shared/clients';
@@ -40,7 +41,7 @@ describe('alternate contacts', () => {
     const result = await run(1, { billing, security });
 
     expect(result).toEqual({ put: ['billing', 'security'], deleted: [], unchanged: [] });
-    const contacts = f.lz.accountManagement.alternateContacts(f.accountId);
+    const contacts = f.lz.service(AccountManagement).alternateContacts(f.accountId);
     expect(contacts.BILLING).toMatchObject({ Name: 'Billing Team', EmailAddress: 'billing@example.com' });
     expect(contacts.SECURITY).toMatchObject({ Name: 'Security Team', PhoneNumber: '+1 555 0101' });
     expect(contacts.OPERATIONS).toBeUndefined();
@@ -58,7 +59,9 @@ describe('alternate contacts', () => {
     const result = await run(2, { billing: { ...billing, phone: '+1 555 0199' }, security });
 
     expect(result).toEqual({ put: ['billing'], deleted: [], unchanged: ['security'] });
-    expect(f.lz.accountManagement.alternateContacts(f.accountId).BILLING.PhoneNumber).toBe('+1 555 0199');
+    expect(f.lz.service(AccountManagement).alternateContacts(f.accountId).BILLING.PhoneNumber).toBe(
+      '+1 555 0199',
+    );
   });
 
   test('a contact dropped from the request is deleted; one set by hand is kept', async () => {
@@ -78,7 +81,7 @@ describe('alternate contacts', () => {
     const result = await run(2, { billing });
 
     expect(result).toEqual({ put: [], deleted: ['security'], unchanged: ['billing'] });
-    expect(Object.keys(f.lz.accountManagement.alternateContacts(f.accountId)).sort()).toEqual([
+    expect(Object.keys(f.lz.service(AccountManagement).alternateContacts(f.accountId)).sort()).toEqual([
       'BILLING',
       'OPERATIONS',
     ]);
@@ -86,11 +89,13 @@ describe('alternate contacts', () => {
 
     // Dropping every contact deletes only the factory's.
     expect(await run(3, undefined)).toEqual({ put: [], deleted: ['billing'], unchanged: [] });
-    expect(Object.keys(f.lz.accountManagement.alternateContacts(f.accountId))).toEqual(['OPERATIONS']);
+    expect(Object.keys(f.lz.service(AccountManagement).alternateContacts(f.accountId))).toEqual([
+      'OPERATIONS',
+    ]);
   });
 
   test('without trusted access for Account Management: AccountManagementTrustedAccessDisabled, nothing set', async () => {
-    f.lz.accountManagement.setTrustedAccess('account.amazonaws.com', false);
+    f.lz.service(AccountManagement).setTrustedAccess('account.amazonaws.com', false);
 
     const err = await run(1, { billing }).catch((e: Error) => e);
 
@@ -99,7 +104,7 @@ describe('alternate contacts', () => {
     expect((err as Error).message).toMatch(
       /enable-aws-service-access --service-principal account\.amazonaws\.com/,
     );
-    expect(f.lz.accountManagement.alternateContacts(f.accountId)).toEqual({});
+    expect(f.lz.service(AccountManagement).alternateContacts(f.accountId)).toEqual({});
     expect((await f.item())?.appliedAlternateContacts).toBeUndefined();
   });
 });

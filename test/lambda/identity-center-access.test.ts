@@ -1,3 +1,4 @@
+import { IdentityCenter } from '../../local/emulator/identity-center';
 import { IdentitystoreClient } from '@aws-sdk/client-identitystore';
 import { CreateAccountAssignmentCommand, SSOAdminClient } from '@aws-sdk/client-sso-admin';
 import { createClient } from '../../lambda/shared/clients';
@@ -54,7 +55,7 @@ async function untilDone(version: number, identityCenter: IdentityCenterAssignme
   return { result, polls };
 }
 
-const assignments = () => f.lz.identityCenter.assignmentsOf(f.accountId);
+const assignments = () => f.lz.service(IdentityCenter).assignmentsOf(f.accountId);
 
 describe('Identity Center access', () => {
   test('assigns groups and users their permission sets; IN_PROGRESS until Identity Center is done', async () => {
@@ -66,7 +67,7 @@ describe('Identity Center access', () => {
 
     expect(first.status).toBe('IN_PROGRESS');
     expect(first.pendingCreations).toHaveLength(2);
-    expect(first.instanceArn).toBe(f.lz.identityCenter.instanceArn);
+    expect(first.instanceArn).toBe(f.lz.service(IdentityCenter).instanceArn);
     expect(assignments()).toEqual([]);
 
     await f.clock.advance(MINUTE);
@@ -102,7 +103,7 @@ describe('Identity Center access', () => {
   });
 
   test('an assignment dropped from the request is deleted only if the factory made it', async () => {
-    f.lz.identityCenter.assign(f.accountId, 'ReadOnlyAccess', 'GROUP', 'Auditors'); // made by hand
+    f.lz.service(IdentityCenter).assign(f.accountId, 'ReadOnlyAccess', 'GROUP', 'Auditors'); // made by hand
     await untilDone(1, [
       { group: 'Auditors', permissionSet: 'ReadOnlyAccess' },
       { group: 'Platform Admins', permissionSet: 'AdministratorAccess' },
@@ -150,10 +151,10 @@ describe('Identity Center access', () => {
     // A creation request that Identity Center will fail: a principal its identity store does not hold.
     const out = await clients.ssoAdmin.send(
       new CreateAccountAssignmentCommand({
-        InstanceArn: f.lz.identityCenter.instanceArn,
+        InstanceArn: f.lz.service(IdentityCenter).instanceArn,
         TargetId: f.accountId,
         TargetType: 'AWS_ACCOUNT',
-        PermissionSetArn: f.lz.identityCenter.permissionSetArn('ReadOnlyAccess'),
+        PermissionSetArn: f.lz.service(IdentityCenter).permissionSetArn('ReadOnlyAccess'),
         PrincipalType: 'GROUP',
         PrincipalId: '0000000000-00000000-0000-4000-a000-000000000000',
       }),

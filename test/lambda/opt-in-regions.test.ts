@@ -1,3 +1,4 @@
+import { AccountManagement } from '../../local/emulator/account';
 import { AccountClient, DisableRegionCommand, EnableRegionCommand } from '@aws-sdk/client-account';
 import { createClient } from '../../lambda/shared/clients';
 import { setClock } from '../../lambda/shared/clock';
@@ -43,7 +44,7 @@ async function untilDone(version: number, req: Req, minutes = 5) {
   return { result, polls };
 }
 
-const statuses = () => f.lz.accountManagement.regionStatuses(f.accountId);
+const statuses = () => f.lz.service(AccountManagement).regionStatuses(f.accountId);
 
 describe('opt-in Regions', () => {
   test('enables the Regions of the request; the poll reports IN_PROGRESS until they are ENABLED', async () => {
@@ -135,7 +136,7 @@ describe('opt-in Regions', () => {
   });
 
   test('without trusted access for Account Management: AccountManagementTrustedAccessDisabled, nothing enabled', async () => {
-    f.lz.accountManagement.setTrustedAccess('account.amazonaws.com', false);
+    f.lz.service(AccountManagement).setTrustedAccess('account.amazonaws.com', false);
 
     await expect(poll(1, { regions: ['af-south-1'] })).rejects.toBeInstanceOf(
       AccountManagementTrustedAccessDisabled,

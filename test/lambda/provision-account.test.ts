@@ -8,7 +8,7 @@ import {
   ServiceCatalogClient,
   UpdateProvisionedProductCommand,
 } from '@aws-sdk/client-service-catalog';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler, provisionAccount } from '../../lambda/provision-account';
 import type { Operation } from '../../lambda/shared/contracts';
@@ -19,7 +19,7 @@ import {
 } from '../../lambda/shared/service-catalog';
 
 const scMock = mockClient(ServiceCatalogClient);
-const ddbMock = mockClient(DynamoDBClient);
+const ddbMock = mockClient(DynamoDBDocumentClient);
 const sc = new ServiceCatalogClient({ region: 'us-east-1' });
 const PRODUCT = 'AWS Control Tower Account Factory';
 
@@ -249,16 +249,16 @@ describe('provisionAccount', () => {
 describe('handler', () => {
   beforeEach(() => {
     ddbMock.reset();
-    ddbMock.on(GetItemCommand).resolves({ Item: { id: { S: 'dev@example.com' }, version: { N: '3' } } });
+    ddbMock.on(GetCommand).resolves({ Item: { id: 'dev@example.com', version: 3 } });
     process.env.REQUESTS_TABLE = 'requests';
   });
 
   test('provisions through the module client with the product named by the environment', async () => {
     const result = await handler(payload('CREATE'));
 
-    expect(ddbMock.commandCalls(GetItemCommand)[0].args[0].input).toMatchObject({
+    expect(ddbMock.commandCalls(GetCommand)[0].args[0].input).toMatchObject({
       TableName: 'requests',
-      Key: { id: { S: 'dev@example.com' } },
+      Key: { id: 'dev@example.com' },
       ConsistentRead: true,
     });
     expect(result.recordId).toBe('rec-provision');
@@ -268,7 +268,7 @@ describe('handler', () => {
   });
 
   test('a version superseded by a newer one never reaches Control Tower', async () => {
-    ddbMock.on(GetItemCommand).resolves({ Item: { id: { S: 'dev@example.com' }, version: { N: '4' } } });
+    ddbMock.on(GetCommand).resolves({ Item: { id: 'dev@example.com', version: 4 } });
 
     await expect(handler(payload('CREATE'))).rejects.toMatchObject({
       name: 'StaleRequestVersion',
@@ -278,7 +278,7 @@ describe('handler', () => {
   });
 
   test('a removed request never reaches Control Tower', async () => {
-    ddbMock.on(GetItemCommand).resolves({});
+    ddbMock.on(GetCommand).resolves({});
 
     await expect(handler(payload('CREATE'))).rejects.toMatchObject({ name: 'StaleRequestVersion' });
     expect(scMock.commandCalls(ProvisionProductCommand)).toHaveLength(0);

@@ -7,7 +7,7 @@ import type { CustomizationsNotification, NotificationMessage } from '../../lamb
 import { ENV } from '../../lambda/shared/env';
 import type { AccountRequestInput } from '../../lambda/shared/schema';
 import { LocalFactory } from '../../local/engine';
-import { synthTemplate } from '../../local/engine/synth';
+import { cachedTemplate } from '../fixtures/templates';
 import type { CfnTemplate } from '../../local/engine/template';
 
 /**
@@ -30,7 +30,7 @@ throw new Error('budget amount must be positive, got -1');
 `;
 
 beforeAll(() => {
-  template = synthTemplate({
+  template = cachedTemplate({
     exampleCustomizations: false,
     stackProps: { factory: { maxConcurrentCustomizations: LIMIT } },
   });

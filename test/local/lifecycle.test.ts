@@ -11,7 +11,7 @@ import { ENV } from '../../lambda/shared/env';
 import { AccountRequestInput, AccountRequestSchema } from '../../lambda/shared/schema';
 import { CLOSURE_STEP } from '../../lib/workflow/close-account';
 import { LocalFactory } from '../../local/engine';
-import { synthTemplate } from '../../local/engine/synth';
+import { cachedTemplate } from '../fixtures/templates';
 import type { CfnTemplate } from '../../local/engine/template';
 
 /**
@@ -24,7 +24,7 @@ let template: CfnTemplate;
 let factory: LocalFactory;
 
 beforeAll(() => {
-  template = synthTemplate({ exampleCustomizations: false });
+  template = cachedTemplate({ exampleCustomizations: false });
 });
 
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import type { LocalFactory } from '../../local/engine';
 import { FACTORY_ACCOUNT, MANAGEMENT_ACCOUNT, type SynthesizedTemplate } from '../../local/engine/deployment';
-import { synthTemplate } from '../../local/engine/synth';
+import { cachedTemplate } from '../fixtures/templates';
 import type { CfnTemplate } from '../../local/engine/template';
 import { notifications, request, startFactory } from './workflow/harness';
 
@@ -20,8 +20,8 @@ afterEach(async () => {
 
 const templates: Record<'delegated' | 'management', SynthesizedTemplate> = {} as never;
 beforeAll(() => {
-  templates.delegated = synthTemplate({ topology: 'delegated', exampleCustomizations: false });
-  templates.management = synthTemplate({ topology: 'management', exampleCustomizations: false });
+  templates.delegated = cachedTemplate({ topology: 'delegated', exampleCustomizations: false });
+  templates.management = cachedTemplate({ topology: 'management', exampleCustomizations: false });
 });
 
 /** A copy of a deployment with the management account's (or the only) template changed. */

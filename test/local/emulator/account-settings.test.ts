@@ -1,3 +1,5 @@
+import { AccountManagement } from '../../../local/emulator/account';
+import { IdentityCenter } from '../../../local/emulator/identity-center';
 import {
   AccountClient,
   DeleteAlternateContactCommand,
@@ -99,7 +101,7 @@ describe('Account Management', () => {
 
   test('for a member account, trusted access must be enabled: AccessDeniedException naming it', async () => {
     const { lz, account, member } = setup();
-    lz.accountManagement.setTrustedAccess('account.amazonaws.com', false);
+    lz.service(AccountManagement).setTrustedAccess('account.amazonaws.com', false);
 
     const err = await rejection(
       account.send(new GetRegionOptStatusCommand({ AccountId: member, RegionName: 'af-south-1' })),
@@ -167,7 +169,7 @@ describe('IAM Identity Center', () => {
     const store = createClient(IdentitystoreClient);
     const { Instances } = await sso.send(new ListInstancesCommand({}));
     expect(Instances).toEqual([
-      expect.objectContaining({ InstanceArn: lz.identityCenter.instanceArn, Status: 'ACTIVE' }),
+      expect.objectContaining({ InstanceArn: lz.service(IdentityCenter).instanceArn, Status: 'ACTIVE' }),
     ]);
     const IdentityStoreId = Instances![0].IdentityStoreId!;
 
@@ -179,7 +181,7 @@ describe('IAM Identity Center', () => {
         },
       }),
     );
-    expect(group.GroupId).toBe(lz.identityCenter.groupId('Developers'));
+    expect(group.GroupId).toBe(lz.service(IdentityCenter).groupId('Developers'));
     const missing = await rejection(
       store.send(
         new GetUserIdCommand({
@@ -195,12 +197,12 @@ describe('IAM Identity Center', () => {
     const { lz, clock, member } = setup();
     const sso = createClient(SSOAdminClient);
     const input = {
-      InstanceArn: lz.identityCenter.instanceArn,
+      InstanceArn: lz.service(IdentityCenter).instanceArn,
       TargetId: member,
       TargetType: 'AWS_ACCOUNT' as const,
-      PermissionSetArn: lz.identityCenter.permissionSetArn('ReadOnlyAccess'),
+      PermissionSetArn: lz.service(IdentityCenter).permissionSetArn('ReadOnlyAccess'),
       PrincipalType: 'GROUP' as const,
-      PrincipalId: lz.identityCenter.groupId('Auditors'),
+      PrincipalId: lz.service(IdentityCenter).groupId('Auditors'),
     };
     const started = await sso.send(new CreateAccountAssignmentCommand(input));
     expect(started.AccountAssignmentCreationStatus?.Status).toBe('IN_PROGRESS');
@@ -216,7 +218,7 @@ describe('IAM Identity Center', () => {
       }),
     );
     expect(status.AccountAssignmentCreationStatus?.Status).toBe('SUCCEEDED');
-    expect(lz.identityCenter.assignmentsOf(member)).toEqual(['GROUP:Auditors -> ReadOnlyAccess']);
+    expect(lz.service(IdentityCenter).assignmentsOf(member)).toEqual(['GROUP:Auditors -> ReadOnlyAccess']);
   });
 });
 
@@ -368,8 +370,8 @@ describe('IAM for the account-settings steps', () => {
       IdentityCenterAccessInputSchema.parse(p),
     );
     expect(idc.pendingCreations).toHaveLength(2);
-    expect(lz.accountManagement.alternateContacts(member).SECURITY).toBeDefined();
-    expect(lz.accountManagement.regionStatuses(member)['af-south-1']).toBe('ENABLING');
+    expect(lz.service(AccountManagement).alternateContacts(member).SECURITY).toBeDefined();
+    expect(lz.service(AccountManagement).regionStatuses(member)['af-south-1']).toBe('ENABLING');
 
     const narrow = await asRole(lz, 'Narrow', [
       { Effect: 'Allow', Action: ['account:GetRegionOptStatus'], Resource: orgAccounts(orgId) },

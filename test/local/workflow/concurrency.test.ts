@@ -1,5 +1,5 @@
 import { generateRequests } from '../../../local/requests';
-import { synthTemplate } from '../../../local/engine/synth';
+import { cachedTemplate } from '../../fixtures/templates';
 import type { CfnTemplate } from '../../../local/engine/template';
 import type { LocalFactory } from '../../../local/engine';
 import { notifications, request, semaphoreState, startFactory } from './harness';
@@ -8,7 +8,7 @@ let template: CfnTemplate;
 let factory: LocalFactory;
 
 beforeAll(() => {
-  template = synthTemplate({ exampleCustomizations: false });
+  template = cachedTemplate({ exampleCustomizations: false });
 });
 
 afterEach(async () => {

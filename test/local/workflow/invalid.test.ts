@@ -1,4 +1,4 @@
-import { synthTemplate } from '../../../local/engine/synth';
+import { cachedTemplate } from '../../fixtures/templates';
 import type { CfnTemplate } from '../../../local/engine/template';
 import type { LocalFactory } from '../../../local/engine';
 import { notifications, request, startFactory } from './harness';
@@ -7,7 +7,7 @@ let template: CfnTemplate;
 let factory: LocalFactory;
 
 beforeAll(() => {
-  template = synthTemplate({ exampleCustomizations: false });
+  template = cachedTemplate({ exampleCustomizations: false });
 });
 
 afterEach(async () => {

@@ -1,4 +1,4 @@
-import { synthTemplate } from '../../../local/engine/synth';
+import { cachedTemplate } from '../../fixtures/templates';
 import type { CfnTemplate } from '../../../local/engine/template';
 import type { LocalFactory } from '../../../local/engine';
 import { metadataItem, notifications, request, startFactory } from './harness';
@@ -7,7 +7,7 @@ let template: CfnTemplate;
 let factory: LocalFactory;
 
 beforeAll(() => {
-  template = synthTemplate({ exampleCustomizations: true });
+  template = cachedTemplate({ exampleCustomizations: true });
 });
 
 afterEach(async () => {
@@ -62,7 +62,7 @@ test('one request end to end: account in its OU with tags, metadata, execution r
 });
 
 test('without a provisioning customizations state machine the step is a no-op', async () => {
-  factory = await startFactory(synthTemplate({ exampleCustomizations: false }));
+  factory = await startFactory(cachedTemplate({ exampleCustomizations: false }));
 
   await factory.submit(request('plain'));
   await factory.idle();
