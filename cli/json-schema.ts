@@ -4,6 +4,7 @@ import {
   MAX_CUSTOM_FIELDS,
   MAX_CUSTOM_FIELDS_BYTES,
   MAX_TAGS,
+  OPT_IN_REGIONS,
 } from '../lambda/shared/schema';
 
 /**
@@ -20,7 +21,7 @@ const DESCRIPTION = [
   'One account request for cdk-account-factory: one JSON or YAML file per account.',
   'Checked by this schema: field types, required fields, no unknown fields, lengths, character sets,',
   `at most ${MAX_TAGS} tags and no tag key starting with "aws:" (any case), at most ${MAX_CUSTOM_FIELDS} custom fields,`,
-  'no leading or trailing space in accountName and organizationalUnit, an organizationalUnit that ends like "(ou-...)" only with a well-formed lower-case OU id.',
+  'no leading or trailing space in accountName and organizationalUnit, an organizationalUnit that ends like "(ou-...)" only with a well-formed lower-case OU id; opt-in Regions; one of group or user per identityCenter item.',
   'Checked only by the factory (the AccountRequest construct at synth, `account-factory validate`, the Validate request step):',
   `customFields at most ${MAX_CUSTOM_FIELDS_BYTES} bytes in all (as JSON);`,
   'emails and SSO names are trimmed (and emails lower-cased) before they are checked, so this schema is stricter about surrounding spaces.',
@@ -41,6 +42,13 @@ const FIELD_DESCRIPTIONS: Record<string, string> = {
   customizationsName: 'The name of the account customizations to run.',
   closeOnRemoval:
     'Close the account when its request is removed (otherwise removal only ends its management).',
+  alternateContacts:
+    'The billing, operations and security contacts of the account, as the Account Management API takes them. A contact dropped from the request is deleted only if the factory set it.',
+  regions: 'Opt-in Regions to enable in the account (Regions enabled by default need no entry).',
+  disableRemovedRegions:
+    'Disable a Region the factory enabled when the request no longer lists it (default false: it stays enabled).',
+  identityCenter:
+    'IAM Identity Center access: each item gives a group (display name) or a user (user name) a permission set (name) on the account.',
 };
 
 type JsonObject = Record<string, any>;
@@ -73,6 +81,15 @@ export function accountRequestJsonSchema(): JsonObject {
   props.tags.maxProperties = MAX_TAGS;
   props.tags.propertyNames.not = { pattern: '^[aA][wW][sS]:' };
   props.customFields.maxProperties = MAX_CUSTOM_FIELDS;
+  // regions: zod's refines: opt-in Regions of the aws partition, each once.
+  props.regions.items.enum = [...OPT_IN_REGIONS];
+  props.regions.uniqueItems = true;
+  // identityCenter: zod's refines: exactly one of group or user, names without surrounding space, each once.
+  const assignment = props.identityCenter.items as JsonObject;
+  assignment.oneOf = ['group', 'user'].map((k) => ({ required: [k], properties: { [k]: true } }));
+  addPattern(assignment.properties.group, '^\\S(.*\\S)?$');
+  addPattern(assignment.properties.user, '^\\S(.*\\S)?$');
+  props.identityCenter.uniqueItems = true;
 
   for (const [name, description] of Object.entries(FIELD_DESCRIPTIONS)) {
     if (!props[name]) throw new Error(`accountRequestJsonSchema: the request schema has no field ${name}`);

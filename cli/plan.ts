@@ -2,7 +2,12 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import type { RequestItem } from '../lambda/shared/contracts';
 import type { MetadataItem } from '../lambda/shared/metadata';
-import { AccountRequest, controlTowerChanges, parseAccountRequest } from '../lambda/shared/schema';
+import {
+  ALTERNATE_CONTACT_TYPES,
+  AccountRequest,
+  controlTowerChanges,
+  parseAccountRequest,
+} from '../lambda/shared/schema';
 import { loadRequestFiles } from '../lib/request-files';
 import { EXIT_OK, UsageError } from './errors';
 import { readMetadata, readRequests } from './factory-data';
@@ -73,6 +78,20 @@ export function flattenRequest(request: AccountRequest): Record<string, string> 
   if (request.customizationsName !== undefined) out.customizationsName = request.customizationsName;
   for (const [k, v] of Object.entries(request.tags)) out[`tags.${k}`] = v;
   for (const [k, v] of Object.entries(request.customFields)) out[`customFields.${k}`] = v;
+  for (const kind of ALTERNATE_CONTACT_TYPES) {
+    const c = request.alternateContacts?.[kind];
+    if (c) out[`alternateContacts.${kind}`] = `${c.name}, ${c.title}, ${c.email}, ${c.phone}`;
+  }
+  for (const r of request.regions ?? []) out[`regions.${r}`] = 'enabled';
+  if (request.disableRemovedRegions !== undefined)
+    out.disableRemovedRegions = String(request.disableRemovedRegions);
+  // One line per principal: its permission sets on the account.
+  const byPrincipal = new Map<string, string[]>();
+  for (const a of request.identityCenter ?? []) {
+    const who = a.group !== undefined ? `group:${a.group}` : `user:${a.user}`;
+    byPrincipal.set(who, [...(byPrincipal.get(who) ?? []), a.permissionSet]);
+  }
+  for (const [who, sets] of byPrincipal) out[`identityCenter.${who}`] = sets.sort().join(', ');
   return out;
 }
 
@@ -99,6 +118,10 @@ const FIELD_ORDER = [
   'customizationsName',
   'tags.',
   'customFields.',
+  'alternateContacts.',
+  'regions.',
+  'disableRemovedRegions',
+  'identityCenter.',
   'closeOnRemoval',
 ];
 function fieldRank(field: string): number {
@@ -211,6 +234,10 @@ function emptyLike(request: AccountRequest): AccountRequest {
     customFields: {},
     customizationsName: undefined,
     closeOnRemoval: false,
+    alternateContacts: undefined,
+    regions: undefined,
+    disableRemovedRegions: undefined,
+    identityCenter: undefined,
     accountEmail: request.accountEmail,
   };
 }
@@ -264,8 +291,10 @@ export function formatPlan(plan: Plan, options: { all?: boolean } = {}): string 
     if (e.kind !== 'create') {
       for (const c of e.changes) lines.push(`      ${c.field}: ${quote(c.before)} -> ${quote(c.after)}`);
     } else {
-      const shown = e.changes.filter((c) =>
-        ['accountName', 'organizationalUnit', 'customizationsName'].includes(c.field),
+      const shown = e.changes.filter(
+        (c) =>
+          ['accountName', 'organizationalUnit', 'customizationsName'].includes(c.field) ||
+          /^(alternateContacts|regions|identityCenter)\./.test(c.field),
       );
       for (const c of shown) lines.push(`      ${c.field}: ${quote(c.after)}`);
     }

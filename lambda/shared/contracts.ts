@@ -129,6 +129,57 @@ export interface FeatureOptionsResult {
   cloudTrailDataEvents: 'enabled' | 'off';
 }
 
+/** $.alternateContacts: output of Alternate contacts. Kinds are billing, operations, security. */
+export interface AlternateContactsResult {
+  put: string[];
+  deleted: string[];
+  unchanged: string[];
+}
+
+/** 'IN_PROGRESS': a Region is still changing state; the state machine waits and runs the step again. */
+export type SettingStatus = 'IN_PROGRESS' | 'SUCCEEDED';
+
+/** $.optInRegions: output of Opt-in Regions (one poll). */
+export interface OptInRegionsResult {
+  status: SettingStatus;
+  /** Regions of the request that are ENABLED (or enabled by default). */
+  enabled: string[];
+  /** Regions this run asked to enable, or still ENABLING. */
+  enabling: string[];
+  /** Regions the factory enabled, dropped from the request, and disabled (disableRemovedRegions). */
+  disabled: string[];
+  /** Regions still DISABLING. */
+  disabling: string[];
+  /** When the first poll of this execution started: the step gives up after OPT_IN_REGIONS_TIMEOUT_HOURS. */
+  startedAt: string;
+  checkedAt: string;
+}
+
+/** One Identity Center account assignment, resolved from names. */
+export interface ResolvedAssignment {
+  /** `group:Developers -> PowerUserAccess` (schema's assignmentKey). */
+  key: string;
+  principalType: 'GROUP' | 'USER';
+  principalId: string;
+  permissionSetArn: string;
+}
+
+/** $.identityCenterAccess: output of Identity Center access (one poll). */
+export interface IdentityCenterAccessResult {
+  status: SettingStatus;
+  instanceArn: string | null;
+  /** Assignment keys created (or being created) by this execution. */
+  created: string[];
+  /** Assignment keys the factory had made, dropped from the request, deleted (or being deleted). */
+  deleted: string[];
+  /** Request ids still IN_PROGRESS: the next poll describes them. */
+  pendingCreations: string[];
+  pendingDeletions: string[];
+  /** When the first poll of this execution started: the step gives up after IDENTITY_CENTER_TIMEOUT_MINUTES. */
+  startedAt: string;
+  checkedAt: string;
+}
+
 /** $.pipeline: output of Create account pipeline. */
 export interface PipelineResult {
   pipelineName: string;
@@ -150,6 +201,9 @@ export interface WorkflowState extends WorkflowInput {
   executionRole?: ExecutionRoleResult;
   tags?: TagResult;
   featureOptions?: FeatureOptionsResult;
+  alternateContacts?: AlternateContactsResult;
+  optInRegions?: OptInRegionsResult;
+  identityCenterAccess?: IdentityCenterAccessResult;
   provisioningCustomizations?: unknown;
   pipeline?: PipelineResult;
   pipelineExecution?: { PipelineExecutionId: string };

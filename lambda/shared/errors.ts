@@ -56,6 +56,27 @@ export const RetryBudgetExhausted = named('RetryBudgetExhausted');
 export const SlotLost = named('SlotLost');
 
 /**
+ * Account Management refuses calls for member accounts because the organization has not
+ * enabled trusted access for it (`organizations:EnableAWSServiceAccess` for
+ * `account.amazonaws.com`): alternate contacts and opt-in Regions cannot be set.
+ */
+export const AccountManagementTrustedAccessDisabled = named('AccountManagementTrustedAccessDisabled');
+/** An opt-in Region of the request is not a Region the account can enable (ListRegions does not list it). */
+export const OptInRegionNotAvailable = named('OptInRegionNotAvailable');
+/** The request's opt-in Regions did not reach ENABLED (or DISABLED) within the time the factory waits. */
+export const OptInRegionsTimedOut = named('OptInRegionsTimedOut');
+/** The organization has no IAM Identity Center instance the factory can see. */
+export const IdentityCenterInstanceNotFound = named('IdentityCenterInstanceNotFound');
+/** No Identity Center group has the request's display name. */
+export const IdentityCenterGroupNotFound = named('IdentityCenterGroupNotFound');
+/** No Identity Center user has the request's user name. */
+export const IdentityCenterUserNotFound = named('IdentityCenterUserNotFound');
+/** No permission set of the Identity Center instance has the request's name. */
+export const PermissionSetNotFound = named('PermissionSetNotFound');
+/** Identity Center reported an account assignment creation or deletion as FAILED; the message carries its reason. */
+export const IdentityCenterAssignmentFailed = named('IdentityCenterAssignmentFailed');
+
+/**
  * The metadata table holds a newer version of this account's request than the execution
  * that tried to write it: the execution was superseded and stops.
  */

@@ -97,3 +97,20 @@ function roleArnEnv(): string | undefined {
 export function partitionOf(arn: string | undefined): string {
   return arn?.split(':')[1] || 'aws';
 }
+
+/**
+ * Client config for a management-account client a step makes itself (Account Management,
+ * Identity Center): the management role's credentials when MANAGEMENT_ROLE_ARN is set,
+ * refreshed before they expire; the function's own credentials otherwise.
+ */
+export function managementClientConfig(sts: STSClient): { credentials?: CredentialProvider } {
+  const roleArn = optionalEnv('MANAGEMENT_ROLE_ARN');
+  if (!roleArn) return {};
+  return {
+    credentials: assumedRoleProvider(
+      sts,
+      () => optionalEnv('MANAGEMENT_ROLE_ARN') ?? roleArn,
+      'cdk-account-factory',
+    ),
+  };
+}

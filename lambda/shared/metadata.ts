@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from 
 import { createClient } from './clients';
 import { writeIf } from './conditional-write';
 import { nowIso } from './clock';
-import type { CustomizationsRecord, Operation, OrganizationalUnitRef } from './contracts';
+import type { CustomizationsRecord, Operation, OrganizationalUnitRef, ResolvedAssignment } from './contracts';
 import { optionalEnv, requireEnv } from './env';
 import { isConditionalCheckFailed, StaleRequestVersion } from './errors';
 import type { AccountRequest } from './schema';
@@ -35,6 +35,12 @@ export interface MetadataItem {
   lastError?: { name: string; cause: string };
   /** Tag keys the factory set on the account (written by the Tag account step). */
   appliedTagKeys?: string[];
+  /** Alternate contact kinds (billing, operations, security) the factory set (Alternate contacts step). */
+  appliedAlternateContacts?: string[];
+  /** Opt-in Regions the factory enabled (Opt-in Regions step): only these are ever disabled. */
+  enabledRegions?: string[];
+  /** Identity Center assignments the factory created (Identity Center access step): only these are ever deleted. */
+  identityCenterAssignments?: ResolvedAssignment[];
   /** The account's latest customizations pipeline execution (written by customizations-result). */
   customizations?: CustomizationsRecord;
   createdAt: string;
@@ -316,4 +322,37 @@ export async function recordAppliedTagKeys(
       ExpressionAttributeValues: { ':keys': [...keys].sort(), ':version': requestVersion },
     }),
   );
+}
+
+/** What the account-settings steps record of what they made (see MetadataItem). */
+export type FactoryMadeField = 'appliedAlternateContacts' | 'enabledRegions' | 'identityCenterAssignments';
+
+/**
+ * Records what an account-settings step made in the account, so a later run removes only
+ * what the factory made. Written only while the item holds this request version (a newer
+ * execution records its own); returns whether it was written.
+ */
+export async function recordFactoryMade(
+  table: MetadataTable,
+  accountId: string,
+  field: FactoryMadeField,
+  value: string[] | ResolvedAssignment[],
+  requestVersion: number,
+): Promise<boolean> {
+  try {
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: { accountId },
+        UpdateExpression: 'SET #field = :value',
+        ConditionExpression: '#requestVersion = :version',
+        ExpressionAttributeNames: { '#field': field, '#requestVersion': 'requestVersion' },
+        ExpressionAttributeValues: { ':value': value, ':version': requestVersion },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailed(err)) return false;
+    throw err;
+  }
 }

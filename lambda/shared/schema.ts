@@ -71,6 +71,129 @@ const tagValue = z
   .max(256, 'tag values must be at most 256 characters')
   .regex(TAG_CHARS, 'tag values may only contain letters, digits, spaces and _.:/=+-@');
 
+// ---------------------------------------------------------------------------------
+// Account settings: alternate contacts, opt-in Regions, Identity Center access.
+
+/**
+ * Alternate contacts, checked exactly as the Account Management API checks them
+ * (AlternateContact / PutAlternateContact, https://docs.aws.amazon.com/accounts/latest/reference/API_AlternateContact.html):
+ * Name 1-64 characters, Title 1-50, EmailAddress 1-254 matching
+ * `[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*`, PhoneNumber 1-25 matching `[\s0-9()+-]+`.
+ */
+export const ALTERNATE_CONTACT_EMAIL = /^[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*$/;
+export const ALTERNATE_CONTACT_PHONE = /^[\s0-9()+-]+$/;
+export const ALTERNATE_CONTACT_TYPES = ['billing', 'operations', 'security'] as const;
+export type AlternateContactKind = (typeof ALTERNATE_CONTACT_TYPES)[number];
+
+const contactText = (what: string, max: number) =>
+  z
+    .string({ error: `${what} is required and must be a string` })
+    .min(1, `${what} must not be empty`)
+    .max(max, `${what} must be at most ${max} characters`);
+
+const alternateContact = (kind: AlternateContactKind) =>
+  z.strictObject({
+    name: contactText(`alternateContacts.${kind}.name`, 64),
+    title: contactText(`alternateContacts.${kind}.title`, 50),
+    email: contactText(`alternateContacts.${kind}.email`, 254).regex(
+      ALTERNATE_CONTACT_EMAIL,
+      `alternateContacts.${kind}.email must be an email address (name@example.com)`,
+    ),
+    phone: contactText(`alternateContacts.${kind}.phone`, 25).regex(
+      ALTERNATE_CONTACT_PHONE,
+      `alternateContacts.${kind}.phone may only contain digits, spaces and ( ) + -`,
+    ),
+  });
+
+export const AlternateContactsSchema = z.strictObject({
+  billing: alternateContact('billing').optional(),
+  operations: alternateContact('operations').optional(),
+  security: alternateContact('security').optional(),
+});
+export type AlternateContacts = z.output<typeof AlternateContactsSchema>;
+export type AlternateContact = NonNullable<AlternateContacts['billing']>;
+
+/**
+ * The opt-in Regions of the `aws` partition: "Regions launched after March 20, 2019 are
+ * disabled by default" (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html),
+ * as the Region table marks them "Opt-in required"
+ * (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html).
+ * The AWS GovCloud (US) and China partitions have none. A default Region (us-east-1, ...)
+ * cannot be enabled or disabled, so it has no place in `regions`.
+ */
+export const OPT_IN_REGIONS = [
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-west-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-central-1',
+  'me-south-1',
+  'mx-central-1',
+] as const;
+
+const optInRegion = z
+  .string({ error: 'regions must hold Region codes (strings such as af-south-1)' })
+  .refine((r) => (OPT_IN_REGIONS as readonly string[]).includes(r), {
+    error: (issue) =>
+      `"${String(issue.input)}" is not an opt-in Region of the aws partition (Regions that are enabled by default need no entry): one of ${OPT_IN_REGIONS.join(', ')}`,
+  });
+
+/**
+ * Identity Center names, as the APIs take them: a group's DisplayName (1-1024), a user's
+ * UserName (1-128), a permission set's Name (1-32 of `[\w+=,.@-]`).
+ * https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_Group.html,
+ * https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_User.html,
+ * https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html
+ */
+export const PERMISSION_SET_NAME = /^[\w+=,.@-]+$/;
+
+export const IdentityCenterAssignmentSchema = z
+  .strictObject({
+    group: z
+      .string({ error: 'group must be a string (the group display name)' })
+      .min(1, 'group must not be empty')
+      .max(1024, 'group must be at most 1024 characters')
+      .refine(noEdgeWhitespace, { message: edgeMessage('group'), abort: true })
+      .optional(),
+    user: z
+      .string({ error: 'user must be a string (the user name)' })
+      .min(1, 'user must not be empty')
+      .max(128, 'user must be at most 128 characters')
+      .refine(noEdgeWhitespace, { message: edgeMessage('user'), abort: true })
+      .optional(),
+    permissionSet: z
+      .string({ error: 'permissionSet is required and must be a string (the permission set name)' })
+      .min(1, 'permissionSet must not be empty')
+      .max(32, 'permissionSet must be at most 32 characters')
+      .regex(PERMISSION_SET_NAME, 'permissionSet may only contain A-Z a-z 0-9 and +=,.@-_'),
+  })
+  .refine((a) => (a.group === undefined) !== (a.user === undefined), {
+    message: 'an identityCenter assignment names exactly one of group or user',
+  });
+export type IdentityCenterAssignment = z.output<typeof IdentityCenterAssignmentSchema>;
+
+/** `group:Developers -> PowerUserAccess`: one key per assignment. */
+export function assignmentKey(a: IdentityCenterAssignment): string {
+  return `${a.group !== undefined ? `group:${a.group}` : `user:${a.user}`} -> ${a.permissionSet}`;
+}
+
+function duplicatesOf(values: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const v of values) (seen.has(v) ? dup : seen).add(v);
+  return [...dup];
+}
+
 export const AccountRequestSchema = z.strictObject({
   accountEmail: email('accountEmail'),
   accountName: z
@@ -135,6 +258,30 @@ export const AccountRequestSchema = z.strictObject({
     .optional(),
   /** Close the account when its request is removed. Never the default: removal only ends management. */
   closeOnRemoval: z.boolean({ error: 'closeOnRemoval must be true or false' }).default(false),
+  /** Billing, operations and security contacts; a contact dropped from the request is deleted only if the factory set it. */
+  alternateContacts: AlternateContactsSchema.optional(),
+  /** Opt-in Regions to enable in the account. */
+  regions: z
+    .array(optInRegion, { error: 'regions must be a list of opt-in Region codes' })
+    .superRefine((list, ctx) => {
+      const dup = duplicatesOf(list);
+      if (dup.length)
+        ctx.addIssue({ code: 'custom', message: `regions lists ${dup.join(', ')} more than once` });
+    })
+    .optional(),
+  /** A Region the factory enabled and the request no longer lists is disabled. Never the default: removing a Region from the list leaves it enabled. */
+  disableRemovedRegions: z.boolean({ error: 'disableRemovedRegions must be true or false' }).optional(),
+  /** Identity Center access: groups or users, each with a permission set, by name. */
+  identityCenter: z
+    .array(IdentityCenterAssignmentSchema, {
+      error: 'identityCenter must be a list of { group | user, permissionSet }',
+    })
+    .superRefine((list, ctx) => {
+      const dup = duplicatesOf(list.map(assignmentKey));
+      if (dup.length)
+        ctx.addIssue({ code: 'custom', message: `identityCenter lists ${dup.join(', ')} more than once` });
+    })
+    .optional(),
 });
 
 function describe(value: unknown): string {

@@ -96,3 +96,14 @@ export const HANDLER = {
 } as const;
 
 export type HandlerName = (typeof HANDLER)[keyof typeof HANDLER];
+
+/**
+ * The account-settings handler folders (alternate contacts, opt-in Regions, Identity
+ * Center access). Kept apart from HANDLER until the workflow wires their steps: HANDLER
+ * names the functions every factory deploys, and the constructs require one per name.
+ */
+export const SETTINGS_HANDLER = {
+  ALTERNATE_CONTACTS: 'alternate-contacts',
+  OPT_IN_REGIONS: 'opt-in-regions',
+  IDENTITY_CENTER_ACCESS: 'identity-center-access',
+} as const;

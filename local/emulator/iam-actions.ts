@@ -73,6 +73,9 @@ const SOURCES = {
   s3: `${REF}list_s3.html`,
   kms: `${REF}list_kms.html`,
   events: `${REF}list_events.html`,
+  account: `${REF}list_awsaccountmanagement.html`,
+  sso: `${REF}list_awsiamidentitycenter.html`,
+  identitystore: `${REF}list_awsidentitystore.html`,
 } as const;
 
 type Input = Record<string, any>;
@@ -212,9 +215,109 @@ const TRANSACT_ACTIONS: Record<string, string> = {
   ConditionCheck: 'dynamodb:ConditionCheckItem',
 };
 
+/**
+ * Account Management: the `account` resource (arn:${Partition}:account::${Account}:account)
+ * for a call on the caller's own account, `accountInOrganization`
+ * (arn:${Partition}:account::${ManagementAccountId}:account/o-${OrganizationId}/${MemberAccountId})
+ * for a call with AccountId.
+ */
+function accountResource(ctx: ArnContext, input: Input): Resolved {
+  const member = input.AccountId;
+  if (typeof member !== 'string' || member === '') {
+    return { resources: [`arn:${ctx.partition}:account::${ctx.accountId}:account`] };
+  }
+  const { mgmt, org, guess } = orgParts(ctx);
+  return { resources: [`arn:${ctx.partition}:account::${mgmt}:account/${org}/${member}`], guess };
+}
+
+/** IAM Identity Center: Instance (arn:${Partition}:sso:::instance/${InstanceId}) as the input's InstanceArn. */
+function ssoInstance(input: Input, operation: string): string {
+  return required(input, 'InstanceArn', operation);
+}
+
+/** Account (arn:${Partition}:sso:::account/${AccountId}), Instance and PermissionSet resources of an assignment call. */
+function ssoAssignment(ctx: ArnContext, input: Input, operation: string, accountField: string): string[] {
+  return [
+    `arn:${ctx.partition}:sso:::account/${required(input, accountField, operation)}`,
+    ssoInstance(input, operation),
+    required(input, 'PermissionSetArn', operation),
+  ];
+}
+
+/**
+ * Identity Store: Identitystore (arn:${Partition}:identitystore::${Account}:identitystore/${IdentityStoreId})
+ * and AllGroups / AllUsers (arn:${Partition}:identitystore:::group/* and user/*).
+ */
+function identityStore(ctx: ArnContext, input: Input, operation: string, all: 'group' | 'user'): string[] {
+  return [
+    `arn:${ctx.partition}:identitystore::${ctx.accountId}:identitystore/${required(input, 'IdentityStoreId', operation)}`,
+    `arn:${ctx.partition}:identitystore:::${all}/*`,
+  ];
+}
+
 // --- The table --------------------------------------------------------------
 
 const TABLE: Record<string, Entry> = {
+  // Account Management
+  ...Object.fromEntries(
+    [
+      'PutAlternateContact',
+      'GetAlternateContact',
+      'DeleteAlternateContact',
+      'EnableRegion',
+      'DisableRegion',
+      'GetRegionOptStatus',
+      'ListRegions',
+    ].map((op): [string, Entry] => [
+      `Account.${op}`,
+      { prefix: 'account', resources: (i, c) => accountResource(c, i) },
+    ]),
+  ),
+
+  // IAM Identity Center (SSO admin)
+  'SSOAdmin.ListInstances': { prefix: 'sso', resources: ANY },
+  'SSOAdmin.ListPermissionSets': {
+    prefix: 'sso',
+    resources: (i) => [ssoInstance(i, 'ListPermissionSets')],
+  },
+  'SSOAdmin.DescribePermissionSet': {
+    prefix: 'sso',
+    resources: (i) => [
+      ssoInstance(i, 'DescribePermissionSet'),
+      required(i, 'PermissionSetArn', 'DescribePermissionSet'),
+    ],
+  },
+  'SSOAdmin.CreateAccountAssignment': {
+    prefix: 'sso',
+    resources: (i, c) => ssoAssignment(c, i, 'CreateAccountAssignment', 'TargetId'),
+  },
+  'SSOAdmin.DeleteAccountAssignment': {
+    prefix: 'sso',
+    resources: (i, c) => ssoAssignment(c, i, 'DeleteAccountAssignment', 'TargetId'),
+  },
+  'SSOAdmin.DescribeAccountAssignmentCreationStatus': {
+    prefix: 'sso',
+    resources: (i) => [ssoInstance(i, 'DescribeAccountAssignmentCreationStatus')],
+  },
+  'SSOAdmin.DescribeAccountAssignmentDeletionStatus': {
+    prefix: 'sso',
+    resources: (i) => [ssoInstance(i, 'DescribeAccountAssignmentDeletionStatus')],
+  },
+  'SSOAdmin.ListAccountAssignments': {
+    prefix: 'sso',
+    resources: (i, c) => ssoAssignment(c, i, 'ListAccountAssignments', 'AccountId'),
+  },
+
+  // Identity Store
+  'Identitystore.GetGroupId': {
+    prefix: 'identitystore',
+    resources: (i, c) => identityStore(c, i, 'GetGroupId', 'group'),
+  },
+  'Identitystore.GetUserId': {
+    prefix: 'identitystore',
+    resources: (i, c) => identityStore(c, i, 'GetUserId', 'user'),
+  },
+
   // STS
   'STS.AssumeRole': { prefix: 'sts', resources: (i) => [required(i, 'RoleArn', 'AssumeRole')] },
   'STS.GetCallerIdentity': {

@@ -10,6 +10,8 @@ import type { SdkClient, ServiceDefinition } from './service';
 import { SERVICE_CATALOG } from './service-catalog';
 import { SNS } from './sns';
 import { CLOUDTRAIL, SUPPORT } from './support-cloudtrail';
+import { ACCOUNT_MANAGEMENT } from './account';
+import { IDENTITY_CENTER } from './identity-center';
 
 /**
  * The registry: every service the landing zone emulates, one line each, in the order
@@ -27,6 +29,8 @@ export const EMULATED_SERVICES: readonly ServiceDefinition[] = [
   SNS,
   SUPPORT,
   CLOUDTRAIL,
+  ACCOUNT_MANAGEMENT,
+  IDENTITY_CENTER,
 ];
 
 /**

@@ -186,3 +186,57 @@ test('diffRequests: no change between a request and itself', () => {
     { field: 'customFields.budget', before: '100' },
   ]);
 });
+
+describe('account settings in the plan', () => {
+  const contact = { name: 'Ops', title: 'On call', email: 'ops@example.com', phone: '+1 555 0100' };
+  const before = request('settings', {
+    alternateContacts: { operations: contact },
+    regions: ['af-south-1'],
+    identityCenter: [{ group: 'Developers', permissionSet: 'ReadOnlyAccess' }],
+  });
+  const after = request('settings', {
+    alternateContacts: { operations: { ...contact, phone: '+1 555 0199' }, security: contact },
+    regions: ['me-south-1'],
+    disableRemovedRegions: true,
+    identityCenter: [
+      { group: 'Developers', permissionSet: 'ReadOnlyAccess' },
+      { group: 'Developers', permissionSet: 'PowerUserAccess' },
+      { user: 'alice@example.com', permissionSet: 'AdministratorAccess' },
+    ],
+  });
+
+  test('an edit of contacts, Regions and Identity Center access is a CUSTOMIZE listing each change', () => {
+    const p = planChanges(
+      [{ requestId: after.accountEmail, request: after }],
+      [item(before)],
+      [managed(before)],
+    );
+
+    expect(p.entries[0]).toMatchObject({ kind: 'customize', controlTowerChanges: [] });
+    expect(p.entries[0].changes).toEqual([
+      {
+        field: 'alternateContacts.operations',
+        before: 'Ops, On call, ops@example.com, +1 555 0100',
+        after: 'Ops, On call, ops@example.com, +1 555 0199',
+      },
+      { field: 'alternateContacts.security', after: 'Ops, On call, ops@example.com, +1 555 0100' },
+      { field: 'regions.af-south-1', before: 'enabled' },
+      { field: 'regions.me-south-1', after: 'enabled' },
+      { field: 'disableRemovedRegions', after: 'true' },
+      {
+        field: 'identityCenter.group:Developers',
+        before: 'ReadOnlyAccess',
+        after: 'PowerUserAccess, ReadOnlyAccess',
+      },
+      { field: 'identityCenter.user:alice@example.com', after: 'AdministratorAccess' },
+    ]);
+  });
+
+  test('a new account shows the settings it will get', () => {
+    const text = formatPlan(planChanges([{ requestId: after.accountEmail, request: after }], [], []));
+
+    expect(text).toContain('regions.me-south-1: "enabled"');
+    expect(text).toContain('identityCenter.group:Developers: "PowerUserAccess, ReadOnlyAccess"');
+    expect(text).toContain('alternateContacts.security: "Ops, On call, ops@example.com, +1 555 0100"');
+  });
+});
