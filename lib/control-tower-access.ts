@@ -287,6 +287,55 @@ function managementRoleStatements(
       reason:
         'Creates the execution role in each vended account (any account ID) through Control Tower’s role',
     },
+    {
+      sid: 'AccountSettings',
+      actions: [
+        'account:GetAlternateContact',
+        'account:PutAlternateContact',
+        'account:DeleteAlternateContact',
+        'account:GetRegionOptStatus',
+        'account:EnableRegion',
+        'account:DisableRegion',
+      ],
+      resources: [`arn:${stack.partition}:account::${stack.account}:account/o-*/*`],
+      reason:
+        "Sets each member account's alternate contacts and opt-in Regions; the organization's ID and the accounts are not known when the factory is deployed",
+    },
+    {
+      sid: 'IdentityCenterInstances',
+      actions: ['sso:ListInstances'],
+      resources: ['*'],
+      reason: 'sso:ListInstances has no resource-level permissions',
+    },
+    {
+      sid: 'IdentityCenterAssignments',
+      actions: [
+        'sso:ListPermissionSets',
+        'sso:DescribePermissionSet',
+        'sso:ListAccountAssignments',
+        'sso:CreateAccountAssignment',
+        'sso:DeleteAccountAssignment',
+        'sso:DescribeAccountAssignmentCreationStatus',
+        'sso:DescribeAccountAssignmentDeletionStatus',
+      ],
+      resources: [
+        `arn:${stack.partition}:sso:::instance/*`,
+        `arn:${stack.partition}:sso:::permissionSet/*/*`,
+        `arn:${stack.partition}:sso:::account/*`,
+      ],
+      reason:
+        "Assigns each account's groups and users to permission sets of the organization's Identity Center instance, found at run time",
+    },
+    {
+      sid: 'IdentityCenterPrincipals',
+      actions: ['identitystore:GetGroupId', 'identitystore:GetUserId'],
+      resources: [
+        `arn:${stack.partition}:identitystore::${stack.account}:identitystore/*`,
+        `arn:${stack.partition}:identitystore:::group/*`,
+        `arn:${stack.partition}:identitystore:::user/*`,
+      ],
+      reason: 'Finds groups and users by name in the identity store of the instance found at run time',
+    },
   ];
   if (props.enterpriseSupport) {
     statements.push({

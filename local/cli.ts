@@ -104,6 +104,7 @@ export function formatSummary(s: ScenarioSummary): string {
     `  notifications                 ${s.notifications.success} success, ${s.notifications.failure} failure`,
     `  failed without a notification ${s.failedWithoutNotification.length}`,
     `  Control Tower operations      ${s.controlTowerOperations}, peak ${s.peakConcurrentControlTowerOperations} at once (limit ${s.semaphoreLimit})`,
+    `  account settings              ${s.accountSettings.alternateContacts} alternate contacts, ${s.accountSettings.optInRegionsEnabled} opt-in Regions enabled, ${s.accountSettings.identityCenterAssignments} Identity Center assignments`,
     `  customization pipelines       ${s.customizationPipelinesStarted} started: ${s.customizations.succeeded} succeeded, ${s.customizations.failed} failed${s.customizations.other ? `, ${s.customizations.other} other` : ''}; peak ${s.customizations.peakConcurrent} at once (limit ${s.customizations.limit})`,
     `  makespan                      ${minutes(s.makespanSeconds)} vs bound ceil(N/${s.semaphoreLimit}) x ${minutes(s.createSeconds)} = ${minutes(s.boundSeconds)} (ratio ${ratio})`,
     `  state transitions             ${s.stateTransitions}`,

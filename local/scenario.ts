@@ -1,4 +1,6 @@
 import { ENV } from '../lambda/shared/env';
+import { AccountManagement } from './emulator/account';
+import { IdentityCenter } from './emulator/identity-center';
 import type { FaultOptions } from './emulator';
 import { LocalFactory, type LocalFactoryOptions } from './engine';
 import { summarizeMetrics, type MetricSummary } from './engine/metrics';
@@ -68,6 +70,12 @@ export interface ScenarioSummary {
   boundSeconds: number;
   createSeconds: number;
   customizationPipelinesStarted: number;
+  /** The account settings in place at the end, over the accounts created: as the emulated services hold them. */
+  accountSettings: {
+    alternateContacts: number;
+    optInRegionsEnabled: number;
+    identityCenterAssignments: number;
+  };
   /**
    * How the account pipelines ended (each execution once), the most that ran at
    * once, and the bound (maxConcurrentCustomizations).
@@ -220,6 +228,7 @@ function summarize(
     boundSeconds: Math.ceil(ctRequests / limit) * createSeconds,
     createSeconds,
     customizationPipelinesStarted: lz.pipelineExecutions.length,
+    accountSettings: accountSettings(factory, Object.keys(created)),
     customizations: {
       succeeded: runs.filter((r) => r.status === 'Succeeded').length,
       failed: runs.filter((r) => r.status === 'Failed').length,
@@ -233,4 +242,22 @@ function summarize(
     wallMs,
     metrics: summarizeMetrics(factory.lambda.metrics),
   };
+}
+
+/** Alternate contacts, enabled opt-in Regions and Identity Center assignments of these accounts. */
+function accountSettings(factory: LocalFactory, emails: string[]): ScenarioSummary['accountSettings'] {
+  const lz = factory.landingZone;
+  const accounts = lz.service(AccountManagement);
+  const identityCenter = lz.service(IdentityCenter);
+  const out = { alternateContacts: 0, optInRegionsEnabled: 0, identityCenterAssignments: 0 };
+  for (const email of emails) {
+    const id = lz.account(email)?.id;
+    if (!id) continue;
+    out.alternateContacts += Object.keys(accounts.alternateContacts(id)).length;
+    out.optInRegionsEnabled += Object.values(accounts.regionStatuses(id)).filter(
+      (s) => s === 'ENABLED',
+    ).length;
+    out.identityCenterAssignments += identityCenter.assignmentsOf(id).length;
+  }
+  return out;
 }

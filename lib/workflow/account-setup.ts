@@ -30,12 +30,27 @@ export class AccountSetup extends sfn.StateMachineFragment {
         resultPath: accountSetup.resultPath,
       });
       for (const retry of accountSetup.retries ?? []) task.addRetry(retry);
-      return catchInto(task, props.onFailure);
+      catchInto(task, props.onFailure);
+      return { start: task, chain: this.pollUntilSettled(task, accountSetup) };
     });
     if (tasks.length === 0) throw new Error('AccountSetup: no workflow step has an accountSetup task');
 
-    for (let i = 1; i < tasks.length; i++) tasks[i - 1].next(tasks[i]);
-    this.startState = tasks[0];
-    this.endStates = [tasks[tasks.length - 1]];
+    for (let i = 1; i < tasks.length; i++) tasks[i - 1].chain.next(tasks[i].start);
+    this.startState = tasks[0].start;
+    this.endStates = tasks[tasks.length - 1].chain.endStates;
+  }
+
+  /** The step alone, or the step -> settled? -> wait -> step loop of a polled step. */
+  private pollUntilSettled(task: sfn.TaskStateBase, setup: AccountSetupTask): sfn.Chain {
+    if (!setup.poll) return sfn.Chain.start(task);
+    const wait = new sfn.Wait(this, setup.poll.waitStateName, {
+      time: sfn.WaitTime.duration(setup.poll.interval),
+    });
+    const settled = new sfn.Choice(this, setup.poll.choiceStateName).when(
+      sfn.Condition.stringEquals(`${setup.resultPath}.status`, 'IN_PROGRESS'),
+      wait.next(task),
+    );
+    task.next(settled);
+    return settled.afterwards({ includeOtherwise: true });
   }
 }

@@ -37,6 +37,13 @@ export const STEP = {
   CREATE_EXECUTION_ROLE: 'Create execution role',
   TAG_ACCOUNT: 'Tag account',
   APPLY_FEATURE_OPTIONS: 'Apply feature options',
+  SET_ALTERNATE_CONTACTS: 'Set alternate contacts',
+  ENABLE_OPT_IN_REGIONS: 'Enable opt-in Regions',
+  OPT_IN_REGIONS_SETTLED: 'Opt-in Regions settled?',
+  WAIT_FOR_OPT_IN_REGIONS: 'Wait for opt-in Regions',
+  ASSIGN_IDENTITY_CENTER_ACCESS: 'Assign Identity Center access',
+  IDENTITY_CENTER_ACCESS_SETTLED: 'Identity Center access settled?',
+  WAIT_FOR_IDENTITY_CENTER_ACCESS: 'Wait for Identity Center access',
 
   // 8-10. Customizations
   PROVISIONING_CUSTOMIZATIONS: 'Provisioning customizations',
@@ -93,17 +100,9 @@ export const HANDLER = {
   REMOVE_FROM_MANAGEMENT: 'remove-from-management',
   CUSTOMIZATIONS_RESULT: 'customizations-result',
   CLOSE_ACCOUNT: 'close-account',
-} as const;
-
-export type HandlerName = (typeof HANDLER)[keyof typeof HANDLER];
-
-/**
- * The account-settings handler folders (alternate contacts, opt-in Regions, Identity
- * Center access). Kept apart from HANDLER until the workflow wires their steps: HANDLER
- * names the functions every factory deploys, and the constructs require one per name.
- */
-export const SETTINGS_HANDLER = {
   ALTERNATE_CONTACTS: 'alternate-contacts',
   OPT_IN_REGIONS: 'opt-in-regions',
   IDENTITY_CENTER_ACCESS: 'identity-center-access',
 } as const;
+
+export type HandlerName = (typeof HANDLER)[keyof typeof HANDLER];

@@ -91,6 +91,19 @@ export interface AccountSetupTask {
   readonly resultPath: string;
   /** @default - the retries every step has (Lambda failures, throttling) */
   readonly retries?: readonly sfn.RetryProps[];
+  /**
+   * The step starts asynchronous work and returns `status: 'IN_PROGRESS'` until it is
+   * done: a Choice sends it through a Wait and back into the step, which reads its
+   * previous result at `resultPath` and checks again (no busy loop in the Lambda).
+   * @default - one call
+   */
+  readonly poll?: {
+    /** The Choice's state name. */
+    readonly choiceStateName: string;
+    /** The Wait's state name. */
+    readonly waitStateName: string;
+    readonly interval: Duration;
+  };
 }
 
 export interface StepDescriptor {
@@ -281,6 +294,72 @@ export const WORKFLOW_STEPS = [
         : []),
     ],
     accountSetup: { stateName: STEP.APPLY_FEATURE_OPTIONS, resultPath: '$.featureOptions' },
+  },
+  {
+    handler: HANDLER.ALTERNATE_CONTACTS,
+    description: "Sets the account's alternate contacts (billing, operations, security)",
+    actsIn: 'management',
+    permissions: (ctx) => [
+      management(
+        ['account:GetAlternateContact', 'account:PutAlternateContact', 'account:DeleteAlternateContact'],
+        'the Account Management API sets a member account from the management account',
+      ),
+      readWriteTable(ctx.metadataTable),
+    ],
+    accountSetup: { stateName: STEP.SET_ALTERNATE_CONTACTS, resultPath: '$.alternateContacts' },
+  },
+  {
+    handler: HANDLER.OPT_IN_REGIONS,
+    description: "Enables the account's opt-in Regions, and waits for them",
+    actsIn: 'management',
+    permissions: (ctx) => [
+      management(
+        ['account:GetRegionOptStatus', 'account:EnableRegion', 'account:DisableRegion'],
+        'the Account Management API sets a member account from the management account',
+      ),
+      readWriteTable(ctx.metadataTable),
+    ],
+    accountSetup: {
+      stateName: STEP.ENABLE_OPT_IN_REGIONS,
+      resultPath: '$.optInRegions',
+      poll: {
+        choiceStateName: STEP.OPT_IN_REGIONS_SETTLED,
+        waitStateName: STEP.WAIT_FOR_OPT_IN_REGIONS,
+        interval: Duration.minutes(5),
+      },
+    },
+  },
+  {
+    handler: HANDLER.IDENTITY_CENTER_ACCESS,
+    description: "Assigns the account's Identity Center groups and users to their permission sets",
+    actsIn: 'management',
+    permissions: (ctx) => [
+      management(
+        [
+          'sso:ListInstances',
+          'sso:ListPermissionSets',
+          'sso:DescribePermissionSet',
+          'sso:ListAccountAssignments',
+          'sso:CreateAccountAssignment',
+          'sso:DeleteAccountAssignment',
+          'sso:DescribeAccountAssignmentCreationStatus',
+          'sso:DescribeAccountAssignmentDeletionStatus',
+          'identitystore:GetGroupId',
+          'identitystore:GetUserId',
+        ],
+        'IAM Identity Center is administered from the management account',
+      ),
+      readWriteTable(ctx.metadataTable),
+    ],
+    accountSetup: {
+      stateName: STEP.ASSIGN_IDENTITY_CENTER_ACCESS,
+      resultPath: '$.identityCenterAccess',
+      poll: {
+        choiceStateName: STEP.IDENTITY_CENTER_ACCESS_SETTLED,
+        waitStateName: STEP.WAIT_FOR_IDENTITY_CENTER_ACCESS,
+        interval: Duration.seconds(30),
+      },
+    },
   },
   {
     handler: HANDLER.CREATE_ACCOUNT_PIPELINE,
