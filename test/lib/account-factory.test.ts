@@ -387,6 +387,9 @@ describe('AccountFactory props', () => {
       'fetch-account-id',
       'tag-account',
       'apply-feature-options',
+      'alternate-contacts',
+      'opt-in-regions',
+      'identity-center-access',
       'close-account',
       // Reads the Service Catalog records of the operations marked on semaphore slots.
       'semaphore-cleanup',

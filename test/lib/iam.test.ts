@@ -92,6 +92,7 @@ const UNSCOPED_ACTIONS = new Set([
   'organizations:CreateAccount',
   'organizations:DescribeCreateAccountStatus',
   'servicecatalog:ListPortfolios',
+  'sso:ListInstances',
 ]);
 
 describe.each(configurations())('IAM least privilege ($name)', ({ template }) => {
@@ -202,6 +203,22 @@ describe('each function gets the API actions of its own step only', () => {
         'support:CreateCase',
         'cloudtrail:GetEventSelectors',
         'cloudtrail:PutEventSelectors',
+        'account:GetAlternateContact',
+        'account:PutAlternateContact',
+        'account:DeleteAlternateContact',
+        'account:GetRegionOptStatus',
+        'account:EnableRegion',
+        'account:DisableRegion',
+        'sso:ListInstances',
+        'sso:ListPermissionSets',
+        'sso:DescribePermissionSet',
+        'sso:ListAccountAssignments',
+        'sso:CreateAccountAssignment',
+        'sso:DeleteAccountAssignment',
+        'sso:DescribeAccountAssignmentCreationStatus',
+        'sso:DescribeAccountAssignmentDeletionStatus',
+        'identitystore:GetGroupId',
+        'identitystore:GetUserId',
       ].sort(),
     );
   });

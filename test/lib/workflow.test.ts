@@ -54,6 +54,9 @@ describe('provisioning workflow (ASL)', () => {
     [STEP.CREATE_EXECUTION_ROLE, '$.executionRole'],
     [STEP.TAG_ACCOUNT, '$.tags'],
     [STEP.APPLY_FEATURE_OPTIONS, '$.featureOptions'],
+    [STEP.SET_ALTERNATE_CONTACTS, '$.alternateContacts'],
+    [STEP.ENABLE_OPT_IN_REGIONS, '$.optInRegions'],
+    [STEP.ASSIGN_IDENTITY_CENTER_ACCESS, '$.identityCenterAccess'],
     [STEP.CREATE_ACCOUNT_PIPELINE, '$.pipeline'],
     [STEP.REMOVE_FROM_MANAGEMENT, '$.removal'],
   ])('%s: invoked with the StepPayload, result at %s, retried, errors caught', (name, resultPath) => {
@@ -165,12 +168,40 @@ describe('provisioning workflow (ASL)', () => {
   });
 
   test('account setup in order, with the execution role retried until IAM is ready', () => {
-    const order = [
+    const setup = [
       STEP.FETCH_ACCOUNT_ID,
       STEP.STORE_METADATA,
       STEP.CREATE_EXECUTION_ROLE,
       STEP.TAG_ACCOUNT,
       STEP.APPLY_FEATURE_OPTIONS,
+      STEP.SET_ALTERNATE_CONTACTS,
+      STEP.ENABLE_OPT_IN_REGIONS,
+      STEP.OPT_IN_REGIONS_SETTLED,
+    ];
+    for (let i = 0; i < setup.length - 1; i++) expect(states[setup[i]].Next).toBe(setup[i + 1]);
+    // A polled step: settled? -> (IN_PROGRESS) wait -> the step again; otherwise the next step.
+    for (const [task, settled, wait, next] of [
+      [
+        STEP.ENABLE_OPT_IN_REGIONS,
+        STEP.OPT_IN_REGIONS_SETTLED,
+        STEP.WAIT_FOR_OPT_IN_REGIONS,
+        STEP.ASSIGN_IDENTITY_CENTER_ACCESS,
+      ],
+      [
+        STEP.ASSIGN_IDENTITY_CENTER_ACCESS,
+        STEP.IDENTITY_CENTER_ACCESS_SETTLED,
+        STEP.WAIT_FOR_IDENTITY_CENTER_ACCESS,
+        STEP.PROVISIONING_CUSTOMIZATIONS,
+      ],
+    ]) {
+      expect(states[task].Next).toBe(settled);
+      expect(states[settled].Choices).toEqual([
+        { Variable: `${states[task].ResultPath}.status`, StringEquals: 'IN_PROGRESS', Next: wait },
+      ]);
+      expect(states[settled].Default).toBe(next);
+      expect(states[wait].Next).toBe(task);
+    }
+    const order = [
       STEP.PROVISIONING_CUSTOMIZATIONS,
       STEP.CREATE_ACCOUNT_PIPELINE,
       STEP.ACQUIRE_CUSTOMIZATIONS_SLOT,
