@@ -59,6 +59,8 @@ export const STACK_OUTPUTS = {
   CUSTOMIZATIONS_LIMIT: 'CustomizationsLimit',
   STATE_MACHINE: 'StateMachineArn',
   RERUN_STATE_MACHINE: 'RerunStateMachineArn',
+  /** With driftDetection only. */
+  DRIFT_FUNCTION: 'DriftCheckFunctionName',
 } as const;
 
 /**
@@ -126,6 +128,12 @@ export class AccountFactoryStack extends Stack {
         description: 'Re-runs the customizations of managed accounts',
       },
     };
+    if (this.factory.driftDetection) {
+      outputs[STACK_OUTPUTS.DRIFT_FUNCTION] = {
+        value: this.factory.driftDetection.function.functionName,
+        description: 'The drift check (account-factory drift invokes it)',
+      };
+    }
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
 
     const requests = new Construct(this, 'AccountRequests');

@@ -41,6 +41,7 @@ import { ValidateRequest } from './workflow/validate';
 import { CloseAccountOnRemoval } from './workflow/close-account';
 import { RerunCustomizations } from './rerun-customizations';
 import { ControlTowerAccess, DEFAULT_TRUSTED_ROLE_PATH } from './control-tower-access';
+import { DriftDetection, DriftDetectionOptions } from './drift-detection';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -186,6 +187,12 @@ export interface AccountFactoryProps {
    * @default 10
    */
   readonly rerunConcurrency?: number;
+  /**
+   * A scheduled, read-only check of every managed account against its request (see
+   * DriftDetection); `account-factory drift` runs it on demand.
+   * @default - no drift detection
+   */
+  readonly driftDetection?: DriftDetectionOptions;
 }
 
 /** IAM role names: 1-64 of letters, digits and +=,.@_- */
@@ -307,6 +314,9 @@ export class AccountFactory extends Construct {
    * `{ "accountIds": [...] }`), with no Control Tower operation.
    */
   public readonly rerunStateMachine: sfn.StateMachine;
+
+  /** The drift check, with `driftDetection`. */
+  public readonly driftDetection?: DriftDetection;
 
   private readonly stepFunctions: Partial<Record<HandlerName, StepFunction>>;
   /** The roles the execution role trusts (trustExecutionRole adds to them). */
@@ -706,6 +716,29 @@ export class AccountFactory extends Construct {
       [HANDLER.SEMAPHORE_CLEANUP]: this.semaphore.cleanupFunction,
       [HANDLER.CUSTOMIZATIONS_RESULT]: this.customizationsResultFunction,
     };
+
+    if (props.driftDetection) {
+      this.driftDetection = new DriftDetection(this, 'DriftDetection', {
+        ...props.driftDetection,
+        topic: props.driftDetection.topic ?? this.failureTopic,
+        metadataTable: this.metadataTable,
+        managementRole,
+        controlTowerHomeRegion: homeRegion,
+        rolePath,
+        controlTowerExecutionRoleName: config.controlTowerExecutionRoleName,
+        executionRoleName: config.executionRoleName,
+        executionRoleTrustedRoles: Lazy.string({
+          produce: () =>
+            Fn.join(
+              ',',
+              [...new Set(this.executionRoleTrusted)].map((r) => r.roleArn),
+            ),
+        }),
+        customizationsPipelineNamePrefix: config.pipelinePrefix,
+        encryptionKey: key,
+        logRetention: props.logRetention,
+      });
+    }
   }
 
   /**

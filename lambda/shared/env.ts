@@ -49,6 +49,15 @@ export const ENV = {
   CUSTOMIZATIONS_LIMIT: 'CUSTOMIZATIONS_LIMIT',
   /** Optional: where the semaphore cleanup reports a Control Tower operation whose execution ended before it. */
   ORPHANED_OPERATIONS_TOPIC_ARN: 'ORPHANED_OPERATIONS_TOPIC_ARN',
+  /** The drift check's own table: the last drift set it notified (drift-check). */
+  DRIFT_STATE_TABLE: 'DRIFT_STATE_TABLE',
+  /** Where the drift check publishes a changed drift set. */
+  DRIFT_TOPIC_ARN: 'DRIFT_TOPIC_ARN',
+  /**
+   * JSON: the read-only session policies the drift check passes when it assumes roles
+   * (`{ management, account }`): its sessions can read, never write.
+   */
+  DRIFT_SESSION_POLICIES: 'DRIFT_SESSION_POLICIES',
 } as const;
 
 export type EnvName = keyof typeof ENV;

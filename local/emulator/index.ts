@@ -23,6 +23,7 @@ import {
 import { ControlTower } from './control-tower';
 import { DefaultVpcView, Ec2, Ec2RegionAccess } from './ec2';
 import { FaultInjector, FaultOptions, FaultStats } from './faults';
+import { HandChanges } from './hand-changes';
 import {
   ADMINISTRATOR_ACCESS,
   CONTROL_TOWER_EXECUTION_ROLE,
@@ -57,6 +58,7 @@ export { ACCOUNT_FACTORY_PRODUCT_NAME, CONTROL_TOWER_BUSY_MESSAGE } from './serv
 export { CONTROL_TOWER_EXECUTION_ROLE, trustAccountPolicy } from './iam-sts';
 export { CONTROL_TOWER_BASELINE_ARN } from './control-tower';
 export { CONTROL_TOWER_TRAIL } from './support-cloudtrail';
+export type { HandChanges } from './hand-changes';
 export type { PublishedMessage } from './sns';
 
 export interface LandingZoneOptions {
@@ -209,6 +211,8 @@ export class LandingZone {
   private readonly enforceExpiry: boolean;
   /** Authorizes every call against the caller's identity policies. */
   readonly authorizer: Authorizer;
+  /** Changes made to accounts by hand, outside the factory and Control Tower. */
+  readonly byHand: HandChanges;
   private readonly passThrough: Set<string>;
 
   constructor(options: LandingZoneOptions) {
@@ -265,6 +269,7 @@ export class LandingZone {
     this.sns = new Sns(this.env);
     this.support = new Support(this.env);
     this.cloudTrail = new CloudTrail(this.env, options.trails);
+    this.byHand = new HandChanges(this.org, this.iam, this.codePipeline);
     this.builtIn = {
       STSClient: this.sts.commands(),
       OrganizationsClient: this.org.commands(),
