@@ -129,7 +129,7 @@ function restJsonCommand<I extends object, O>(
   };
 
   /* The old-style smithy Command base class is typed against the 3.329 middleware types: keep the plumbing untyped. */
-  return class extends (Command as any) {
+  const command = class extends (Command as any) {
     static getEndpointParameterInstructions() {
       return {
         UseFIPS: { type: 'builtInParams', name: 'useFipsEndpoint' },
@@ -168,6 +168,9 @@ function restJsonCommand<I extends object, O>(
       );
     }
   };
+  // Named as the generated command classes are (middleware and mocks read the name).
+  Object.defineProperty(command, 'name', { value: commandName });
+  return command;
 }
 
 export const ListEnabledBaselinesCommand = restJsonCommand<
