@@ -61,6 +61,8 @@ export const STACK_OUTPUTS = {
   RERUN_STATE_MACHINE: 'RerunStateMachineArn',
   /** With driftDetection only. */
   DRIFT_FUNCTION: 'DriftCheckFunctionName',
+  /** With driftDetection only. */
+  DRIFT_STATE_TABLE: 'DriftStateTableName',
 } as const;
 
 /**
@@ -131,7 +133,11 @@ export class AccountFactoryStack extends Stack {
     if (this.factory.driftDetection) {
       outputs[STACK_OUTPUTS.DRIFT_FUNCTION] = {
         value: this.factory.driftDetection.function.functionName,
-        description: 'The drift check (account-factory drift invokes it)',
+        description: 'The drift check (invoke it to check now)',
+      };
+      outputs[STACK_OUTPUTS.DRIFT_STATE_TABLE] = {
+        value: this.factory.driftDetection.stateTable.tableName,
+        description: 'The last scheduled drift report (account-factory drift reads it)',
       };
     }
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);

@@ -339,7 +339,18 @@ export function driftFingerprint(accounts: readonly AccountDrift[]): string {
   );
 }
 
-const STATE_KEY = 'drift-set';
+/** The state table's one item: the last recorded drift set. */
+export const STATE_KEY = 'drift-set';
+
+/** The state item as the recorded run writes it. */
+export interface DriftState {
+  id: string;
+  fingerprint: string;
+  checkedAt: string;
+  checked: number;
+  drifted: number;
+  accounts: AccountDrift[];
+}
 
 /** The message of a changed drift set: per account, per item. */
 export function driftMessage(report: DriftReport): string {
@@ -392,13 +403,22 @@ export async function checkDrift(
         Message: driftMessage(report),
       }),
     );
-    await clients.doc.send(
-      new PutCommand({
-        TableName: config.stateTable,
-        Item: { id: STATE_KEY, fingerprint, checkedAt: report.checkedAt, drifted: report.drifted },
-      }),
-    );
   }
+  // The latest recorded report (drifted accounts only) is kept whatever changed (`account-factory drift` reads it),
+  // after the publish: a publish that fails leaves the last set, so the next run publishes again.
+  await clients.doc.send(
+    new PutCommand({
+      TableName: config.stateTable,
+      Item: {
+        id: STATE_KEY,
+        fingerprint,
+        checkedAt: report.checkedAt,
+        checked: accounts.length,
+        drifted: report.drifted,
+        accounts: accounts.filter((a) => a.findings.length),
+      },
+    }),
+  );
   logger.info('Drift check', { accounts: accounts.length, drifted: report.drifted, changed });
   return { ...report, changed };
 }
