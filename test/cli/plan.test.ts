@@ -1,3 +1,5 @@
+import { formatPlanEntry, planEntryOf } from '../../lambda/shared/plan';
+import { parseAccountRequest } from '../../lambda/shared/schema';
 import type { RequestItem } from '../../lambda/shared/contracts';
 import type { MetadataItem } from '../../lambda/shared/metadata';
 import { AccountRequest, AccountRequestInput, AccountRequestSchema } from '../../lambda/shared/schema';
@@ -185,4 +187,50 @@ test('diffRequests: no change between a request and itself', () => {
   expect(diffRequests(r, { ...r, customFields: {} })).toEqual([
     { field: 'customFields.budget', before: '100' },
   ]);
+});
+
+describe('the plan of one request version (what an approval request carries)', () => {
+  const parse = (r: unknown) => {
+    const p = parseAccountRequest(r);
+    if (!p.ok) throw new Error('bad fixture');
+    return p.request;
+  };
+  const base = {
+    accountEmail: 'dev@example.com',
+    accountName: 'dev',
+    organizationalUnit: 'Sandbox',
+    sso: { email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin' },
+  };
+
+  test('an UPDATE reads as the plan reads it: Control Tower changes, then each field', () => {
+    const entry = planEntryOf({
+      requestId: 'dev@example.com',
+      operation: 'UPDATE',
+      previous: parse(base),
+      request: parse({ ...base, organizationalUnit: 'Workloads' }),
+      accountId: '222222222222',
+      controlTowerChanges: ['ManagedOrganizationalUnit'],
+    });
+    expect(formatPlanEntry(entry)).toEqual([
+      '  ~ dev <dev@example.com> 222222222222',
+      '      update: Control Tower (ManagedOrganizationalUnit), then customizations',
+      '      organizationalUnit: "Sandbox" -> "Workloads"',
+    ]);
+  });
+
+  test('a CREATE shows the name and the OU', () => {
+    const entry = planEntryOf({
+      requestId: 'dev@example.com',
+      operation: 'CREATE',
+      request: parse(base),
+      accountId: null,
+      controlTowerChanges: [],
+    });
+    expect(formatPlanEntry(entry)).toEqual([
+      '  + dev <dev@example.com>',
+      '      create: a new account through Control Tower',
+      '      accountName: "dev"',
+      '      organizationalUnit: "Sandbox"',
+    ]);
+  });
 });
