@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerDrift } from './drift';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, explainAwsError, UsageError } from './errors';
 import { registerPlan } from './plan';
 import { registerRerun } from './rerun';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerPlan(program);
   registerRerun(program);
   registerStatus(program);
+  registerDrift(program);
   return program;
 }
 

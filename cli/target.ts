@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command } from 'commander';
 import { STACK_OUTPUTS } from '../lib/account-factory-stack';
 import { createClient } from '../lambda/shared/clients';
+import { writeRequestItem } from '../lambda/shared/request-item';
 import { UsageError } from './errors';
 import { readMetadata, readRequests } from './factory-data';
 import type { GlobalOptions } from './index';
@@ -43,6 +44,12 @@ export interface FactoryTarget {
   readonly rerunStateMachineArn: string;
   /** How often to poll an execution (ms). */
   readonly pollMs: number;
+  /** The drift check's state table (the last scheduled report), when the factory has drift detection. */
+  readonly driftStateTable?: string;
+  /** Runs the drift check now and returns its report (local only: in AWS the CLI reads the last scheduled report). */
+  checkDrift?(input: { accounts?: string[]; ous?: string[] }): Promise<unknown>;
+  /** Writes a request again, unchanged, so that the workflow runs it again (a new version). */
+  rewriteRequest(item: { request: unknown; source?: string }): Promise<{ id: string; version: number }>;
   /** Removes an account request (local only: removing a request is a deploy). */
   removeRequest?(requestId: string): Promise<void>;
   /** Resolves when nothing runs any more (local only). */
@@ -57,6 +64,7 @@ export interface TargetOptions {
   metadataTable?: string;
   semaphoreTable?: string;
   rerunStateMachine?: string;
+  driftStateTable?: string;
 }
 
 export const DEFAULT_STACK = 'AccountFactory';
@@ -82,6 +90,10 @@ export function addTargetOptions(command: Command): Command {
     .option(
       '--rerun-state-machine <arn>',
       'the re-run state machine (default: stack output RerunStateMachineArn)',
+    )
+    .option(
+      '--drift-state-table <name>',
+      "the drift check's state table (default: stack output DriftStateTableName)",
     );
 }
 
@@ -119,9 +131,10 @@ async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<
     }
     return v;
   };
+  const ddb = createClient(DynamoDBClient, config);
   return {
     description: `stack ${options.stack}${globals.region ? ` (${globals.region})` : ''}`,
-    doc: documentClient(createClient(DynamoDBClient, config)),
+    doc: documentClient(ddb),
     sfn: createClient(SFNClient, config),
     requestsTable: need(explicit.requestsTable, STACK_OUTPUTS.REQUESTS_TABLE, '--requests-table'),
     metadataTable: need(explicit.metadataTable, STACK_OUTPUTS.METADATA_TABLE, '--metadata-table'),
@@ -150,6 +163,14 @@ async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<
       STACK_OUTPUTS.RERUN_STATE_MACHINE,
       '--rerun-state-machine',
     ),
+    driftStateTable: options.driftStateTable ?? outputs[STACK_OUTPUTS.DRIFT_STATE_TABLE],
+    rewriteRequest: (item) =>
+      writeRequestItem(ddb, {
+        tableName: need(explicit.requestsTable, STACK_OUTPUTS.REQUESTS_TABLE, '--requests-table'),
+        request: item.request,
+        source: item.source ?? 'cli',
+        now: new Date(),
+      }),
     pollMs: 2000,
     close: async () => undefined,
   };
@@ -206,7 +227,8 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
   const files = load('--local-requests', localRequests);
   const applied = localApply === undefined ? undefined : load('--local-apply', localApply);
   // Synthesized once per process (a few seconds): the app does not change while it runs.
-  localTemplate ??= synthTemplate();
+  // With drift detection (read-only, never scheduled locally): `drift --local` runs it.
+  localTemplate ??= synthTemplate({ stackProps: { factory: { driftDetection: {} } } });
   const template = localTemplate;
   const factory = await LocalFactory.start({
     template,
@@ -265,6 +287,16 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
     stateMachineArn: factory.stateMachineArn,
     now: () => factory.clock.now(),
     pollMs: 20,
+    checkDrift: async (input) => {
+      const fn = factory.lambda.functions.find((f) => f.handler === 'drift-check');
+      if (!fn) throw new UsageError('the local factory has no drift detection');
+      return factory.lambda.invoke(fn.name, input);
+    },
+    rewriteRequest: async (item) => {
+      const written = await factory.submit(item.request, item.source);
+      await settle(factory);
+      return written;
+    },
     removeRequest: (id) => factory.remove(id),
     idle: () => settle(factory),
     close: () => factory.close(),

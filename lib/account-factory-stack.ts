@@ -59,6 +59,10 @@ export const STACK_OUTPUTS = {
   CUSTOMIZATIONS_LIMIT: 'CustomizationsLimit',
   STATE_MACHINE: 'StateMachineArn',
   RERUN_STATE_MACHINE: 'RerunStateMachineArn',
+  /** With driftDetection only. */
+  DRIFT_FUNCTION: 'DriftCheckFunctionName',
+  /** With driftDetection only. */
+  DRIFT_STATE_TABLE: 'DriftStateTableName',
 } as const;
 
 /**
@@ -126,6 +130,16 @@ export class AccountFactoryStack extends Stack {
         description: 'Re-runs the customizations of managed accounts',
       },
     };
+    if (this.factory.driftDetection) {
+      outputs[STACK_OUTPUTS.DRIFT_FUNCTION] = {
+        value: this.factory.driftDetection.function.functionName,
+        description: 'The drift check (invoke it to check now)',
+      };
+      outputs[STACK_OUTPUTS.DRIFT_STATE_TABLE] = {
+        value: this.factory.driftDetection.stateTable.tableName,
+        description: 'The last scheduled drift report (account-factory drift reads it)',
+      };
+    }
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
 
     const requests = new Construct(this, 'AccountRequests');

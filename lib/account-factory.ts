@@ -39,6 +39,7 @@ import { RerunCustomizations } from './rerun-customizations';
 import { provisioningWorkflow } from './workflow/provisioning-workflow';
 import { HANDLER, HandlerName } from './workflow/step-names';
 import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions } from './monitoring';
+import { DriftDetection, DriftDetectionOptions } from './drift-detection';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -191,6 +192,12 @@ export interface AccountFactoryProps {
    * @default - alarms and a dashboard with the documented thresholds
    */
   readonly monitoring?: AccountFactoryMonitoringOptions;
+  /**
+   * A scheduled, read-only check of every managed account against its request (see
+   * DriftDetection); `account-factory drift` runs it on demand.
+   * @default - no drift detection
+   */
+  readonly driftDetection?: DriftDetectionOptions;
 }
 
 /**
@@ -276,6 +283,9 @@ export class AccountFactory extends Construct {
   public readonly rerunStateMachine: sfn.StateMachine;
   /** Alarms, dashboard and `metric*()` methods for the metrics the handlers emit. */
   public readonly monitoring: AccountFactoryMonitoring;
+
+  /** The drift check, with `driftDetection`. */
+  public readonly driftDetection?: DriftDetection;
 
   /** Every handler function of the factory, by handler name (see `roleOf`). */
   private readonly handlerFunctions: Partial<Record<HandlerName, HandlerFunction>> = {};
@@ -390,6 +400,28 @@ export class AccountFactory extends Construct {
       controlTowerLock: this.semaphore,
       customizationsLock: this.customizationsLock,
     });
+    if (props.driftDetection) {
+      this.driftDetection = new DriftDetection(this, 'DriftDetection', {
+        ...props.driftDetection,
+        topic: props.driftDetection.topic ?? this.failureTopic,
+        metadataTable: this.metadataTable,
+        managementRole: this.managementRole,
+        controlTowerHomeRegion: homeRegion,
+        rolePath,
+        controlTowerExecutionRoleName: config.controlTowerExecutionRoleName,
+        executionRoleName: config.executionRoleName,
+        executionRoleTrustedRoles: Lazy.string({
+          produce: () =>
+            Fn.join(
+              ',',
+              [...new Set(this.executionRoleTrusted)].map((r) => r.roleArn),
+            ),
+        }),
+        customizationsPipelineNamePrefix: config.pipelinePrefix,
+        encryptionKey: key,
+        logRetention: props.logRetention,
+      });
+    }
   }
 
   /**

@@ -51,6 +51,15 @@ export const ENV = {
   ORPHANED_OPERATIONS_TOPIC_ARN: 'ORPHANED_OPERATIONS_TOPIC_ARN',
   /** The factory's name: the `Factory` dimension of every metric the handlers emit (lambda/shared/metrics.ts). */
   ACCOUNT_FACTORY_NAME: 'ACCOUNT_FACTORY_NAME',
+  /** The drift check's own table: the last drift set it notified (drift-check). */
+  DRIFT_STATE_TABLE: 'DRIFT_STATE_TABLE',
+  /** Where the drift check publishes a changed drift set. */
+  DRIFT_TOPIC_ARN: 'DRIFT_TOPIC_ARN',
+  /**
+   * JSON: the read-only session policies the drift check passes when it assumes roles
+   * (`{ management, account }`): its sessions can read, never write.
+   */
+  DRIFT_SESSION_POLICIES: 'DRIFT_SESSION_POLICIES',
 } as const;
 
 export type EnvName = keyof typeof ENV;

@@ -124,3 +124,19 @@ export async function isRegisteredWithControlTower(ct: ControlTowerClient, ouArn
   } while (nextToken);
   return false;
 }
+
+/** Whether Control Tower reports the account's enabled baseline in inheritance drift (its child baselines). */
+export async function hasBaselineDrift(ct: ControlTowerClient, accountArn: string): Promise<boolean> {
+  let nextToken: string | undefined;
+  do {
+    const out = await listEnabledBaselines(ct, {
+      filter: { targetIdentifiers: [accountArn] },
+      includeChildren: true,
+      nextToken,
+    });
+    if (out.enabledBaselines.some((b) => b.driftStatusSummary?.types?.inheritance?.status === 'DRIFTED'))
+      return true;
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return false;
+}

@@ -256,6 +256,16 @@ export const AccountRequestSchema = z.strictObject({
       'customizationsName must be 1-64 characters of A-Z a-z 0-9 _ - starting with a letter or digit',
     )
     .optional(),
+  /**
+   * Who asked for this request version (an email or an IAM principal ARN): with approvals,
+   * this principal cannot approve it.
+   */
+  requestedBy: z
+    .string({ error: 'requestedBy must be a string' })
+    .min(1, 'requestedBy must not be empty')
+    .max(256, 'requestedBy must be at most 256 characters')
+    .regex(PLAIN_TEXT, 'requestedBy must not contain control or invisible characters')
+    .optional(),
   /** Close the account when its request is removed. Never the default: removal only ends management. */
   closeOnRemoval: z.boolean({ error: 'closeOnRemoval must be true or false' }).default(false),
   /** Billing, operations and security contacts; a contact dropped from the request is deleted only if the factory set it. */

@@ -30,6 +30,7 @@ import {
   describeOrganizationalUnit,
   findAccountByEmail,
   isOpen,
+  hasBaselineDrift,
   isRegisteredWithControlTower,
   listAllAccounts,
   listAllOrganizationalUnits,
@@ -177,7 +178,14 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
 
   if (managed) {
     const previous = previousRequest(managed, state.previous);
-    const changes = previous ? controlTowerChanges(previous, request) : [];
+    // What changed in the request, and what was changed by hand since (drift): both need
+    // Control Tower to update (enroll again) the account.
+    const changes = [
+      ...new Set([
+        ...(previous ? controlTowerChanges(previous, request) : []),
+        ...(await controlTowerDrift(clients, managed.accountId, accounts, ou.id, request)),
+      ]),
+    ];
     return {
       ...base,
       operation: changes.length ? 'UPDATE' : 'CUSTOMIZE',
@@ -213,6 +221,29 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
     provisionedProductId: null,
     controlTowerChanges: [],
   };
+}
+
+/**
+ * The Control Tower parameters whose value in the organization differs from the request
+ * (an account moved or renamed by hand), and `ControlTowerBaseline` when Control Tower
+ * reports the account's baseline in drift: a re-run of the request reconciles them.
+ */
+async function controlTowerDrift(
+  clients: ValidateClients,
+  accountId: string,
+  accounts: AccountSummary[],
+  ouId: string,
+  request: AccountRequest,
+): Promise<string[]> {
+  const account = accounts.find((a) => a.id === accountId);
+  if (!account || !isOpen(account)) return [];
+  const drift: string[] = [];
+  if (account.name !== request.accountName) drift.push('AccountName');
+  if ((await parentOf(clients.organizations, accountId)) !== ouId) drift.push('ManagedOrganizationalUnit');
+  if (account.arn && (await hasBaselineDrift(clients.controlTower, account.arn))) {
+    drift.push('ControlTowerBaseline');
+  }
+  return drift;
 }
 
 /** The id of the account's parent (its OU, or the root). */

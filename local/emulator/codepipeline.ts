@@ -157,6 +157,13 @@ export class CodePipeline implements EmulatedService {
     }));
   }
 
+  /** Deletes every pipeline with this name (a hand change); false when there was none. */
+  deleteByName(name: string): boolean {
+    const keys = [...this.pipelines].filter(([, p]) => p.declaration.name === name).map(([k]) => k);
+    for (const k of keys) this.pipelines.delete(k);
+    return keys.length > 0;
+  }
+
   get executions(): ExecutionRecord[] {
     return this.allExecutions.map((e) => ({ ...e, stages: e.stages.map((s) => ({ ...s })) }));
   }

@@ -22,6 +22,7 @@ import {
   serviceName,
 } from './common';
 import { type DefaultVpcView, Ec2, type Ec2RegionAccess } from './ec2';
+import { HandChanges } from './hand-changes';
 import { FaultInjector, type FaultOptions, type FaultStats } from './faults';
 import {
   ADMINISTRATOR_ACCESS,
@@ -64,6 +65,7 @@ export { ACCOUNT_FACTORY_PRODUCT_NAME, CONTROL_TOWER_BUSY_MESSAGE } from './serv
 export { CONTROL_TOWER_EXECUTION_ROLE, trustAccountPolicy } from './iam-sts';
 export { CONTROL_TOWER_BASELINE_ARN } from './control-tower';
 export { CONTROL_TOWER_TRAIL } from './support-cloudtrail';
+export type { HandChanges } from './hand-changes';
 export type { PublishedMessage } from './sns';
 
 export interface LandingZoneOptions {
@@ -186,6 +188,8 @@ export class LandingZone {
   private readonly enforceExpiry: boolean;
   /** Authorizes every call against the caller's identity policies. */
   readonly authorizer: Authorizer;
+  /** Changes made to accounts by hand, outside the factory and Control Tower. */
+  readonly byHand: HandChanges;
   private readonly passThrough: Set<string>;
 
   constructor(options: LandingZoneOptions) {
@@ -233,6 +237,7 @@ export class LandingZone {
     );
 
     this.defaultPrincipal = admin;
+    this.byHand = new HandChanges(this.org, this.iam, this.service(CodePipeline));
     this.iam.putRole(this.managementAccountId, roleName, trustAccountPolicy(this.managementAccountId), {
       propagated: true,
       policies: [ADMINISTRATOR_ACCESS],

@@ -110,6 +110,13 @@ export interface AccountRecord {
   tags: Map<string, string>;
   /** Emulated epoch ms at which a PENDING_CLOSURE account becomes SUSPENDED. */
   closesAt?: number;
+  /**
+   * The OU Control Tower enrolled the account in (Account Factory's last successful
+   * operation on it); unset for an account Control Tower does not govern.
+   */
+  enrolledOuId?: string;
+  /** Its baseline was changed outside Control Tower (a test's hand change) until it is enrolled again. */
+  baselineChangedByHand?: boolean;
 }
 
 /** Emulated seconds between CloseAccount and SUSPENDED. */
@@ -263,6 +270,15 @@ export class Organizations implements EmulatedService {
   findAccountByEmail(email: string): AccountRecord | undefined {
     const e = email.trim().toLowerCase();
     return [...this.accountsById.values()].find((a) => a.email.toLowerCase() === e);
+  }
+
+  /** Control Tower enrolls the account in this OU (moving it there): its baseline is in sync again. */
+  enroll(accountId: string, ouId: string): void {
+    const account = this.accountsById.get(accountId);
+    if (!account) throw new Error(`No account ${accountId}`);
+    account.parentId = ouId;
+    account.enrolledOuId = ouId;
+    account.baselineChangedByHand = false;
   }
 
   moveAccountTo(accountId: string, parentId: string): void {

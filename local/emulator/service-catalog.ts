@@ -292,6 +292,7 @@ export class ServiceCatalog implements EmulatedService {
 
   /** Seeds a provisioned product for an account that Account Factory vended before the run. */
   seedProvisionedAccount(account: AccountRecord, ouName: string): void {
+    this.parts.org.enroll(account.id, account.parentId);
     const at = this.env.clock.nowMs() - 3_600_000;
     const recordId = `rec-${this.rng.lowerAlnum(13)}`;
     const id = `pp-${this.rng.lowerAlnum(13)}`;
@@ -1048,9 +1049,10 @@ export class ServiceCatalog implements EmulatedService {
           return;
         }
         account = existing;
-        this.parts.org.moveAccountTo(account.id, ou.id);
+        this.parts.org.enroll(account.id, ou.id);
       } else {
         account = this.parts.org.createAccount(params.AccountName, params.AccountEmail, ou.id, 'CREATED');
+        this.parts.org.enroll(account.id, ou.id);
         this.parts.iam.putRole(
           account.id,
           CONTROL_TOWER_EXECUTION_ROLE,
@@ -1065,7 +1067,8 @@ export class ServiceCatalog implements EmulatedService {
         this.created.set(email, (this.created.get(email) ?? 0) + 1);
       }
     } else {
-      if (account.parentId !== ou.id) this.parts.org.moveAccountTo(account.id, ou.id);
+      // An update enrolls the account again, in the requested OU.
+      this.parts.org.enroll(account.id, ou.id);
       account.name = params.AccountName;
     }
     product.accountId = account.id;

@@ -1,3 +1,5 @@
+import { formatPlanEntry, planEntryOf } from '../../lambda/shared/plan';
+import { parseAccountRequest } from '../../lambda/shared/schema';
 import type { RequestItem } from '../../lambda/shared/contracts';
 import type { MetadataItem } from '../../lambda/shared/metadata';
 import { AccountRequest, AccountRequestInput, AccountRequestSchema } from '../../lambda/shared/schema';
@@ -238,5 +240,51 @@ describe('account settings in the plan', () => {
     expect(text).toContain('regions.me-south-1: "enabled"');
     expect(text).toContain('identityCenter.group:Developers: "PowerUserAccess, ReadOnlyAccess"');
     expect(text).toContain('alternateContacts.security: "Ops, On call, ops@example.com, +1 555 0100"');
+  });
+});
+
+describe('the plan of one request version (what an approval request carries)', () => {
+  const parse = (r: unknown) => {
+    const p = parseAccountRequest(r);
+    if (!p.ok) throw new Error('bad fixture');
+    return p.request;
+  };
+  const base = {
+    accountEmail: 'dev@example.com',
+    accountName: 'dev',
+    organizationalUnit: 'Sandbox',
+    sso: { email: 'admin@example.com', firstName: 'Ada', lastName: 'Admin' },
+  };
+
+  test('an UPDATE reads as the plan reads it: Control Tower changes, then each field', () => {
+    const entry = planEntryOf({
+      requestId: 'dev@example.com',
+      operation: 'UPDATE',
+      previous: parse(base),
+      request: parse({ ...base, organizationalUnit: 'Workloads' }),
+      accountId: '222222222222',
+      controlTowerChanges: ['ManagedOrganizationalUnit'],
+    });
+    expect(formatPlanEntry(entry)).toEqual([
+      '  ~ dev <dev@example.com> 222222222222',
+      '      update: Control Tower (ManagedOrganizationalUnit), then customizations',
+      '      organizationalUnit: "Sandbox" -> "Workloads"',
+    ]);
+  });
+
+  test('a CREATE shows the name and the OU', () => {
+    const entry = planEntryOf({
+      requestId: 'dev@example.com',
+      operation: 'CREATE',
+      request: parse(base),
+      accountId: null,
+      controlTowerChanges: [],
+    });
+    expect(formatPlanEntry(entry)).toEqual([
+      '  + dev <dev@example.com>',
+      '      create: a new account through Control Tower',
+      '      accountName: "dev"',
+      '      organizationalUnit: "Sandbox"',
+    ]);
   });
 });

@@ -381,6 +381,42 @@ describe('managed accounts', () => {
     orgMock
       .on(ListAccountsCommand)
       .resolves({ Accounts: [account('333333333333', 'dev@example.com', 'Dev')] });
+    orgMock
+      .on(ListParentsCommand, { ChildId: '333333333333' })
+      .resolves({ Parents: [{ Id: SANDBOX, Type: 'ORGANIZATIONAL_UNIT' }] });
+  });
+
+  test('an account moved to another OU by hand (drift): UPDATE, to enroll it again where the request says', async () => {
+    orgMock
+      .on(ListParentsCommand, { ChildId: '333333333333' })
+      .resolves({ Parents: [{ Id: WORKLOADS, Type: 'ORGANIZATIONAL_UNIT' }] });
+
+    const result = await validateRequest(clients, payload({ eventName: 'MODIFY', request: request() }));
+
+    expect(result).toMatchObject({ operation: 'UPDATE', controlTowerChanges: ['ManagedOrganizationalUnit'] });
+  });
+
+  test('an account renamed by hand, or whose baseline Control Tower reports drifted: UPDATE', async () => {
+    const accountArn = 'arn:aws:organizations::999999999999:account/o-example/333333333333';
+    orgMock
+      .on(ListAccountsCommand)
+      .resolves({ Accounts: [account('333333333333', 'dev@example.com', 'Renamed by hand')] });
+    ctMock.on(Baselines, { filter: { targetIdentifiers: [accountArn] }, includeChildren: true }).resolves({
+      enabledBaselines: [
+        {
+          arn: 'arn:aws:controltower:us-east-1:999999999999:enabledbaseline/CHILD0000000001',
+          baselineIdentifier: 'arn:aws:controltower:us-east-1::baseline/17BSJV3IGJ2QSGA2',
+          targetIdentifier: accountArn,
+          statusSummary: { status: 'SUCCEEDED' },
+          driftStatusSummary: { types: { inheritance: { status: 'DRIFTED' } } },
+        },
+      ],
+    });
+
+    const result = await validateRequest(clients, payload({ eventName: 'MODIFY', request: request() }));
+
+    expect(result.operation).toBe('UPDATE');
+    expect(result.controlTowerChanges).toEqual(['AccountName', 'ControlTowerBaseline']);
   });
 
   test('no Control Tower parameter changed: CUSTOMIZE', async () => {
