@@ -6,14 +6,15 @@ import { optionalEnv } from './env';
  * document per line on stdout, which CloudWatch Logs turns into metrics in Lambda
  * (no API call, no IAM permission).
  *
- * This is a small writer whose interface mirrors Powertools Metrics
+ * A small writer whose interface mirrors Powertools Metrics
  * (`@aws-lambda-powertools/metrics`: `addMetric(name, unit, value)`, `addDimension`,
  * `addMetadata`, `singleMetric`, `publishStoredMetrics`, `POWERTOOLS_METRICS_NAMESPACE`,
- * `POWERTOOLS_METRICS_DISABLED`), because that package is not installed here (only the
- * logger is). Swapping it in is an import change in `createMetrics`. Two deliberate
- * differences: no `service` default dimension (the `Factory` dimension only, so that
- * one alarm covers a metric whichever handler emits it), and the timestamp comes from
- * the handlers' clock (emulated time under the local engine).
+ * `POWERTOOLS_METRICS_DISABLED`), rather than that package, for two differences the
+ * factory needs: no `service` default dimension (the `Factory` dimension only, so that
+ * one alarm covers a metric whichever handler emits it), and the timestamp from the
+ * handlers' clock (emulated time under the local engine, where the alarms are
+ * evaluated on the recorded metrics). Swapping Powertools in is an import change in
+ * `createMetrics`.
  *
  * Dimensions stay few and bounded: the factory's name on every metric, and where a
  * metric is split, an error name or a lock name; never an account or a request.
