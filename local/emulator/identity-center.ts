@@ -65,6 +65,8 @@ export class IdentityCenter implements EmulatedService {
   private readonly operations = new Map<string, Operation>();
   private readonly rng: Rng;
   private readonly assignmentMs: number;
+  /** Whether the organization has enabled Identity Center (an organization instance exists). */
+  private enabled = true;
 
   constructor(
     private readonly env: Env,
@@ -89,6 +91,14 @@ export class IdentityCenter implements EmulatedService {
   }
 
   // ---- inspection ----------------------------------------------------------------
+
+  /**
+   * Identity Center enabled for the organization or not: without it ListInstances lists
+   * no instance (IDC-11).
+   */
+  setEnabled(enabled: boolean): void {
+    this.enabled = enabled;
+  }
 
   groupId(displayName: string): string | undefined {
     return this.groups.get(displayName);
@@ -215,21 +225,15 @@ export class IdentityCenter implements EmulatedService {
 
   listInstances(i: ListInstancesCommandInput, ctx: CallContext) {
     this.requireOwner(ctx, 'ListInstances');
-    const p = this.page(
-      [
-        {
-          InstanceArn: this.instanceArn,
-          IdentityStoreId: this.identityStoreId,
-          OwnerAccountId: this.env.managementAccountId,
-          Name: 'organization',
-          CreatedDate: this.createdAt,
-          Status: 'ACTIVE' as const,
-        },
-      ],
-      i.NextToken,
-      i.MaxResults,
-      'instances',
-    );
+    const instance = {
+      InstanceArn: this.instanceArn,
+      IdentityStoreId: this.identityStoreId,
+      OwnerAccountId: this.env.managementAccountId,
+      Name: 'organization',
+      CreatedDate: this.createdAt,
+      Status: 'ACTIVE' as const,
+    };
+    const p = this.page(this.enabled ? [instance] : [], i.NextToken, i.MaxResults, 'instances');
     return { Instances: p.items, NextToken: p.nextToken };
   }
 

@@ -7,6 +7,7 @@ import type { IdentityCenterAccessResult } from '../../lambda/shared/contracts';
 import {
   IdentityCenterAssignmentFailed,
   IdentityCenterGroupNotFound,
+  IdentityCenterInstanceNotFound,
   IdentityCenterUserNotFound,
   PermissionSetNotFound,
 } from '../../lambda/shared/errors';
@@ -58,6 +59,17 @@ async function untilDone(version: number, identityCenter: IdentityCenterAssignme
 const assignments = () => f.lz.service(IdentityCenter).assignmentsOf(f.accountId);
 
 describe('Identity Center access', () => {
+  test('Identity Center not enabled in the organization: IdentityCenterInstanceNotFound, nothing assigned', async () => {
+    f.lz.service(IdentityCenter).setEnabled(false);
+    const err = await poll(1, [{ group: 'Auditors', permissionSet: 'ReadOnlyAccess' }]).catch(
+      (e: Error) => e,
+    );
+
+    expect(err).toBeInstanceOf(IdentityCenterInstanceNotFound);
+    expect((err as Error).message).toMatch(/No active IAM Identity Center instance/);
+    expect(assignments()).toEqual([]);
+  });
+
   test('assigns groups and users their permission sets; IN_PROGRESS until Identity Center is done', async () => {
     const wanted = [
       { group: 'Developers', permissionSet: 'PowerUserAccess' },
