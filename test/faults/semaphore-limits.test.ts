@@ -93,7 +93,10 @@ test('every API throttled at 50 % (each service its own throttling error, Organi
   factory = f;
   report('every API throttled at 50 %', summary);
   // What failed, if anything: the error each failure notification names.
-  console.log(notifications(f, 'failure').map((m) => `${m.requestId}: ${m.error?.name}: ${m.error?.cause}`));
+  const failures = notifications(f, 'failure').map(
+    (m) => `${m.requestId}: ${m.error?.name}: ${m.error?.cause}`,
+  );
+  if (failures.length) console.log(failures.join('\n'));
   const kinds = Object.keys(f.landingZone.faultsInjected.byKind);
 
   expect(kinds.some((k) => k.startsWith('throttle:ServiceCatalog.'))).toBe(true);
