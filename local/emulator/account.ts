@@ -290,8 +290,13 @@ export class AccountManagement implements EmulatedService {
     byRegion.set(region, state);
   }
 
-  enableRegion(i: EnableRegionCommandInput, ctx: CallContext): object {
-    const accountId = this.target(i.AccountId, ctx, 'EnableRegion');
+  /** The account and opt-in Region an EnableRegion / DisableRegion call changes, and its status now. */
+  private optInRegion(
+    i: { AccountId?: string; RegionName?: string },
+    ctx: CallContext,
+    operation: 'EnableRegion' | 'DisableRegion',
+  ): { accountId: string; region: string; status: string } {
+    const accountId = this.target(i.AccountId, ctx, operation);
     const region = this.regionName(i.RegionName);
     const status = this.status(accountId, region);
     if (status === 'ENABLED_BY_DEFAULT') {
@@ -300,6 +305,11 @@ export class AccountManagement implements EmulatedService {
         `The Region ${region} is enabled by default and can't be enabled or disabled.`,
       );
     }
+    return { accountId, region, status };
+  }
+
+  enableRegion(i: EnableRegionCommandInput, ctx: CallContext): object {
+    const { accountId, region, status } = this.optInRegion(i, ctx, 'EnableRegion');
     if (status === 'DISABLING') {
       throw err(
         'ConflictException',
@@ -316,15 +326,7 @@ export class AccountManagement implements EmulatedService {
   }
 
   disableRegion(i: DisableRegionCommandInput, ctx: CallContext): object {
-    const accountId = this.target(i.AccountId, ctx, 'DisableRegion');
-    const region = this.regionName(i.RegionName);
-    const status = this.status(accountId, region);
-    if (status === 'ENABLED_BY_DEFAULT') {
-      throw err(
-        'ValidationException',
-        `The Region ${region} is enabled by default and can't be enabled or disabled.`,
-      );
-    }
+    const { accountId, region, status } = this.optInRegion(i, ctx, 'DisableRegion');
     if (status === 'ENABLING') {
       throw err(
         'ConflictException',
