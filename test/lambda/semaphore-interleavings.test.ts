@@ -70,24 +70,18 @@ test(`the limit holds and nothing is stranded under ${RUNS} random interleavings
  *   (e1#2) over it, same key: the wake-up went to e1#2 and e1#3 waited until its timeout.
  *   Fixed: registrations and confirmations carry the task attempt
  *   ($$.Execution.RedriveCount, $$.State.EnteredTime) and never overwrite a later one's.
+ * - 711722932 / path 3: "3 Control Tower operations in flight, limit 2". Two wakers served
+ *   e2's waiter; the re-entry completed its token first and e2 started its operation, then
+ *   was aborted. The other waker, finding the token gone and e2 ended, gave the slot back
+ *   and the next waiter started a third operation. Fixed: a waker never gives back a slot
+ *   marked with an operation; only the cleanup and the reaper free it, once the record ends.
  */
 test.each([
   [-810329647, '4'],
   [611244906, '50'],
+  [711722932, '3'],
 ])('regression: seed %i path %s', async (seed, path) => {
   const totals = { runs: 0, steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
   await fc.assert(property(totals), { seed, path, numRuns: 1, endOnFailure: true });
   expect(totals.runs).toBe(1);
-});
-
-/**
- * Open: seed 711722932 / path 3 breaks "Control Tower operations in flight <= limit"
- * (3 in flight, limit 2) in a schedule where executions are aborted and redriven while
- * the cleanup frees a slot (the fixed default seed above does not reach it). Kept as a
- * failing test until it is fixed: when the fix lands, this test fails and moves to the
- * regressions above.
- */
-test.failing('open violation: seed 711722932 path 3 (operations in flight above the limit)', async () => {
-  const totals = { runs: 0, steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
-  await fc.assert(property(totals), { seed: 711722932, path: '3', numRuns: 1, endOnFailure: true });
 });
