@@ -75,11 +75,18 @@ test(`the limit holds and nothing is stranded under ${RUNS} random interleavings
  *   was aborted. The other waker, finding the token gone and e2 ended, gave the slot back
  *   and the next waiter started a third operation. Fixed: a waker never gives back a slot
  *   marked with an operation; only the cleanup and the reaper free it, once the record ends.
+ * - -1843802682 / path 25: "e2 was woken without a slot", a fault of the model: e2 was
+ *   aborted after its wake-up, while Provision account ran; the reaper freed the unmarked
+ *   slot (right), and the aborted run's invocation then failed to mark it (right: SlotLost,
+ *   and its result goes nowhere). The model now runs the workflow's path: a late invocation
+ *   of an aborted run is discarded, and a redriven run re-runs Provision account and follows
+ *   SlotLost back to Acquire slot.
  */
 test.each([
   [-810329647, '4'],
   [611244906, '50'],
   [711722932, '3'],
+  [-1843802682, '25'],
 ])('regression: seed %i path %s', async (seed, path) => {
   const totals = { runs: 0, steps: 0, abortsDuringOperation: 0, peakHolders: 0, peakOperations: 0 };
   await fc.assert(property(totals), { seed, path, numRuns: 1, endOnFailure: true });
