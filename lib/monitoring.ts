@@ -190,6 +190,7 @@ function atLeastAMinute(value: Duration | undefined, fallback: Duration, what: s
  *   stateMachine: factory.stateMachine,
  *   functions: factory.functions,
  *   requestTrigger: factory.requestTrigger,
+ *   requestTriggerEventSourceMappingId: factory.requestTriggerEventSourceMappingId,
  *   controlTowerLock: factory.semaphore,
  *   customizationsLock: factory.customizationsLock,
  *   slotHeldLimit: Duration.hours(2),
