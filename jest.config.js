@@ -17,5 +17,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/global-setup.ts',
   testSequencer: '<rootDir>/test/jest/sequencer.js',
   reporters: ['default', '<rootDir>/test/jest/slowest-reporter.js'],
-  testTimeout: 60000,
+  // A safety net against a hang, not a measure: the slowest local-engine test (a CLI --local run
+  // that provisions three accounts) takes about 40 s on a quiet 2-core machine, more beside others.
+  testTimeout: 180000,
 };

@@ -56,7 +56,7 @@ test(`the limit holds and nothing is stranded under ${RUNS} random interleavings
       `peak holders ${totals.peakHolders}, peak Control Tower operations ${totals.peakOperations}`,
   );
   expect(totals.runs).toBe(RUNS);
-}, 300_000);
+}, 600_000);
 
 /**
  * Seeds that broke an invariant on the way, replayed (each found by the run above):
