@@ -34,8 +34,9 @@ export function handlerTracer(): Tracer | undefined {
     shared = null;
     if (tracingWanted()) {
       // Loaded here, not imported: only an execution environment that traces loads the X-Ray SDK.
+      type Powertools = typeof import('@aws-lambda-powertools/tracer');
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const powertools = require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer');
+      const powertools = require('@aws-lambda-powertools/tracer') as Powertools;
       // The service is POWERTOOLS_SERVICE_NAME (the construct sets it to the handler's name).
       const tracer = new powertools.Tracer();
       if (tracer.isTracingEnabled()) shared = tracer;
