@@ -52,6 +52,8 @@ export function handlerEntries(root: string = REPO_ROOT): Record<string, string>
 export const VENDOR: Record<string, readonly string[]> = {
   zod: ['zod'],
   'powertools-logger': ['@aws-lambda-powertools/logger'],
+  // The X-Ray SDK with it: loaded only where tracing is on (lambda/shared/tracer.ts).
+  'powertools-tracer': ['@aws-lambda-powertools/tracer'],
   'control-tower-sdk': [
     '@aws-sdk/client-controltower',
     '@aws-sdk/middleware-endpoint',

@@ -1,11 +1,13 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { addBusyRetry } from './retry';
+import { captureClient } from './tracer';
 
 /**
  * Every AWS SDK v3 client in the handlers is made here. In AWS this is a plain
- * `new XClient(config)`. The local engine installs a hook first: it adds its
- * config (DynamoDB endpoint, static credentials) and its middleware (the emulated
- * landing zone) beneath the real client, so the handlers run unchanged.
+ * `new XClient(config)`, captured by the handlers' Tracer where tracing is on (each call
+ * a subsegment of the trace; lambda/shared/tracer.ts). The local engine installs a hook
+ * first: it adds its config (DynamoDB endpoint, static credentials) and its middleware
+ * (the emulated landing zone) beneath the real client, so the handlers run unchanged.
  */
 export interface ClientHook {
   /** Extra constructor config for a client class (e.g. endpoint, credentials). */
@@ -39,7 +41,10 @@ export function clientHook(): ClientHook | undefined {
 
 type Ctor<C, Cfg> = new (config: Cfg) => C;
 
-/** Creates an SDK client: the same everywhere, emulated locally when a hook is installed. */
+/**
+ * Creates an SDK client: the same everywhere, emulated locally when a hook is installed,
+ * traced in Lambda when tracing is on.
+ */
 export function createClient<C, Cfg extends object>(ClientClass: Ctor<C, Cfg>, config: Cfg = {} as Cfg): C {
   const hook = clientHook();
   const name = ClientClass.name;
@@ -51,7 +56,7 @@ export function createClient<C, Cfg extends object>(ClientClass: Ctor<C, Cfg>, c
   // Throttling and busy errors are retried with backoff and jitter, beyond the SDK's own retry.
   addBusyRetry(client);
   hook?.attach?.(client, name, config as Record<string, unknown>);
-  return client;
+  return captureClient(client);
 }
 
 function pick(config: object, key: string): Record<string, unknown> {

@@ -1,9 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { annotateInvocation } from './tracer';
+
+/** The handler each logger was made for (createLogger's argument), for the trace's `handler` annotation. */
+const handlerOf = new WeakMap<Logger, string>();
 
 /** One logger per handler module, created at module level. */
 export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? serviceName });
+  const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? serviceName });
+  handlerOf.set(logger, serviceName);
+  return logger;
 }
 
 /** The account request and the account an invocation is about, when its event names them. */
@@ -37,10 +43,13 @@ export function invocationKeysOf(event: unknown): InvocationKeys {
 /**
  * The start of an invocation: the Lambda context (`logger.addContext`: request id,
  * function, cold start) and the account request and account on every line that
- * follows, with nothing left from the previous invocation.
+ * follows, with nothing left from the previous invocation. Where tracing is on, the
+ * same keys and the handler's name annotate the invocation's trace (lambda/shared/tracer.ts).
  */
 export function beginInvocation(logger: Logger, event: unknown, context: Context | undefined): void {
+  const keys = invocationKeysOf(event);
   logger.resetKeys();
   if (context) logger.addContext(context);
-  logger.appendKeys({ ...invocationKeysOf(event) });
+  logger.appendKeys({ ...keys });
+  annotateInvocation(handlerOf.get(logger), keys);
 }
