@@ -1,3 +1,4 @@
+import type { ApprovalDecision } from './approval';
 import type { AccountRequest } from './schema';
 
 /**
@@ -262,6 +263,8 @@ export interface NotificationMessage {
   durations: { totalSeconds: number | null; controlTowerSeconds: number | null };
   /** Regions where the default VPCs were not deleted because EC2 is denied or not enabled there. */
   skippedRegions?: SkippedRegion[];
+  /** Who approved the request version, when and why (with approvals, when it needed one). */
+  approval?: ApprovalDecision;
   at: string;
 }
 

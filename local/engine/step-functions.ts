@@ -77,6 +77,8 @@ interface PendingToken {
   executionArn: string;
   resolve(output: unknown): void;
   reject(err: Error): void;
+  /** The task's timeout, cleared when the execution ends (a stopped execution keeps no timer). */
+  timer?: NodeJS.Timeout;
 }
 
 interface Running {
@@ -351,7 +353,9 @@ export class LocalStepFunctions {
     execution.currentState = undefined;
     this.running.delete(execution.executionArn);
     for (const [token, pending] of this.tokens) {
-      if (pending.executionArn === execution.executionArn) this.tokens.delete(token);
+      if (pending.executionArn !== execution.executionArn) continue;
+      clearTimeout(pending.timer);
+      this.tokens.delete(token);
     }
     this.emit(execution);
     if (this.running.size === 0) {
@@ -457,6 +461,8 @@ export class LocalStepFunctions {
           clock.toRealMs(state.TimeoutSeconds * 1000),
         );
       });
+      const pending = this.tokens.get(token);
+      if (pending) pending.timer = timer;
       try {
         return await Promise.race([callback, timeout]);
       } finally {
