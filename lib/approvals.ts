@@ -74,6 +74,12 @@ export class Approvals extends Construct {
   public readonly timeout: Duration;
   public readonly allowSelfApproval: boolean;
   private stateMachine?: sfn.IStateMachine;
+  /**
+   * The approval-request role's states:SendTaskFailure on the workflow (a newer version ends an
+   * older one's wait): a policy of its own, added in `bind`, which the function does not depend
+   * on (the workflow's definition refers to the function).
+   */
+  private readonly supersedePolicy: iam.Policy;
 
   constructor(scope: Construct, id: string, props: ApprovalsProps) {
     super(scope, id);
@@ -138,6 +144,7 @@ export class Approvals extends Construct {
     grantTableRead(props.metadataTable, step.role);
     grantTopicPublish(this.topic, step.role);
     grantTopicPublish(props.failureTopic, step.role);
+    this.supersedePolicy = new iam.Policy(this, 'SupersedePolicy', { roles: [step.role] });
     acknowledge(step.role, 'AwsSolutions-IAM5', 'Reads the metadata table (grantReadData includes its GSI)', [
       `Resource::${nagResource(this, `${props.metadataTable.tableArn}/index/*`)}`,
     ]);
@@ -147,6 +154,12 @@ export class Approvals extends Construct {
   public bind(stateMachine: sfn.IStateMachine): void {
     if (this.stateMachine) throw new Error('Approvals are bound to a workflow already');
     this.stateMachine = stateMachine;
+    this.supersedePolicy.addStatements(
+      new iam.PolicyStatement({
+        actions: ['states:SendTaskFailure'],
+        resources: [stateMachine.stateMachineArn],
+      }),
+    );
   }
 
   /**

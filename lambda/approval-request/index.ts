@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { ApprovalDecision, ApprovalItem } from '../shared/approval';
@@ -10,6 +11,7 @@ import { flagEnv, requireEnv } from '../shared/env';
 import {
   ApprovalExpired,
   ApprovalRejected,
+  ApprovalSuperseded,
   isConditionalCheckFailed,
   StaleRequestVersion,
 } from '../shared/errors';
@@ -27,13 +29,17 @@ import { AccountRequestSchema } from '../shared/schema';
  * plan in the words of `account-factory plan`, to the approvals topic. An approver decides
  * with `account-factory approve|reject` (lambda/shared/approval.ts).
  *
- * Invoked again with `closed: true` ('Notify not approved', after ApprovalRejected or the
- * task's timeout) it records the outcome and publishes that nothing changed, to the
- * approvals topic and the failure topic.
+ * A newer version of the request asking for its approval ends the older version's wait
+ * (SendTaskFailure ApprovalSuperseded): editing a request starts over.
+ *
+ * Invoked again with `closed: true` ('Notify not approved', after ApprovalRejected,
+ * ApprovalSuperseded or the task's timeout) it records the outcome and publishes that
+ * nothing changed, to the approvals topic and (but for a supersession) the failure topic.
  */
 
 const logger = createLogger('approval-request');
 const sns = createClient(SNSClient);
+const sfn = createClient(SFNClient);
 const doc: DynamoDBDocumentClient = createMetadataDocumentClient();
 
 /** SNS: a subject is printable ASCII and shorter than 100 characters. */
@@ -91,8 +97,11 @@ export function configFromEnv(): ApprovalConfig {
 /** Published to the approvals topic (and, when closed without approval, the failure topic). */
 export interface ApprovalNotification {
   kind: 'APPROVAL';
-  /** REQUESTED: an approver is asked; REJECTED / EXPIRED: the request ended, nothing changed. */
-  event: 'REQUESTED' | 'REJECTED' | 'EXPIRED';
+  /**
+   * REQUESTED: an approver is asked; REJECTED / EXPIRED: the request ended, nothing changed;
+   * SUPERSEDED: a newer version of the request asks for its own approval, this one ended.
+   */
+  event: 'REQUESTED' | 'REJECTED' | 'EXPIRED' | 'SUPERSEDED';
   requestId: string;
   version: number;
   operation: string;
@@ -114,6 +123,8 @@ export interface ApprovalNotification {
 
 export interface ApprovalClients {
   sns: SNSClient;
+  /** Ends an older version's waiting task (SendTaskFailure ApprovalSuperseded). */
+  sfn: SFNClient;
   doc: DynamoDBDocumentClient;
   /** Where the request last applied to the account is read (the plan compares with it). */
   metadataTableName: string;
@@ -191,22 +202,28 @@ export async function requestApproval(
     allowSelfApproval: config.allowSelfApproval,
     status: 'PENDING',
   };
+  let replaced: ApprovalItem | undefined;
   try {
     // A retry of the task (a new token) replaces its own item; an older version never replaces a newer one.
-    await clients.doc.send(
+    const out = await clients.doc.send(
       new PutCommand({
         TableName: config.tableName,
         Item: item,
         ConditionExpression: 'attribute_not_exists(requestId) OR #version <= :version',
         ExpressionAttributeNames: { '#version': 'version' },
         ExpressionAttributeValues: { ':version': state.version },
+        ReturnValues: 'ALL_OLD',
       }),
     );
+    replaced = out.Attributes as ApprovalItem | undefined;
   } catch (err) {
     if (!isConditionalCheckFailed(err)) throw err;
     throw new StaleRequestVersion(
       `Request ${state.requestId} version ${state.version} was superseded: a newer version waits for its own approval`,
     );
+  }
+  if (replaced?.status === 'PENDING' && replaced.taskToken && replaced.version < item.version) {
+    await supersede(clients, replaced, item);
   }
   const message: ApprovalNotification = {
     kind: 'APPROVAL',
@@ -236,7 +253,27 @@ export async function requestApproval(
   return item;
 }
 
-/** Records a rejection or an expiry, and notifies that nothing changed. */
+/**
+ * Ends an older version's wait: its execution goes to 'Notify not approved' and changes
+ * nothing. A task already gone (expired, or its execution stopped) is left as it is.
+ */
+async function supersede(clients: ApprovalClients, older: ApprovalItem, newer: ApprovalItem): Promise<void> {
+  try {
+    await clients.sfn.send(
+      new SendTaskFailureCommand({
+        taskToken: older.taskToken,
+        error: ApprovalSuperseded.errorName,
+        cause: `request ${older.requestId} version ${newer.version} was written while version ${older.version} waited for approval: it asks for its own`,
+      }),
+    );
+  } catch (err) {
+    const name = (err as { name?: string }).name ?? '';
+    if (!['TaskTimedOut', 'InvalidToken', 'TaskDoesNotExist'].includes(name)) throw err;
+    logger.info('The superseded approval was no longer waiting', { requestId: older.requestId, name });
+  }
+}
+
+/** Records a rejection, an expiry or a supersession, and notifies that nothing changed. */
 export async function closeApproval(
   clients: ApprovalClients,
   input: ApprovalClosedInput,
@@ -245,6 +282,7 @@ export async function closeApproval(
   const { state } = input;
   const outcome = state.approvalOutcome;
   const rejected = outcome.Error === ApprovalRejected.errorName;
+  const superseded = outcome.Error === ApprovalSuperseded.errorName;
   let decision: ApprovalDecision | undefined;
   if (rejected) {
     try {
@@ -269,7 +307,7 @@ export async function closeApproval(
           '#executionArn': 'executionArn',
         },
         ExpressionAttributeValues: {
-          ':status': rejected ? 'REJECTED' : 'EXPIRED',
+          ':status': rejected ? 'REJECTED' : superseded ? 'SUPERSEDED' : 'EXPIRED',
           ':at': at,
           ':arn': input.execution.id,
         },
@@ -287,13 +325,15 @@ export async function closeApproval(
           ? `rejected by ${decision.by} at ${decision.at}${decision.comment ? `: ${decision.comment}` : ''}`
           : (outcome.Cause ?? 'rejected'),
       }
-    : {
-        name: ApprovalExpired.errorName,
-        cause: `no approver decided within ${config.timeoutSeconds} seconds`,
-      };
+    : superseded
+      ? { name: ApprovalSuperseded.errorName, cause: outcome.Cause ?? 'a newer version was written' }
+      : {
+          name: ApprovalExpired.errorName,
+          cause: `no approver decided within ${config.timeoutSeconds} seconds`,
+        };
   const message: ApprovalNotification = {
     kind: 'APPROVAL',
-    event: rejected ? 'REJECTED' : 'EXPIRED',
+    event: rejected ? 'REJECTED' : superseded ? 'SUPERSEDED' : 'EXPIRED',
     requestId: state.requestId,
     version: state.version,
     operation: state.validation.operation,
@@ -306,9 +346,11 @@ export async function closeApproval(
     error,
     at,
   };
-  const line = subject(rejected ? 'rejected, nothing changed:' : 'approval expired, nothing changed:', message.accountName);
+  const what = rejected ? 'rejected' : superseded ? 'superseded' : 'approval expired';
+  const line = subject(`${what}, nothing changed:`, message.accountName);
   await publish(clients.sns, config.topicArn, line, message);
-  await publish(clients.sns, config.failureTopicArn, line, message);
+  // A superseded version is no failure: the newer one goes on.
+  if (!superseded) await publish(clients.sns, config.failureTopicArn, line, message);
   logger.info('Approval closed without approval', { requestId: state.requestId, event: message.event });
   return message;
 }
@@ -318,6 +360,7 @@ export const handler = withRemainingTime(async (event: unknown, context?: Contex
   const config = configFromEnv();
   const clients: ApprovalClients = {
     sns,
+    sfn,
     doc,
     metadataTableName: metadataTableFromEnv(doc).tableName,
   };

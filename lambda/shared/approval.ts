@@ -17,7 +17,7 @@ import type { PlanEntry } from './plan';
  * claimed in the table, then sent to the waiting task (SendTaskSuccess / SendTaskFailure).
  */
 
-export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED';
+export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'EXPIRED' | 'SUPERSEDED';
 
 /** An item of the approvals table (partition key `requestId`): the request's latest approval. */
 export interface ApprovalItem {

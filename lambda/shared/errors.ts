@@ -81,8 +81,10 @@ export const IdentityCenterAssignmentFailed = named('IdentityCenterAssignmentFai
  * the execution notifies it and ends, nothing changed.
  */
 export const ApprovalRejected = named('ApprovalRejected');
-/** The approval waited longer than the approvals timeout (or was superseded): nothing changed. */
+/** The approval waited longer than the approvals timeout: nothing changed. */
 export const ApprovalExpired = named('ApprovalExpired');
+/** A newer version of the request was written while this one waited: it asks for its own approval. */
+export const ApprovalSuperseded = named('ApprovalSuperseded');
 /**
  * The approver is the principal the request names as `requestedBy`, and the factory does not
  * allow self-approval: nothing was decided.

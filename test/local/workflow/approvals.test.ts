@@ -25,7 +25,7 @@ beforeAll(() => {
     stackProps: {
       factory: {
         maxConcurrentAccountOperations: 1,
-        approvals: { operations: ['CREATE', 'UPDATE', 'REMOVE'], timeout: Duration.hours(2) },
+        approvals: { operations: ['CREATE', 'UPDATE', 'REMOVE'], timeout: Duration.hours(12) },
       },
     },
   });
@@ -79,7 +79,7 @@ test('a CREATE waits for an approval holding no Control Tower slot; approved, it
   expect(asked.plan).toBe(pending.planText);
   expect(asked.plan).toMatch(/create/);
   expect(asked.plan).toContain('organizationalUnit');
-  expect(Date.parse(asked.expiresAt!) - Date.parse(pending.requestedAt)).toBe(2 * 3600 * 1000);
+  expect(Date.parse(asked.expiresAt!) - Date.parse(pending.requestedAt)).toBe(12 * 3600 * 1000);
 
   const { decision } = await approver.decide('approved-one@example.com', 'APPROVED', {
     comment: 'ticket CHG-1',
@@ -131,8 +131,8 @@ test('a rejected request ends with a notification and changes nothing', async ()
 });
 
 test('an approval nobody decides expires: notified as ApprovalExpired, nothing changed, and a late approval is refused', async () => {
-  // 2 emulated hours pass in under a second at this scale.
-  await start(10_000);
+  // 12 emulated hours pass in under a second at this scale.
+  await start(100_000);
   await factory.submit(request('expired-one'));
   await factory.idle();
 
@@ -189,7 +189,7 @@ test('waiting requests hold no slot: with a limit of 1, two wait at once, and th
   expect(factory.landingZone.account('first@example.com')!.ouName).toBe('Sandbox');
 });
 
-test('editing a waiting request starts over: the new version asks for its own approval, and the decision goes to it', async () => {
+test('editing a waiting request starts over: the older version ends superseded, changing nothing; the new one asks for its own approval', async () => {
   await start();
   await factory.submit(request('edited'));
   await approver.settled();
@@ -204,7 +204,15 @@ test('editing a waiting request starts over: the new version asks for its own ap
 
   const [first, second] = factory.executions();
   expect(second.status).toBe('SUCCEEDED');
-  expect(first.status).toBe('RUNNING');
-  expect(first.currentState).toBe(APPROVAL_STEP.WAIT_FOR_APPROVAL);
+  expect(first.status).toBe('SUCCEEDED');
+  expect(first.history.map((h) => h.state)).toContain(APPROVAL_STEP.NOT_APPROVED);
+  expect(first.history.map((h) => h.state)).not.toContain(STEP.ACQUIRE_SLOT);
+  expect(approvalMessages().map((m) => [m.version, m.event])).toEqual([
+    [1, 'REQUESTED'],
+    [2, 'REQUESTED'],
+    [1, 'SUPERSEDED'],
+  ]);
+  // A superseded version is no failure.
+  expect(failureMessages()).toEqual([]);
   expect(factory.landingZone.account('edited@example.com')!.ouName).toBe('Workloads');
 });
