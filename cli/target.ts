@@ -119,10 +119,7 @@ export function addTargetOptions(command: Command): Command {
       '--drift-state-table <name>',
       "the drift check's state table (default: stack output DriftStateTableName)",
     )
-    .option(
-      '--approvals-table <name>',
-      'the approvals table (default: stack output ApprovalsTableName)',
-    );
+    .option('--approvals-table <name>', 'the approvals table (default: stack output ApprovalsTableName)');
 }
 
 /** Opens the target of a command: AWS, or the local engine with `--local`. */

@@ -85,7 +85,9 @@ export class Approvals extends Construct {
     super(scope, id);
     const ops = [...new Set(props.operations)];
     if (!ops.length) {
-      throw new Error('approvals.operations must name at least one operation (CREATE, UPDATE, IMPORT, REMOVE)');
+      throw new Error(
+        'approvals.operations must name at least one operation (CREATE, UPDATE, IMPORT, REMOVE)',
+      );
     }
     const unknown = ops.filter((o) => !APPROVAL_OPERATIONS.includes(o));
     if (unknown.length) {

@@ -365,7 +365,11 @@ export const handler = withRemainingTime(async (event: unknown, context?: Contex
     metadataTableName: metadataTableFromEnv(doc).tableName,
   };
   if ((event as { closed?: unknown } | null)?.closed === true) {
-    return closeApproval(clients, parseInput(ApprovalClosedInputSchema, event, 'Notify not approved'), config);
+    return closeApproval(
+      clients,
+      parseInput(ApprovalClosedInputSchema, event, 'Notify not approved'),
+      config,
+    );
   }
   const item = await requestApproval(
     clients,

@@ -102,7 +102,9 @@ export async function getApproval(
   tableName: string,
   requestId: string,
 ): Promise<ApprovalItem | undefined> {
-  const out = await doc.send(new GetCommand({ TableName: tableName, Key: { requestId }, ConsistentRead: true }));
+  const out = await doc.send(
+    new GetCommand({ TableName: tableName, Key: { requestId }, ConsistentRead: true }),
+  );
   return out.Item as ApprovalItem | undefined;
 }
 
@@ -192,7 +194,9 @@ export async function decideApproval(
   await setStatus(clients, item, 'PENDING', input.decision, decision);
   try {
     if (input.decision === 'APPROVED') {
-      await clients.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(decision) }));
+      await clients.sfn.send(
+        new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(decision) }),
+      );
     } else {
       await clients.sfn.send(
         new SendTaskFailureCommand({
@@ -214,7 +218,10 @@ export async function decideApproval(
     await setStatus(clients, item, input.decision, 'PENDING');
     throw err;
   }
-  return { item: { ...item, status: input.decision, decidedBy: decision.by, decidedAt: decision.at, comment }, decision };
+  return {
+    item: { ...item, status: input.decision, decidedBy: decision.by, decidedAt: decision.at, comment },
+    decision,
+  };
 }
 
 /** Moves this approval (same version and token) from one status to another. */

@@ -43,7 +43,8 @@ export class LocalApprover {
     if (!fn) throw new Error('The local factory has no approvals (synthesize it with factory.approvals)');
     this.tableName = fn.environment[ENV.APPROVALS_TABLE];
     const role = factory.template.roles.find((r) => r.logicalId.startsWith('ApproverRole'));
-    if (!role) throw new Error('The synthesized template has no approver role (AccountFactoryStack with approvals)');
+    if (!role)
+      throw new Error('The synthesized template has no approver role (AccountFactoryStack with approvals)');
     this.roleArn = `arn:aws:iam::${factory.template.target.account}:role${role.path}${role.name}`;
     this.doc = DynamoDBDocumentClient.from(factory.ddb, { marshallOptions: { removeUndefinedValues: true } });
   }

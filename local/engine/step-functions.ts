@@ -356,6 +356,10 @@ export class LocalStepFunctions {
       if (pending.executionArn !== execution.executionArn) continue;
       clearTimeout(pending.timer);
       this.tokens.delete(token);
+      // A stopped (or timed-out) execution's callback task ends here: the engine's own timer
+      // for the task's TimeoutSeconds is cleared with it, and nothing runs after it (the
+      // engine checks its abort signal before the next state).
+      if (status === 'ABORTED' || status === 'TIMED_OUT') pending.resolve(null);
     }
     this.emit(execution);
     if (this.running.size === 0) {
