@@ -116,7 +116,7 @@ export function formatSummary(s: ScenarioSummary): string {
     `  makespan                      ${minutes(s.makespanSeconds)} vs bound ceil(N/${s.semaphoreLimit}) x ${minutes(s.createSeconds)} = ${minutes(s.boundSeconds)} (ratio ${ratio})`,
     ...(s.approvals
       ? [
-          `  approvals (${s.approvals.mode})${' '.repeat(Math.max(1, 17 - s.approvals.mode.length))}${s.approvals.approved} approved by the local approver, ${s.approvals.waiting} waiting`,
+          `  ${`approvals (${s.approvals.mode})`.padEnd(30)}${s.approvals.approved} approved by the local approver, ${s.approvals.waiting} waiting`,
         ]
       : []),
     `  state transitions             ${s.stateTransitions}`,
