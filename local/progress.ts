@@ -1,3 +1,4 @@
+import { APPROVAL_STEP } from '../lib/workflow/approval';
 import { STEP } from '../lib/workflow/step-names';
 import type { ExecutionRecord } from './emulator';
 import type { LocalExecution } from './engine';
@@ -10,6 +11,7 @@ import type { LocalExecution } from './engine';
 export type Phase =
   | 'queued'
   | 'validating'
+  | 'waiting for approval'
   | 'waiting for a slot'
   | 'provisioning'
   | 'setting up'
@@ -18,12 +20,16 @@ export type Phase =
   | 'failing'
   | 'removing'
   | 'done'
+  | 'not approved'
   | 'failed'
   | 'aborted';
 
 const PHASE_OF_STATE: Record<string, Phase> = {
   [STEP.VALIDATE_REQUEST]: 'validating',
   [STEP.CONTROL_TOWER_OPERATION]: 'validating',
+  [APPROVAL_STEP.APPROVAL_NEEDED]: 'validating',
+  [APPROVAL_STEP.WAIT_FOR_APPROVAL]: 'waiting for approval',
+  [APPROVAL_STEP.NOTIFY_NOT_APPROVED]: 'notifying',
   [STEP.ACQUIRE_SLOT]: 'waiting for a slot',
   [STEP.PROVISION_ACCOUNT]: 'provisioning',
   [STEP.WAIT_FOR_CONTROL_TOWER]: 'provisioning',
@@ -56,7 +62,11 @@ const PHASE_OF_STATE: Record<string, Phase> = {
 
 export function phaseOf(execution: LocalExecution | undefined): Phase {
   if (!execution) return 'queued';
-  if (execution.status === 'SUCCEEDED') return 'done';
+  if (execution.status === 'SUCCEEDED') {
+    // Rejected, expired or superseded while waiting for approval: it ended changing nothing.
+    const notApproved = execution.history.some((h) => h.state === APPROVAL_STEP.NOT_APPROVED);
+    return notApproved ? 'not approved' : 'done';
+  }
   if (execution.status === 'ABORTED') return 'aborted';
   if (execution.status !== 'RUNNING') return 'failed';
   const state = execution.currentState;
