@@ -196,6 +196,8 @@ export interface CaughtError {
 /** The whole state, as it grows step by step. */
 export interface WorkflowState extends WorkflowInput {
   validation?: ValidationResult;
+  /** $.approval: the approver's decision (Wait for approval), when the operation needed one. */
+  approval?: ApprovalDecision;
   provisioning?: ProvisioningResult;
   provisioningStatus?: ProvisioningStatus;
   account?: AccountRef;
