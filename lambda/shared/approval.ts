@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '
 import {
   ApprovalExpired,
   ApprovalRejected,
+  InvalidApprovalComment,
   isConditionalCheckFailed,
   NoPendingApproval,
   SelfApprovalRefused,
@@ -160,7 +161,9 @@ export async function decideApproval(
 ): Promise<{ item: ApprovalItem; decision: ApprovalDecision }> {
   const comment = input.comment?.trim() || undefined;
   if (comment && comment.length > MAX_COMMENT_LENGTH) {
-    throw new RangeError(`the comment is ${comment.length} characters: at most ${MAX_COMMENT_LENGTH}`);
+    throw new InvalidApprovalComment(
+      `the comment is ${comment.length} characters: at most ${MAX_COMMENT_LENGTH}`,
+    );
   }
   const item = await getApproval(clients.doc, clients.tableName, input.requestId);
   if (!item || item.status !== 'PENDING' || !item.taskToken) {

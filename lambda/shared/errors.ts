@@ -90,6 +90,8 @@ export const ApprovalSuperseded = named('ApprovalSuperseded');
  * allow self-approval: nothing was decided.
  */
 export const SelfApprovalRefused = named('SelfApprovalRefused');
+/** An approver's comment is too long (it travels in SendTaskFailure's cause and the notifications). */
+export const InvalidApprovalComment = named('InvalidApprovalComment');
 /** The request has no approval waiting for a decision (none asked, or already decided). */
 export const NoPendingApproval = named('NoPendingApproval');
 
