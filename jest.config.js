@@ -1,5 +1,11 @@
+const os = require('node:os');
+
 /** @type {import('jest').Config} */
 module.exports = {
+  // About half of a workflow suite's time is the local engine waiting on its scaled clock,
+  // not CPU: one worker per core and a half keeps both cores busy (jest's default is one
+  // fewer worker than cores, a single worker on a 2-core machine).
+  maxWorkers: Math.max(2, Math.ceil(os.availableParallelism() * 1.5)),
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
@@ -11,5 +17,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/global-setup.ts',
   testSequencer: '<rootDir>/test/jest/sequencer.js',
   reporters: ['default', '<rootDir>/test/jest/slowest-reporter.js'],
-  testTimeout: 60000,
+  // A safety net against a hang, not a measure: the slowest local-engine test (a CLI --local run
+  // that provisions three accounts) takes about 40 s on a quiet 2-core machine, more beside others.
+  testTimeout: 180000,
 };

@@ -1,4 +1,5 @@
 import { Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -38,7 +39,7 @@ import { acknowledgeWorkflowRole } from './private/workflow-nag';
 import { RerunCustomizations } from './rerun-customizations';
 import { provisioningWorkflow } from './workflow/provisioning-workflow';
 import { HANDLER, HandlerName } from './workflow/step-names';
-import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions } from './monitoring';
+import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions, MonitoredLock } from './monitoring';
 import { DriftDetection, DriftDetectionOptions } from './drift-detection';
 import { Approvals, ApprovalsOptions } from './approvals';
 
@@ -253,6 +254,11 @@ export class AccountFactory extends Construct {
   public readonly failureTopic: sns.ITopic;
   /** Starts the workflow for each request stream record. */
   public readonly requestTrigger: lambda.IFunction;
+  /**
+   * The id (UUID) of the event source mapping from the requests table's stream to the
+   * request trigger (its `EventSourceMappingUUID` metrics dimension).
+   */
+  public readonly requestTriggerEventSourceMappingId: string;
   /** Every handler function, by handler name (lambda/<name>). */
   public readonly functions: Record<HandlerName, lambda.IFunction>;
   /** Server access logs of the factory's buckets. */
@@ -398,8 +404,9 @@ export class AccountFactory extends Construct {
       provisioningCustomizations: props.provisioningCustomizations,
     });
 
-    const trigger = this.createRequestTrigger(props);
+    const { trigger, eventSourceMappingId } = this.createRequestTrigger(props);
     this.requestTrigger = trigger.function;
+    this.requestTriggerEventSourceMappingId = eventSourceMappingId;
     const { result, rule } = this.createCustomizationsResult(environment, config, props, pipelineArnPattern);
     this.customizationsResultFunction = result.function;
     this.customizationsResultRule = rule;
@@ -422,6 +429,7 @@ export class AccountFactory extends Construct {
       stateMachine: this.stateMachine,
       functions: this.functions,
       requestTrigger: this.requestTrigger,
+      requestTriggerEventSourceMappingId: this.requestTriggerEventSourceMappingId,
       controlTowerLock: this.semaphore,
       customizationsLock: this.customizationsLock,
     });
@@ -484,6 +492,133 @@ export class AccountFactory extends Construct {
    */
   public roleOf(handler: HandlerName): iam.IRole | undefined {
     return this.handlerFunctions[handler]?.role;
+  }
+
+  // ---- Metrics (as CDK constructs expose theirs; each delegates to `monitoring`) ----
+
+  /** A metric the handlers emit, with this factory's `Factory` dimension. */
+  public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metric(metricName, props);
+  }
+
+  /** New accounts ready (CREATE requests that succeeded). Sum. */
+  public metricAccountsVended(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricAccountsVended(props);
+  }
+
+  /** UPDATE requests that succeeded. Sum. */
+  public metricAccountsUpdated(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricAccountsUpdated(props);
+  }
+
+  /** IMPORT requests that succeeded (existing accounts enrolled). Sum. */
+  public metricAccountsImported(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricAccountsImported(props);
+  }
+
+  /** ADOPT requests that succeeded (taken over without a Control Tower operation). Sum. */
+  public metricAccountsAdopted(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricAccountsAdopted(props);
+  }
+
+  /** CUSTOMIZE requests that succeeded. Sum. */
+  public metricAccountsCustomized(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricAccountsCustomized(props);
+  }
+
+  /** Removed requests whose account left management. Sum. */
+  public metricAccountsRemoved(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricAccountsRemoved(props);
+  }
+
+  /** Requests that ended in the failure chain. Sum. */
+  public metricRequestsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricRequestsFailed(props);
+  }
+
+  /** Failed requests with the error that failed them (e.g. `ControlTowerOperationFailed`). Sum. */
+  public metricStepFailures(errorName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricStepFailures(errorName, props);
+  }
+
+  /** Seconds from an execution's start to its notification. Average. */
+  public metricRequestDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricRequestDuration(props);
+  }
+
+  /** Seconds each Control Tower operation took. Average. */
+  public metricControlTowerDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricControlTowerDuration(props);
+  }
+
+  /** Control Tower operations that ended FAILED. Sum. */
+  public metricControlTowerOperationsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricControlTowerOperationsFailed(props);
+  }
+
+  /** Control Tower operations that ended SUCCEEDED. Sum. */
+  public metricControlTowerOperationsSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricControlTowerOperationsSucceeded(props);
+  }
+
+  /** Seconds from an execution's start to the start of its Control Tower operation. Average. */
+  public metricSlotWait(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricSlotWait(props);
+  }
+
+  /** Slots held (sampled by each semaphore cleanup run). Maximum. Default: the Control Tower lock. */
+  public metricSlotsInUse(lock?: MonitoredLock, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricSlotsInUse(lock, props);
+  }
+
+  /** Executions waiting for a slot. Maximum. Default: the Control Tower lock. */
+  public metricWaiters(lock?: MonitoredLock, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricWaiters(lock, props);
+  }
+
+  /** Seconds the first execution in line has waited. Maximum. Default: the Control Tower lock. */
+  public metricOldestWaiterAge(lock?: MonitoredLock, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricOldestWaiterAge(lock, props);
+  }
+
+  /** Seconds the longest-held slot has been held. Maximum. Default: the Control Tower lock. */
+  public metricOldestSlotAge(lock?: MonitoredLock, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricOldestSlotAge(lock, props);
+  }
+
+  /** Account pipelines that succeeded. Sum. */
+  public metricCustomizationsSucceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricCustomizationsSucceeded(props);
+  }
+
+  /** Account pipelines that failed or were stopped. Sum. */
+  public metricCustomizationsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricCustomizationsFailed(props);
+  }
+
+  /** Stream records the request trigger could not start an execution for (each retried). Sum. */
+  public metricTriggerRecordsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricTriggerRecordsFailed(props);
+  }
+
+  /** Stream records the request trigger's event source mapping sent to the on-failure destination. Sum. */
+  public metricTriggerRecordsSentToFailureDestination(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricTriggerRecordsSentToFailureDestination(props);
+  }
+
+  /** Stream records the request trigger's event source mapping dropped. Sum. */
+  public metricTriggerRecordsDropped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.monitoring.metricTriggerRecordsDropped(props);
+  }
+
+  /** Stream records the request trigger gave up on (on-failure destination or dropped). */
+  public metricTriggerRecordsGivenUp(): cloudwatch.MathExpression {
+    return this.monitoring.metricTriggerRecordsGivenUp();
+  }
+
+  /** Executions that failed, timed out or were aborted (AWS/States). */
+  public metricExecutionsFailed(): cloudwatch.MathExpression {
+    return this.monitoring.metricExecutionsFailed();
   }
 
   /** The buckets, the customizations source, the CodeBuild project and the pipelines' role. */
@@ -648,7 +783,10 @@ export class AccountFactory extends Construct {
   }
 
   /** Starts one workflow execution per request stream record. */
-  private createRequestTrigger(props: AccountFactoryProps): HandlerFunction {
+  private createRequestTrigger(props: AccountFactoryProps): {
+    trigger: HandlerFunction;
+    eventSourceMappingId: string;
+  } {
     const trigger = new HandlerFunction(this, 'RequestTrigger', {
       logRetention: props.logRetention,
       encryptionKey: props.encryptionKey,
@@ -657,19 +795,20 @@ export class AccountFactory extends Construct {
       environment: { [ENV.STATE_MACHINE_ARN]: this.stateMachine.stateMachineArn },
     });
     this.stateMachine.grantStartExecution(trigger.role);
-    trigger.function.addEventSource(
-      new DynamoEventSource(this.requestsTable, {
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 10,
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        reportBatchItemFailures: true,
-        onFailure: new TopicOnFailure(this.failureTopic),
-      }),
-    );
+    const source = new DynamoEventSource(this.requestsTable, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 10,
+      bisectBatchOnError: true,
+      retryAttempts: 10,
+      reportBatchItemFailures: true,
+      onFailure: new TopicOnFailure(this.failureTopic),
+      // OnFailureDestinationDeliveredEventCount and DroppedEventCount (alarmed by the monitoring).
+      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
+    });
+    trigger.function.addEventSource(source);
     acknowledge(trigger.role, 'AwsSolutions-IAM5', 'dynamodb:ListStreams has no resource-level permissions', [
       'Resource::*',
     ]);
-    return trigger;
+    return { trigger, eventSourceMappingId: source.eventSourceMappingId };
   }
 }

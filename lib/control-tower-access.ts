@@ -210,152 +210,185 @@ function validate(props: ControlTowerAccessProps, path: string, factoryAccount: 
 
 interface RoleStatement {
   readonly sid: string;
-  readonly actions: string[];
-  readonly resources: string[];
+  readonly actions: readonly string[];
+  /** The resources, in the stack of the role; `ctRole` is Control Tower's role in each account. */
+  readonly resources: (stack: Stack, ctRole: string, props: ControlTowerAccessProps) => string[];
   /** Why a wildcard resource (acknowledged for cdk-nag with it). */
   readonly reason?: string;
+  /** Only when the factory uses the feature. @default - always */
+  readonly when?: (props: ControlTowerAccessProps) => boolean;
 }
 
-/** What the management role may do, statement by statement, with the reason for each wildcard. */
+/**
+ * What the management role may do, statement by statement, with the reason for each
+ * wildcard. A workflow step declares the management-account actions it calls
+ * (`management()` in lib/workflow/steps.ts); each must be scoped here, where its
+ * resources are known, or the factory refuses to synthesize (see
+ * `assertManagementRoleGrants`).
+ */
+const MANAGEMENT_ROLE_STATEMENTS: readonly RoleStatement[] = [
+  {
+    sid: 'ReadOrganization',
+    // These list actions have no resource-level permissions.
+    actions: [
+      'organizations:ListRoots',
+      'organizations:ListAccounts',
+      'organizations:ListOrganizationalUnitsForParent',
+    ],
+    resources: () => ['*'],
+    reason: 'Organizations list actions have no resource-level permissions',
+  },
+  {
+    sid: 'ManageAccounts',
+    actions: [
+      'organizations:DescribeAccount',
+      'organizations:DescribeOrganizationalUnit',
+      'organizations:ListParents',
+      'organizations:ListTagsForResource',
+      'organizations:TagResource',
+      'organizations:UntagResource',
+      'organizations:CloseAccount',
+    ],
+    resources: (stack) => [`arn:${stack.partition}:organizations::${stack.account}:*`],
+    reason: "The organization's ID and its accounts are not known when the factory is deployed",
+  },
+  {
+    // Account Factory's requester creates the account through Organizations
+    // (Control Tower guide, "Permissions for Account Factory").
+    sid: 'AccountFactoryRequester',
+    actions: ['organizations:CreateAccount', 'organizations:DescribeCreateAccountStatus'],
+    resources: () => ['*'],
+    reason:
+      'Account Factory creates the account on behalf of the principal that provisions the product; the account does not exist yet',
+  },
+  {
+    sid: 'AccountFactoryProduct',
+    actions: [
+      'servicecatalog:SearchProducts',
+      'servicecatalog:ListProvisioningArtifacts',
+      'servicecatalog:ListLaunchPaths',
+      'servicecatalog:ProvisionProduct',
+      'servicecatalog:UpdateProvisionedProduct',
+      'servicecatalog:TerminateProvisionedProduct',
+      'servicecatalog:DescribeRecord',
+      'servicecatalog:SearchProvisionedProducts',
+    ],
+    resources: () => ['*'],
+    reason:
+      'The Account Factory product, its versions, launch paths, provisioned products and records are found at run time',
+  },
+  {
+    sid: 'ControlTowerBaselines',
+    actions: ['controltower:ListEnabledBaselines'],
+    resources: () => ['*'],
+    reason: 'Reads which OUs Control Tower governs; ListEnabledBaselines has no resource-level permissions',
+  },
+  {
+    sid: 'FirstHopIntoAccounts',
+    actions: ['sts:AssumeRole'],
+    resources: (stack, ctRole) => [`arn:${stack.partition}:iam::*:role/${ctRole}`],
+    reason: 'Creates the execution role in each vended account (any account ID) through Control Tower’s role',
+  },
+  {
+    sid: 'AccountSettings',
+    actions: [
+      'account:GetAlternateContact',
+      'account:PutAlternateContact',
+      'account:DeleteAlternateContact',
+      'account:GetRegionOptStatus',
+      'account:EnableRegion',
+      'account:DisableRegion',
+    ],
+    resources: (stack) => [`arn:${stack.partition}:account::${stack.account}:account/o-*/*`],
+    reason:
+      "Sets each member account's alternate contacts and opt-in Regions; the organization's ID and the accounts are not known when the factory is deployed",
+  },
+  {
+    sid: 'IdentityCenterInstances',
+    actions: ['sso:ListInstances'],
+    resources: () => ['*'],
+    reason: 'sso:ListInstances has no resource-level permissions',
+  },
+  {
+    sid: 'IdentityCenterAssignments',
+    actions: [
+      'sso:ListPermissionSets',
+      'sso:DescribePermissionSet',
+      'sso:ListAccountAssignments',
+      'sso:CreateAccountAssignment',
+      'sso:DeleteAccountAssignment',
+      'sso:DescribeAccountAssignmentCreationStatus',
+      'sso:DescribeAccountAssignmentDeletionStatus',
+    ],
+    resources: (stack) => [
+      `arn:${stack.partition}:sso:::instance/*`,
+      `arn:${stack.partition}:sso:::permissionSet/*/*`,
+      `arn:${stack.partition}:sso:::account/*`,
+    ],
+    reason:
+      "Assigns each account's groups and users to permission sets of the organization's Identity Center instance, found at run time",
+  },
+  {
+    sid: 'IdentityCenterPrincipals',
+    actions: ['identitystore:GetGroupId', 'identitystore:GetUserId'],
+    resources: (stack) => [
+      `arn:${stack.partition}:identitystore::${stack.account}:identitystore/*`,
+      `arn:${stack.partition}:identitystore:::group/*`,
+      `arn:${stack.partition}:identitystore:::user/*`,
+    ],
+    reason: 'Finds groups and users by name in the identity store of the instance found at run time',
+  },
+  {
+    sid: 'EnterpriseSupport',
+    actions: ['support:DescribeCases', 'support:CreateCase'],
+    resources: () => ['*'],
+    reason: 'AWS Support has no resource-level permissions',
+    when: (props) => props.enterpriseSupport === true,
+  },
+  {
+    sid: 'TrailDataEvents',
+    actions: ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
+    resources: (stack, _ctRole, props) => {
+      const trail = props.cloudTrailTrailName!;
+      return [
+        trail.startsWith('arn:')
+          ? trail
+          : stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trail }),
+      ];
+    },
+    when: (props) => props.cloudTrailTrailName !== undefined,
+  },
+];
+
+/** Every action the management role can grant (with every feature on). */
+export const MANAGEMENT_ROLE_ACTIONS: ReadonlySet<string> = new Set(
+  MANAGEMENT_ROLE_STATEMENTS.flatMap((s) => s.actions),
+);
+
+/**
+ * Refuses a step that calls, in the management account, an action the management role
+ * does not scope: it would fail with AccessDenied at run time, in the first account.
+ */
+export function assertManagementRoleGrants(step: string, actions: readonly string[]): void {
+  const missing = actions.filter((a) => !MANAGEMENT_ROLE_ACTIONS.has(a));
+  if (missing.length) {
+    throw new Error(
+      `Step ${step} calls ${missing.join(', ')} in the management account, which the management role does not grant: ` +
+        'add the action to a statement of MANAGEMENT_ROLE_STATEMENTS in lib/control-tower-access.ts, with its resources',
+    );
+  }
+}
+
+/** The management role's statements for these props, resolved in `stack`. */
 function managementRoleStatements(
   stack: Stack,
   props: ControlTowerAccessProps,
   ctRole: string,
-): RoleStatement[] {
-  const orgResources = `arn:${stack.partition}:organizations::${stack.account}:*`;
-  const statements: RoleStatement[] = [
-    {
-      sid: 'ReadOrganization',
-      // These list actions have no resource-level permissions.
-      actions: [
-        'organizations:ListRoots',
-        'organizations:ListAccounts',
-        'organizations:ListOrganizationalUnitsForParent',
-      ],
-      resources: ['*'],
-      reason: 'Organizations list actions have no resource-level permissions',
-    },
-    {
-      sid: 'ManageAccounts',
-      actions: [
-        'organizations:DescribeAccount',
-        'organizations:DescribeOrganizationalUnit',
-        'organizations:ListParents',
-        'organizations:ListTagsForResource',
-        'organizations:TagResource',
-        'organizations:UntagResource',
-        'organizations:CloseAccount',
-      ],
-      resources: [orgResources],
-      reason: "The organization's ID and its accounts are not known when the factory is deployed",
-    },
-    {
-      // Account Factory's requester creates the account through Organizations
-      // (Control Tower guide, "Permissions for Account Factory").
-      sid: 'AccountFactoryRequester',
-      actions: ['organizations:CreateAccount', 'organizations:DescribeCreateAccountStatus'],
-      resources: ['*'],
-      reason:
-        'Account Factory creates the account on behalf of the principal that provisions the product; the account does not exist yet',
-    },
-    {
-      sid: 'AccountFactoryProduct',
-      actions: [
-        'servicecatalog:SearchProducts',
-        'servicecatalog:ListProvisioningArtifacts',
-        'servicecatalog:ListLaunchPaths',
-        'servicecatalog:ProvisionProduct',
-        'servicecatalog:UpdateProvisionedProduct',
-        'servicecatalog:TerminateProvisionedProduct',
-        'servicecatalog:DescribeRecord',
-        'servicecatalog:SearchProvisionedProducts',
-      ],
-      resources: ['*'],
-      reason:
-        'The Account Factory product, its versions, launch paths, provisioned products and records are found at run time',
-    },
-    {
-      sid: 'ControlTowerBaselines',
-      actions: ['controltower:ListEnabledBaselines'],
-      resources: ['*'],
-      reason: 'Reads which OUs Control Tower governs; ListEnabledBaselines has no resource-level permissions',
-    },
-    {
-      sid: 'FirstHopIntoAccounts',
-      actions: ['sts:AssumeRole'],
-      resources: [`arn:${stack.partition}:iam::*:role/${ctRole}`],
-      reason:
-        'Creates the execution role in each vended account (any account ID) through Control Tower’s role',
-    },
-    {
-      sid: 'AccountSettings',
-      actions: [
-        'account:GetAlternateContact',
-        'account:PutAlternateContact',
-        'account:DeleteAlternateContact',
-        'account:GetRegionOptStatus',
-        'account:EnableRegion',
-        'account:DisableRegion',
-      ],
-      resources: [`arn:${stack.partition}:account::${stack.account}:account/o-*/*`],
-      reason:
-        "Sets each member account's alternate contacts and opt-in Regions; the organization's ID and the accounts are not known when the factory is deployed",
-    },
-    {
-      sid: 'IdentityCenterInstances',
-      actions: ['sso:ListInstances'],
-      resources: ['*'],
-      reason: 'sso:ListInstances has no resource-level permissions',
-    },
-    {
-      sid: 'IdentityCenterAssignments',
-      actions: [
-        'sso:ListPermissionSets',
-        'sso:DescribePermissionSet',
-        'sso:ListAccountAssignments',
-        'sso:CreateAccountAssignment',
-        'sso:DeleteAccountAssignment',
-        'sso:DescribeAccountAssignmentCreationStatus',
-        'sso:DescribeAccountAssignmentDeletionStatus',
-      ],
-      resources: [
-        `arn:${stack.partition}:sso:::instance/*`,
-        `arn:${stack.partition}:sso:::permissionSet/*/*`,
-        `arn:${stack.partition}:sso:::account/*`,
-      ],
-      reason:
-        "Assigns each account's groups and users to permission sets of the organization's Identity Center instance, found at run time",
-    },
-    {
-      sid: 'IdentityCenterPrincipals',
-      actions: ['identitystore:GetGroupId', 'identitystore:GetUserId'],
-      resources: [
-        `arn:${stack.partition}:identitystore::${stack.account}:identitystore/*`,
-        `arn:${stack.partition}:identitystore:::group/*`,
-        `arn:${stack.partition}:identitystore:::user/*`,
-      ],
-      reason: 'Finds groups and users by name in the identity store of the instance found at run time',
-    },
-  ];
-  if (props.enterpriseSupport) {
-    statements.push({
-      sid: 'EnterpriseSupport',
-      actions: ['support:DescribeCases', 'support:CreateCase'],
-      resources: ['*'],
-      reason: 'AWS Support has no resource-level permissions',
-    });
-  }
-  if (props.cloudTrailTrailName) {
-    const trail = props.cloudTrailTrailName;
-    statements.push({
-      sid: 'TrailDataEvents',
-      actions: ['cloudtrail:GetEventSelectors', 'cloudtrail:PutEventSelectors'],
-      resources: [
-        trail.startsWith('arn:')
-          ? trail
-          : stack.formatArn({ service: 'cloudtrail', resource: 'trail', resourceName: trail }),
-      ],
-    });
-  }
-  return statements;
+): { sid: string; actions: string[]; resources: string[]; reason?: string }[] {
+  return MANAGEMENT_ROLE_STATEMENTS.filter((s) => s.when?.(props) ?? true).map((s) => ({
+    sid: s.sid,
+    actions: [...s.actions],
+    resources: s.resources(stack, ctRole, props),
+    reason: s.reason,
+  }));
 }

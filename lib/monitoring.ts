@@ -98,6 +98,15 @@ export interface AccountFactoryMonitoringOptions {
    */
   readonly triggerFailuresThreshold?: number;
   /**
+   * Stream records the request trigger's event source mapping gave up on within one period,
+   * after its retries: sent to the on-failure destination (the failure topic), or dropped
+   * when even that delivery failed (Lambda's `OnFailureDestinationDeliveredEventCount` and
+   * `DroppedEventCount`). Each is a request version that never started: the default, 1,
+   * alarms on the first.
+   * @default 1
+   */
+  readonly triggerFailureDestinationThreshold?: number;
+  /**
    * A Control Tower slot held longer than this (an account creation takes 25-60 minutes;
    * a slot held for hours is an operation, or a holder, that is stuck). Measured by the
    * semaphore cleanup on each run (every reaper period).
@@ -135,6 +144,14 @@ export interface AccountFactoryMonitoringProps extends AccountFactoryMonitoringO
   readonly functions: Record<string, lambda.IFunction>;
   /** The function the requests table's stream invokes. */
   readonly requestTrigger: lambda.IFunction;
+  /**
+   * The id (UUID) of the event source mapping from the requests table's stream to
+   * `requestTrigger`, with its `EventCount` metrics on (`metricsConfig`); its
+   * `OnFailureDestinationDeliveredEventCount` and `DroppedEventCount` are alarmed
+   * (`triggerFailureDestinationThreshold`). `AccountFactory` passes its own.
+   * @default - no alarm on the records the trigger gives up on
+   */
+  readonly requestTriggerEventSourceMappingId?: string;
   /** The lock of the Control Tower operations. */
   readonly controlTowerLock: MonitoredLock;
   /**
@@ -173,6 +190,7 @@ function atLeastAMinute(value: Duration | undefined, fallback: Duration, what: s
  *   stateMachine: factory.stateMachine,
  *   functions: factory.functions,
  *   requestTrigger: factory.requestTrigger,
+ *   requestTriggerEventSourceMappingId: factory.requestTriggerEventSourceMappingId,
  *   controlTowerLock: factory.semaphore,
  *   customizationsLock: factory.customizationsLock,
  *   slotHeldLimit: Duration.hours(2),
@@ -386,6 +404,60 @@ export class AccountFactoryMonitoring extends Construct {
     return this.metric(METRIC.TRIGGER_RECORDS_FAILED, props);
   }
 
+  private eventSourceMappingMetric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    const id = this.props.requestTriggerEventSourceMappingId;
+    if (!id) {
+      throw new Error(
+        `AccountFactoryMonitoring: ${metricName} needs requestTriggerEventSourceMappingId (the request trigger's event source mapping)`,
+      );
+    }
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      period: this.period,
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+      dimensionsMap: { EventSourceMappingUUID: id, ...props.dimensionsMap },
+    });
+  }
+
+  /**
+   * Stream records the request trigger's event source mapping sent to its on-failure
+   * destination (the failure topic) after its retries (AWS/Lambda
+   * `OnFailureDestinationDeliveredEventCount`, by `EventSourceMappingUUID`). Sum. Needs
+   * `requestTriggerEventSourceMappingId`.
+   */
+  public metricTriggerRecordsSentToFailureDestination(
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return this.eventSourceMappingMetric('OnFailureDestinationDeliveredEventCount', props);
+  }
+
+  /**
+   * Stream records the request trigger's event source mapping dropped: retries exhausted
+   * and the delivery to the on-failure destination failed too (AWS/Lambda
+   * `DroppedEventCount`). Sum. Needs `requestTriggerEventSourceMappingId`.
+   */
+  public metricTriggerRecordsDropped(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.eventSourceMappingMetric('DroppedEventCount', props);
+  }
+
+  /**
+   * Stream records the request trigger gave up on: sent to the on-failure destination, or
+   * dropped. Their request versions never started. Needs `requestTriggerEventSourceMappingId`.
+   */
+  public metricTriggerRecordsGivenUp(): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(sentToDestination, 0) + FILL(dropped, 0)',
+      usingMetrics: {
+        sentToDestination: this.metricTriggerRecordsSentToFailureDestination(),
+        dropped: this.metricTriggerRecordsDropped(),
+      },
+      label: 'Request trigger: records given up (on-failure destination or dropped)',
+      period: this.period,
+    });
+  }
+
   /** Executions that failed, timed out or were aborted (AWS/States). Sum of the three. */
   public metricExecutionsFailed(): cloudwatch.MathExpression {
     const sm = this.props.stateMachine;
@@ -496,6 +568,21 @@ export class AccountFactoryMonitoring extends Construct {
       'the request trigger could not start executions for stream records. They are retried; a record ' +
         'that keeps failing is sent to the failure topic (the on-failure destination) and its request does not run.',
     );
+    const givenUp = positive(
+      props.triggerFailureDestinationThreshold,
+      1,
+      'triggerFailureDestinationThreshold',
+    );
+    if (props.requestTriggerEventSourceMappingId) {
+      this.addAlarm(
+        'TriggerRecordsGivenUp',
+        this.metricTriggerRecordsGivenUp(),
+        givenUp,
+        'the request trigger gave up on stream records after its retries: they were sent to the on-failure ' +
+          'destination (the failure topic; its message names the stream shard and sequence numbers) or dropped. ' +
+          "Those request versions never started: fix the cause (the trigger's logs), then write each request again.",
+      );
+    }
     const slotHeld = atLeastAMinute(props.slotHeldLimit, Duration.hours(3), 'slotHeldLimit');
     this.addAlarm(
       'SlotHeldTooLong',
@@ -660,6 +747,7 @@ export class AccountFactoryMonitoring extends Construct {
           }),
           this.metricControlTowerOperationsFailed({ label: 'Control Tower operations failed' }),
           this.metricTriggerRecordsFailed({ label: 'trigger records failed' }),
+          ...(props.requestTriggerEventSourceMappingId ? [this.metricTriggerRecordsGivenUp()] : []),
         ],
         right: [total('Errors'), total('Throttles')],
       }),

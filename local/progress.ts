@@ -24,43 +24,59 @@ export type Phase =
   | 'failed'
   | 'aborted';
 
-const PHASE_OF_STATE: Record<string, Phase> = {
+/**
+ * The states that open a phase. Every other state is in the phase of the state that
+ * leads to it (Next, a Choice's branches), so a step added to a phase (an account setup
+ * descriptor, say) needs no entry here; a state reached only through a Catch is
+ * 'failing'.
+ */
+const PHASE_ANCHORS: Record<string, Phase> = {
   [STEP.VALIDATE_REQUEST]: 'validating',
+  // The route after the approval gate is validation's, whichever way it is reached.
   [STEP.CONTROL_TOWER_OPERATION]: 'validating',
-  [APPROVAL_STEP.APPROVAL_NEEDED]: 'validating',
   [APPROVAL_STEP.WAIT_FOR_APPROVAL]: 'waiting for approval',
   [APPROVAL_STEP.NOTIFY_NOT_APPROVED]: 'notifying',
   [STEP.ACQUIRE_SLOT]: 'waiting for a slot',
   [STEP.PROVISION_ACCOUNT]: 'provisioning',
-  [STEP.WAIT_FOR_CONTROL_TOWER]: 'provisioning',
-  [STEP.CHECK_PROVISIONING]: 'provisioning',
-  [STEP.PROVISIONING_FINISHED]: 'provisioning',
-  [STEP.RELEASE_SLOT]: 'provisioning',
   [STEP.FETCH_ACCOUNT_ID]: 'setting up',
-  [STEP.STORE_METADATA]: 'setting up',
-  [STEP.CREATE_EXECUTION_ROLE]: 'setting up',
-  [STEP.TAG_ACCOUNT]: 'setting up',
-  [STEP.APPLY_FEATURE_OPTIONS]: 'setting up',
-  [STEP.SET_ALTERNATE_CONTACTS]: 'setting up',
-  [STEP.ENABLE_OPT_IN_REGIONS]: 'setting up',
-  [STEP.OPT_IN_REGIONS_SETTLED]: 'setting up',
-  [STEP.WAIT_FOR_OPT_IN_REGIONS]: 'setting up',
-  [STEP.ASSIGN_IDENTITY_CENTER_ACCESS]: 'setting up',
-  [STEP.IDENTITY_CENTER_ACCESS_SETTLED]: 'setting up',
-  [STEP.WAIT_FOR_IDENTITY_CENTER_ACCESS]: 'setting up',
   [STEP.PROVISIONING_CUSTOMIZATIONS]: 'customizing',
-  [STEP.CREATE_ACCOUNT_PIPELINE]: 'customizing',
-  [STEP.ACQUIRE_CUSTOMIZATIONS_SLOT]: 'customizing',
-  [STEP.RUN_ACCOUNT_CUSTOMIZATIONS]: 'customizing',
-  [STEP.HAND_OVER_CUSTOMIZATIONS_SLOT]: 'customizing',
-  [STEP.CUSTOMIZATIONS_STARTED]: 'customizing',
   [STEP.RELEASE_CUSTOMIZATIONS_SLOT_AFTER_FAILURE]: 'failing',
   [STEP.NOTIFY_SUCCESS]: 'notifying',
   [STEP.REMOVE_FROM_MANAGEMENT]: 'removing',
   [STEP.NOTIFY_REMOVED]: 'notifying',
 };
 
-export function phaseOf(execution: LocalExecution | undefined): Phase {
+interface StateGraph {
+  StartAt: string;
+  States: Record<
+    string,
+    { Next?: string; Default?: string; Choices?: { Next: string }[]; Catch?: { Next: string }[] }
+  >;
+}
+
+/** The phase of each top-level state of the provisioning state machine, from its definition. */
+export function phasesOf(definition: StateGraph): Map<string, Phase> {
+  const phases = new Map<string, Phase>();
+  const visit = (start: string, phase: Phase) => {
+    const stack: [string, Phase][] = [[start, phase]];
+    while (stack.length) {
+      const [name, inherited] = stack.pop()!;
+      const state = definition.States[name];
+      if (!state || phases.has(name)) continue;
+      const own = PHASE_ANCHORS[name] ?? inherited;
+      phases.set(name, own);
+      const next = [state.Next, state.Default, ...(state.Choices ?? []).map((c) => c.Next)];
+      for (const n of next) if (n) stack.push([n, own]);
+    }
+  };
+  visit(definition.StartAt, 'validating');
+  for (const state of Object.values(definition.States)) {
+    for (const c of state.Catch ?? []) visit(c.Next, 'failing');
+  }
+  return phases;
+}
+
+export function phaseOf(execution: LocalExecution | undefined, phases?: Map<string, Phase>): Phase {
   if (!execution) return 'queued';
   if (execution.status === 'SUCCEEDED') {
     // Rejected, expired or superseded while waiting for approval: it ended changing nothing.
@@ -71,7 +87,7 @@ export function phaseOf(execution: LocalExecution | undefined): Phase {
   if (execution.status !== 'RUNNING') return 'failed';
   const state = execution.currentState;
   if (!state) return 'queued';
-  return PHASE_OF_STATE[state] ?? 'failing';
+  return phases?.get(state) ?? PHASE_ANCHORS[state] ?? 'failing';
 }
 
 export interface RequestLine {
@@ -97,8 +113,9 @@ export function describeLine(
   requestId: string,
   label: string,
   execution: LocalExecution | undefined,
+  phases?: Map<string, Phase>,
 ): RequestLine {
-  const phase = phaseOf(execution);
+  const phase = phaseOf(execution, phases);
   let detail = '';
   if (execution && phase === 'done') {
     const out = execution.output as

@@ -7,7 +7,7 @@ import { LocalApprover } from './engine/approver';
 import type { ApprovalItem } from '../lambda/shared/approval';
 import { summarizeMetrics, type MetricSummary } from './engine/metrics';
 import type { CfnTemplate } from './engine/template';
-import { customizationsDetail, describeLine, latestByRequest, type RequestLine } from './progress';
+import { customizationsDetail, describeLine, latestByRequest, phasesOf, type RequestLine } from './progress';
 
 /**
  * One run of the pipeline on the local engine: submit requests, wait for every
@@ -120,9 +120,11 @@ function topicArns(factory: LocalFactory): { success: string; failure: string } 
 export function linesOf(factory: LocalFactory, requests: { id: string; label: string }[]): RequestLine[] {
   const latest = latestByRequest(factory.executions());
   const runs = factory.landingZone.pipelineExecutions;
+  const workflow = factory.template.stateMachines.find((m) => m.arn === factory.stateMachineArn);
+  const phases = workflow ? phasesOf(workflow.definition) : undefined;
   return requests.map((r) => {
     const execution = latest.get(r.id);
-    const line = describeLine(r.id, r.label, execution);
+    const line = describeLine(r.id, r.label, execution, phases);
     const accountId = (execution?.output as { account?: { accountId?: string } } | undefined)?.account
       ?.accountId;
     const run = accountId ? runs.filter((e) => e.pipelineName.endsWith(`-${accountId}`)).pop() : undefined;

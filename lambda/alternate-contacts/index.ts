@@ -5,28 +5,18 @@ import {
   GetAlternateContactCommand,
   PutAlternateContactCommand,
 } from '@aws-sdk/client-account';
-import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { withTrustedAccess } from '../shared/account-management';
 import { createClient } from '../shared/clients';
 import type { AlternateContactsResult } from '../shared/contracts';
-import { optionalEnv } from '../shared/env';
-import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
-import { managementClientConfig } from '../shared/management';
-import {
-  createMetadataDocumentClient,
-  getMetadata,
-  MetadataTable,
-  metadataTableFromEnv,
-  recordFactoryMade,
-} from '../shared/metadata';
+import { getMetadata, MetadataTable, recordFactoryMade } from '../shared/metadata';
 import {
   ALTERNATE_CONTACT_TYPES,
   AlternateContact,
   AlternateContactKind,
   AlternateContactsSchema,
 } from '../shared/schema';
+import { settingsStep } from '../shared/settings-step';
 
 /**
  * Alternate contacts: makes the account's billing, operations and security contacts match
@@ -37,10 +27,9 @@ import {
  * is left alone. Idempotent: a second run puts nothing.
  */
 
-const logger = createLogger('alternate-contacts');
-const sts = createClient(STSClient);
-const account = createClient(AccountClient, managementClientConfig(sts));
-const doc = createMetadataDocumentClient();
+const step = settingsStep('alternate-contacts');
+const { logger } = step;
+const account = createClient(AccountClient, step.managementConfig);
 
 export const AlternateContactsInputSchema = z.object({
   state: z.object({
@@ -145,8 +134,6 @@ export async function reconcileAlternateContacts(
   return result;
 }
 
-export async function handler(event: unknown): Promise<AlternateContactsResult> {
-  const input = parseInput(AlternateContactsInputSchema, event, 'Alternate contacts');
-  const metadata = optionalEnv('METADATA_TABLE') ? metadataTableFromEnv(doc) : undefined;
-  return reconcileAlternateContacts({ account, metadata }, input);
-}
+export const handler = step.handler(AlternateContactsInputSchema, 'Alternate contacts', (input, metadata) =>
+  reconcileAlternateContacts({ account, metadata }, input),
+);

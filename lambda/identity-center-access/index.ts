@@ -11,12 +11,10 @@ import {
   ListPermissionSetsCommand,
   SSOAdminClient,
 } from '@aws-sdk/client-sso-admin';
-import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
 import { now } from '../shared/clock';
 import type { IdentityCenterAccessResult, ResolvedAssignment } from '../shared/contracts';
-import { optionalEnv } from '../shared/env';
 import {
   IdentityCenterAssignmentFailed,
   IdentityCenterGroupNotFound,
@@ -24,17 +22,9 @@ import {
   IdentityCenterUserNotFound,
   PermissionSetNotFound,
 } from '../shared/errors';
-import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
-import { managementClientConfig } from '../shared/management';
-import {
-  createMetadataDocumentClient,
-  getMetadata,
-  MetadataTable,
-  metadataTableFromEnv,
-  recordFactoryMade,
-} from '../shared/metadata';
+import { getMetadata, MetadataTable, recordFactoryMade } from '../shared/metadata';
 import { assignmentKey, IdentityCenterAssignment, IdentityCenterAssignmentSchema } from '../shared/schema';
+import { settingsStep } from '../shared/settings-step';
 
 /**
  * Identity Center access, one poll: gives the request's groups and users their permission
@@ -49,17 +39,10 @@ import { assignmentKey, IdentityCenterAssignment, IdentityCenterAssignmentSchema
  * IdentityCenterAssignmentFailed.
  */
 
-const logger = createLogger('identity-center-access');
-const sts = createClient(STSClient);
-const config = { ...managementClientConfig(sts), ...homeRegion() };
-const ssoAdmin = createClient(SSOAdminClient, config);
-const identityStore = createClient(IdentitystoreClient, config);
-const doc = createMetadataDocumentClient();
-
-function homeRegion(): { region?: string } {
-  const region = optionalEnv('CONTROL_TOWER_HOME_REGION');
-  return region ? { region } : {};
-}
+const step = settingsStep('identity-center-access', { homeRegion: true });
+const { logger } = step;
+const ssoAdmin = createClient(SSOAdminClient, step.managementConfig);
+const identityStore = createClient(IdentitystoreClient, step.managementConfig);
 
 /** How long the state machine's loop may poll before the step gives up. */
 export const IDENTITY_CENTER_TIMEOUT_MINUTES = 60;
@@ -390,8 +373,8 @@ export async function reconcileIdentityCenterAccess(
   return result;
 }
 
-export async function handler(event: unknown): Promise<IdentityCenterAccessResult> {
-  const input = parseInput(IdentityCenterAccessInputSchema, event, 'Identity Center access');
-  const metadata = optionalEnv('METADATA_TABLE') ? metadataTableFromEnv(doc) : undefined;
-  return reconcileIdentityCenterAccess({ ssoAdmin, identityStore, metadata }, input);
-}
+export const handler = step.handler(
+  IdentityCenterAccessInputSchema,
+  'Identity Center access',
+  (input, metadata) => reconcileIdentityCenterAccess({ ssoAdmin, identityStore, metadata }, input),
+);

@@ -5,25 +5,15 @@ import {
   GetRegionOptStatusCommand,
   RegionOptStatus,
 } from '@aws-sdk/client-account';
-import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { withTrustedAccess } from '../shared/account-management';
 import { createClient } from '../shared/clients';
 import { now } from '../shared/clock';
 import type { OptInRegionsResult } from '../shared/contracts';
-import { optionalEnv } from '../shared/env';
 import { OptInRegionNotAvailable, OptInRegionsTimedOut } from '../shared/errors';
-import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
-import { managementClientConfig } from '../shared/management';
-import {
-  createMetadataDocumentClient,
-  getMetadata,
-  MetadataTable,
-  metadataTableFromEnv,
-  recordFactoryMade,
-} from '../shared/metadata';
+import { getMetadata, MetadataTable, recordFactoryMade } from '../shared/metadata';
 import { OPT_IN_REGIONS } from '../shared/schema';
+import { settingsStep } from '../shared/settings-step';
 
 /**
  * Opt-in Regions, one poll: asks Account Management (from the management account, with
@@ -41,10 +31,9 @@ import { OPT_IN_REGIONS } from '../shared/schema';
  * are ever disabled.
  */
 
-const logger = createLogger('opt-in-regions');
-const sts = createClient(STSClient);
-const account = createClient(AccountClient, managementClientConfig(sts));
-const doc = createMetadataDocumentClient();
+const step = settingsStep('opt-in-regions');
+const { logger } = step;
+const account = createClient(AccountClient, step.managementConfig);
 
 /** How long the state machine's loop may poll before the step gives up (AWS: "can take several hours"). */
 export const OPT_IN_REGIONS_TIMEOUT_HOURS = 12;
@@ -177,8 +166,6 @@ export async function reconcileOptInRegions(
   return result;
 }
 
-export async function handler(event: unknown): Promise<OptInRegionsResult> {
-  const input = parseInput(OptInRegionsInputSchema, event, 'Opt-in Regions');
-  const metadata = optionalEnv('METADATA_TABLE') ? metadataTableFromEnv(doc) : undefined;
-  return reconcileOptInRegions({ account, metadata }, input);
-}
+export const handler = step.handler(OptInRegionsInputSchema, 'Opt-in Regions', (input, metadata) =>
+  reconcileOptInRegions({ account, metadata }, input),
+);

@@ -119,7 +119,9 @@ export type AlternateContact = NonNullable<AlternateContacts['billing']>;
  * as the Region table marks them "Opt-in required"
  * (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html).
  * The AWS GovCloud (US) and China partitions have none. A default Region (us-east-1, ...)
- * cannot be enabled or disabled, so it has no place in `regions`.
+ * cannot be enabled or disabled, so it has no place in `regions`. The emulator keeps its
+ * own copy from the same source (EMULATED_OPT_IN_REGIONS in local/emulator/account.ts);
+ * test/local/emulator/opt-in-regions.test.ts checks the two agree.
  */
 export const OPT_IN_REGIONS = [
   'af-south-1',

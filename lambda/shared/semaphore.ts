@@ -490,9 +490,12 @@ export async function serveWaiter(
   if (delivered) return 'woken';
   if (outcome === 'acquired') {
     // Read the slot, then ask whether the execution runs, then free the slot only if it
-    // is unchanged: an execution redriven meanwhile that confirmed it keeps it.
+    // is unchanged: an execution redriven meanwhile that confirmed it keeps it. A slot
+    // marked with an operation is never given back here: another waker completed the
+    // token first and the execution started its Control Tower operation on this slot.
+    // Only the cleanup and the reaper free it, once the operation's record is terminal.
     const slot = (await readLock(ddb, args)).slots[waiter.holder];
-    if (slot?.grant === waiter.token && !(await isExecutionRunning(sfn, waiter.holder))) {
+    if (slot?.grant === waiter.token && !slot.op && !(await isExecutionRunning(sfn, waiter.holder))) {
       await release(ddb, { ...args, holder: waiter.holder, ifUnchanged: slot });
     }
   }

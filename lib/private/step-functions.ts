@@ -12,6 +12,7 @@ import {
   WORKFLOW_STEPS,
   WorkflowFunctions,
 } from '../workflow/steps';
+import { assertManagementRoleGrants } from '../control-tower-access';
 import { grantTableRead, grantTableReadWrite, grantTopicPublish } from './grants';
 import { HandlerFunction } from './handler-function';
 import { acknowledge, nagResource } from './nag';
@@ -107,6 +108,7 @@ export class StepFunctions implements WorkflowFunctions {
     for (const permission of permissions) {
       switch (permission.kind) {
         case 'management':
+          assertManagementRoleGrants(fn.handlerName, permission.actions);
           fn.role.addToPrincipalPolicy(
             new iam.PolicyStatement({
               actions: ['sts:AssumeRole'],

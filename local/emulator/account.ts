@@ -31,9 +31,14 @@ const err = (name: string, message: string) => errorsFor(ACCOUNT_CLIENT)(name, m
 export const ACCOUNT_SERVICE_PRINCIPAL = 'account.amazonaws.com';
 
 /**
- * The opt-in Regions of the `aws` partition (ACCT-9): launched after March 20, 2019,
- * disabled by default. The emulator's own copy (the schema has the handlers' copy), so a
- * handler that trusts a Region the emulator does not know fails here as it would in AWS.
+ * The opt-in Regions of the `aws` partition (ACCT-9): "Regions launched after March 20,
+ * 2019 are disabled by default" (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html),
+ * those the Region table marks "Opt-in required"
+ * (https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-regions.html).
+ * The emulator's own copy, written from that source and not imported from the schema
+ * (OPT_IN_REGIONS, the handlers' copy): a handler that trusts a Region the emulator does
+ * not know fails here as it would in AWS. test/local/emulator/opt-in-regions.test.ts
+ * checks the two copies agree, so an update to one that misses the other is caught.
  */
 export const EMULATED_OPT_IN_REGIONS: readonly string[] = [
   'af-south-1',

@@ -99,6 +99,24 @@ export interface StepFunctionsOptions {
   authorizeTask?: (resource: string, input: any) => void;
 }
 
+/**
+ * Definitions already validated in this process. aws-local-stepfunctions validates a
+ * definition with asl-validator (a new ajv compile) on every construction: an engine per
+ * test registering each state machine made it a sixth of a workflow suite's CPU time. A
+ * definition is validated the first time it is seen, and constructed unvalidated after.
+ */
+const validatedDefinitions = new Set<string>();
+
+function newStateMachine(definition: any): StateMachine {
+  const key = JSON.stringify(definition);
+  const validated = validatedDefinitions.has(key);
+  const engine = new StateMachine(definition, {
+    validationOptions: validated ? { noValidate: true } : { checkPaths: true, checkArn: false },
+  });
+  validatedDefinitions.add(key);
+  return engine;
+}
+
 /** Every Task state, at any depth (Parallel branches, Map item processors). */
 export function taskStates(definition: any): { name: string; state: any }[] {
   const out: { name: string; state: any }[] = [];
@@ -196,9 +214,7 @@ export class LocalStepFunctions {
         );
       }
     }
-    const engine = new StateMachine(sm.definition, {
-      validationOptions: { checkPaths: true, checkArn: false },
-    });
+    const engine = newStateMachine(sm.definition);
     this.machines.set(sm.arn, {
       sm,
       engine,

@@ -22,6 +22,22 @@ export async function startSemaphoreFixture(): Promise<SemaphoreFixture> {
     region: 'us-east-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
   });
+  // Calls still in flight when a test ends (a Promise.all that rejected early) finish
+  // before the server closes: dynalite would otherwise go on with them after the test
+  // file's environment is torn down.
+  const inFlight = new Set<Promise<unknown>>();
+  client.middlewareStack.add(
+    (next) => (args) => {
+      const call = next(args);
+      inFlight.add(call);
+      void call.then(
+        () => inFlight.delete(call),
+        () => inFlight.delete(call),
+      );
+      return call;
+    },
+    { step: 'initialize', name: 'trackInFlight' },
+  );
   const table = `semaphore-${++tables}`;
   await client.send(
     new CreateTableCommand({
@@ -41,6 +57,7 @@ export async function startSemaphoreFixture(): Promise<SemaphoreFixture> {
     ddb: DynamoDBDocumentClient.from(client),
     table,
     close: async () => {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
       client.destroy();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },

@@ -263,12 +263,30 @@ export async function runScenario(
 
   // The execution's path through the states: Acquire slot (a callback task that
   // loops on its timeout) -> Provision account (marks the slot, starts the
-  // operation, records it) -> wait for the operation -> Release slot.
+  // operation, records it; SlotLost, raised before any Service Catalog call, goes
+  // back to Acquire slot) -> wait for the operation -> Release slot.
   const runExecution = async (e: Execution, previous?: Promise<void>): Promise<void> => {
     const run = e.run;
     const redriveCount = e.redriveCount;
     const stopped = () => e.status !== 'RUNNING' || e.run !== run;
-    if (e.phase === 'acquire') {
+    // Provision account: the Lambda runs to its end even if the execution is aborted meanwhile.
+    const provision = async (): Promise<'started' | 'slot lost'> => {
+      if (!(await beginOperation(ddb, { ...ref, holder: e.arn }))) return 'slot lost';
+      e.op = startOperation(e);
+      await recordOperation(ddb, { ...ref, holder: e.arn, recordId: e.op.recordId });
+      return 'started';
+    };
+    if (e.phase === 'operate' && !e.op) {
+      // Redriven in Provision account while the aborted run's invocation may still run:
+      // the step runs again (the same idempotency token gets the same record).
+      await park(previous ?? Promise.resolve());
+      if (stopped()) return;
+      if (!e.op && (await provision()) === 'slot lost') {
+        if (stopped()) return;
+        e.phase = 'acquire';
+      }
+    }
+    while (e.phase === 'acquire') {
       // $$.State.EnteredTime: a new one when the timeout loops back to Acquire; a Retry keeps it.
       let enteredTime = tick();
       for (;;) {
@@ -300,17 +318,13 @@ export async function runScenario(
       }
       if (stopped()) return;
       e.phase = 'operate';
-      // Provision account: the Lambda runs to its end even if the execution is aborted meanwhile.
-      if (!(await beginOperation(ddb, { ...ref, holder: e.arn }))) {
+      if ((await provision()) === 'slot lost') {
+        // An aborted run's late invocation: its result goes nowhere.
+        if (stopped()) return;
         throw new Error(`${e.name} was woken without a slot`);
       }
-      e.op = startOperation(e);
-      await recordOperation(ddb, { ...ref, holder: e.arn, recordId: e.op.recordId });
     }
     if (e.phase === 'operate') {
-      // Redriven in Provision account while the aborted run's invocation still runs: the
-      // step runs again and gets the same record (the same idempotency token).
-      if (!e.op) await park(previous ?? Promise.resolve());
       if (stopped() || !e.op) return;
       await park(e.op.done);
       if (stopped()) return;

@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   acquire,
   attemptOrder,
+  beginOperation,
   confirmSlot,
   dequeue,
   enqueue,
@@ -221,6 +222,39 @@ describe('wakeNext', () => {
     expect(lock.count).toBe(1);
     expect(Object.keys(lock.holders)).toEqual([arn('alive')]);
     expect(await listWaiters(fx.ddb, ref())).toEqual([]);
+  });
+
+  test('a waker whose token was completed by another waker never frees a slot its execution started a Control Tower operation on', async () => {
+    // Interleaving seed 711722932 / path 3: waker A hands e0 the slot, waker B (re-entry)
+    // completes e0's token first, e0 marks the slot and starts its operation, and is then
+    // aborted. A's SendTaskSuccess finds the token gone and the execution ended: before,
+    // A gave the slot back and the next waiter started a third operation at limit 2.
+    sfnMock.on(SendTaskSuccessCommand, { taskToken: 'token-e0' }).callsFake(async () => {
+      // Meanwhile: B completed the token, e0 marked its slot and started, then was aborted.
+      expect(await beginOperation(fx.ddb, { ...ref(), holder: arn('e0') })).toBe(true);
+      throw new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} });
+    });
+    sfnMock.on(DescribeExecutionCommand, { executionArn: arn('e0') }).resolves({ status: 'ABORTED' });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('e0'),
+      queuedAt: '2024-01-01T00:00:01.000Z',
+      token: 'token-e0',
+    });
+    await enqueue(fx.ddb, {
+      ...ref(),
+      holder: arn('next'),
+      queuedAt: '2024-01-01T00:00:02.000Z',
+      token: 'token-next',
+    });
+
+    const woken = await wakeNext(fx.ddb, sfn, { ...ref(), limit: 1 });
+
+    expect(woken).toEqual([]);
+    const lock = await readLock(fx.ddb, ref());
+    expect(Object.keys(lock.slots)).toEqual([arn('e0')]);
+    expect(lock.slots[arn('e0')].op?.startedAt).toEqual(expect.any(String));
+    expect((await listWaiters(fx.ddb, ref())).map((w) => w.holder)).toEqual([arn('next')]);
   });
 
   test('a waiter that already holds a slot is removed from the queue without taking a second slot', async () => {

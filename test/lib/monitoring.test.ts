@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AccountFactory, AccountFactoryProps } from '../../lib/account-factory';
@@ -40,8 +41,8 @@ describe('AccountFactoryMonitoring defaults (through AccountFactory)', () => {
     }
   });
 
-  test('alarms: executions, Control Tower, trigger, slot held, oldest waiter, pipelines, and per function errors and throttles', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 2 * HANDLERS.length);
+  test('alarms: executions, Control Tower, trigger, records given up, slot held, oldest waiter, pipelines, and per function errors and throttles', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7 + 2 * HANDLERS.length);
     const executions = alarmWith(template, 'executions failed, timed out');
     expect(executions.Threshold).toBe(3);
     expect(
@@ -90,6 +91,44 @@ describe('AccountFactoryMonitoring defaults (through AccountFactory)', () => {
       MetricName: 'Throttles',
       Threshold: 1,
     });
+  });
+
+  test("the request trigger's on-failure destination: its event source mapping counts the records it gives up on, and an alarm watches them", () => {
+    const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
+    expect(Object.keys(mappings)).toHaveLength(1);
+    const [mappingId, mapping] = Object.entries(mappings)[0] as [string, any];
+    expect(mapping.Properties.MetricsConfig).toEqual({ Metrics: ['EventCount'] });
+    const failureTopicId = stack.getLogicalId((factory.failureTopic as sns.Topic).node.defaultChild as any);
+    expect(mapping.Properties.DestinationConfig).toEqual({
+      OnFailure: { Destination: { Ref: failureTopicId } },
+    });
+    expect(stack.resolve(factory.requestTriggerEventSourceMappingId)).toEqual({ Ref: mappingId });
+
+    const alarm = alarmWith(template, 'gave up on stream records');
+    expect(alarm).toMatchObject({
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    const stats = alarm.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat);
+    expect(stats.map((m: any) => m.Metric.MetricName).sort()).toEqual([
+      'DroppedEventCount',
+      'OnFailureDestinationDeliveredEventCount',
+    ]);
+    for (const m of stats) {
+      expect(m).toMatchObject({
+        Metric: {
+          Namespace: 'AWS/Lambda',
+          Dimensions: [{ Name: 'EventSourceMappingUUID', Value: { Ref: mappingId } }],
+        },
+        Stat: 'Sum',
+        Period: 300,
+      });
+    }
+    expect(alarm.Metrics.find((m: any) => m.Expression).Expression).toBe(
+      'FILL(sentToDestination, 0) + FILL(dropped, 0)',
+    );
   });
 
   test('without a customer-managed key, the alarms go to a topic of their own whose key CloudWatch may use', () => {
@@ -192,6 +231,159 @@ describe('AccountFactoryMonitoring defaults (through AccountFactory)', () => {
   });
 });
 
+describe('metric methods on AccountFactory itself, as rendered in alarms', () => {
+  const { stack } = newStack();
+  const factory = new AccountFactory(stack, 'Factory', {
+    monitoring: {
+      factoryName: 'platform-accounts',
+      namespace: 'Platform/Accounts',
+      alarms: false,
+      dashboard: false,
+    },
+  });
+  const factoryDim = { Name: 'Factory', Value: 'platform-accounts' };
+  /** An alarm of the test's own on `metric`, found again in the template by its description. */
+  const probes: Record<string, cloudwatch.IMetric> = {
+    metricAccountsVended: factory.metricAccountsVended(),
+    metricAccountsUpdated: factory.metricAccountsUpdated(),
+    metricAccountsImported: factory.metricAccountsImported(),
+    metricAccountsAdopted: factory.metricAccountsAdopted(),
+    metricAccountsCustomized: factory.metricAccountsCustomized(),
+    metricAccountsRemoved: factory.metricAccountsRemoved(),
+    metricRequestsFailed: factory.metricRequestsFailed(),
+    metricRequestDuration: factory.metricRequestDuration(),
+    metricControlTowerDuration: factory.metricControlTowerDuration(),
+    metricControlTowerOperationsFailed: factory.metricControlTowerOperationsFailed(),
+    metricControlTowerOperationsSucceeded: factory.metricControlTowerOperationsSucceeded(),
+    metricSlotWait: factory.metricSlotWait(),
+    metricCustomizationsSucceeded: factory.metricCustomizationsSucceeded(),
+    metricCustomizationsFailed: factory.metricCustomizationsFailed(),
+    metricTriggerRecordsFailed: factory.metricTriggerRecordsFailed(),
+    metricSlotsInUse: factory.metricSlotsInUse(),
+    metricWaiters: factory.metricWaiters(),
+    metricOldestWaiterAge: factory.metricOldestWaiterAge(),
+    metricOldestSlotAge: factory.metricOldestSlotAge(),
+    'metricSlotsInUse(customizationsLock)': factory.metricSlotsInUse(factory.customizationsLock),
+    'metricStepFailures(ControlTowerOperationFailed)': factory.metricStepFailures(
+      'ControlTowerOperationFailed',
+    ),
+    'metric(ExecutionsStarted, 1 hour)': factory.metric(METRIC.EXECUTIONS_STARTED, {
+      period: Duration.hours(1),
+    }),
+    metricTriggerRecordsSentToFailureDestination: factory.metricTriggerRecordsSentToFailureDestination(),
+    metricTriggerRecordsDropped: factory.metricTriggerRecordsDropped(),
+    metricTriggerRecordsGivenUp: factory.metricTriggerRecordsGivenUp(),
+    metricExecutionsFailed: factory.metricExecutionsFailed(),
+  };
+  for (const [name, metric] of Object.entries(probes)) {
+    new cloudwatch.Alarm(stack, `Probe${Object.keys(probes).indexOf(name)}`, {
+      metric,
+      threshold: 1,
+      evaluationPeriods: 1,
+      alarmDescription: `probe ${name}.`,
+    });
+  }
+  const template = Template.fromStack(stack);
+  const probe = (name: string) => alarmWith(template, `probe ${name}.`);
+
+  test.each([
+    ['metricAccountsVended', METRIC.ACCOUNTS_VENDED, 'Sum'],
+    ['metricAccountsUpdated', METRIC.ACCOUNTS_UPDATED, 'Sum'],
+    ['metricAccountsImported', METRIC.ACCOUNTS_IMPORTED, 'Sum'],
+    ['metricAccountsAdopted', METRIC.ACCOUNTS_ADOPTED, 'Sum'],
+    ['metricAccountsCustomized', METRIC.ACCOUNTS_CUSTOMIZED, 'Sum'],
+    ['metricAccountsRemoved', METRIC.ACCOUNTS_REMOVED, 'Sum'],
+    ['metricRequestsFailed', METRIC.REQUESTS_FAILED, 'Sum'],
+    ['metricRequestDuration', METRIC.REQUEST_DURATION, 'Average'],
+    ['metricControlTowerDuration', METRIC.CONTROL_TOWER_DURATION, 'Average'],
+    ['metricControlTowerOperationsFailed', METRIC.CONTROL_TOWER_FAILED, 'Sum'],
+    ['metricControlTowerOperationsSucceeded', METRIC.CONTROL_TOWER_SUCCEEDED, 'Sum'],
+    ['metricSlotWait', METRIC.SLOT_WAIT, 'Average'],
+    ['metricCustomizationsSucceeded', METRIC.CUSTOMIZATIONS_SUCCEEDED, 'Sum'],
+    ['metricCustomizationsFailed', METRIC.CUSTOMIZATIONS_FAILED, 'Sum'],
+    ['metricTriggerRecordsFailed', METRIC.TRIGGER_RECORDS_FAILED, 'Sum'],
+  ] as const)(
+    'factory.%s(): namespace Platform/Accounts, %s, dimension Factory, %s',
+    (method, name, statistic) => {
+      const alarm = probe(method);
+      expect(alarm).toMatchObject({
+        Namespace: 'Platform/Accounts',
+        MetricName: name,
+        Dimensions: [factoryDim],
+        Statistic: statistic,
+        Period: 300,
+      });
+      if (statistic === 'Average') expect(alarm.Unit).toBe('Seconds');
+    },
+  );
+
+  test.each([
+    ['metricSlotsInUse', METRIC.SLOTS_IN_USE],
+    ['metricWaiters', METRIC.WAITERS],
+    ['metricOldestWaiterAge', METRIC.OLDEST_WAITER_AGE],
+    ['metricOldestSlotAge', METRIC.OLDEST_SLOT_AGE],
+  ] as const)(
+    'factory.%s(): %s by Factory and Lock (the Control Tower lock by default), Maximum',
+    (method, name) => {
+      expect(probe(method)).toMatchObject({
+        Namespace: 'Platform/Accounts',
+        MetricName: name,
+        Statistic: 'Maximum',
+        Dimensions: [factoryDim, { Name: 'Lock', Value: 'control-tower' }],
+      });
+    },
+  );
+
+  test('factory.metricSlotsInUse(lock), metricStepFailures(errorName) and metric(name, props)', () => {
+    expect(probe('metricSlotsInUse(customizationsLock)').Dimensions).toEqual([
+      factoryDim,
+      { Name: 'Lock', Value: factory.customizationsLock.lockName },
+    ]);
+    expect(probe('metricStepFailures(ControlTowerOperationFailed)')).toMatchObject({
+      Namespace: 'Platform/Accounts',
+      MetricName: METRIC.STEP_FAILURES,
+      Dimensions: [{ Name: 'ErrorName', Value: 'ControlTowerOperationFailed' }, factoryDim],
+    });
+    expect(probe('metric(ExecutionsStarted, 1 hour)')).toMatchObject({
+      MetricName: METRIC.EXECUTIONS_STARTED,
+      Dimensions: [factoryDim],
+      Period: 3600,
+    });
+  });
+
+  test("the request trigger's records given up: AWS/Lambda, by the trigger's event source mapping", () => {
+    const mappingId = Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))[0];
+    const byMapping = [{ Name: 'EventSourceMappingUUID', Value: { Ref: mappingId } }];
+    expect(probe('metricTriggerRecordsSentToFailureDestination')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'OnFailureDestinationDeliveredEventCount',
+      Dimensions: byMapping,
+      Statistic: 'Sum',
+    });
+    expect(probe('metricTriggerRecordsDropped')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'DroppedEventCount',
+      Dimensions: byMapping,
+    });
+    const givenUp = probe('metricTriggerRecordsGivenUp').Metrics;
+    expect(givenUp.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Metric.Dimensions)).toEqual([
+      byMapping,
+      byMapping,
+    ]);
+    const executions = probe('metricExecutionsFailed').Metrics;
+    expect(
+      executions
+        .filter((m: any) => m.MetricStat)
+        .map((m: any) => [m.MetricStat.Metric.Namespace, m.MetricStat.Metric.MetricName])
+        .sort(),
+    ).toEqual([
+      ['AWS/States', 'ExecutionsAborted'],
+      ['AWS/States', 'ExecutionsFailed'],
+      ['AWS/States', 'ExecutionsTimedOut'],
+    ]);
+  });
+});
+
 describe('AccountFactoryMonitoring options', () => {
   test('with a customer-managed key the alarms go to the failure topic, and the key lets CloudWatch use it', () => {
     const { stack } = newStack();
@@ -223,6 +415,7 @@ describe('AccountFactoryMonitoring options', () => {
         waiterAgeLimit: Duration.hours(6),
         failedExecutionsThreshold: 10,
         lambdaErrorsThreshold: 20,
+        triggerFailureDestinationThreshold: 4,
         period: Duration.minutes(15),
       },
     });
@@ -241,6 +434,11 @@ describe('AccountFactoryMonitoring options', () => {
     expect(alarmWith(template, 'waited more than 6 hours').Threshold).toBe(6 * 3600);
     expect(alarmWith(template, 'executions failed, timed out').Threshold).toBe(10);
     expect(alarmWith(template, 'function notify failed').Threshold).toBe(20);
+    const givenUp = alarmWith(template, 'gave up on stream records');
+    expect(givenUp.Threshold).toBe(4);
+    expect(givenUp.Metrics.filter((m: any) => m.MetricStat).map((m: any) => m.MetricStat.Period)).toEqual([
+      900, 900,
+    ]);
     expect(functionOf(template, 'notify').props.Environment.Variables).toMatchObject({
       ACCOUNT_FACTORY_NAME: 'platform-accounts',
       POWERTOOLS_METRICS_NAMESPACE: 'Platform/Accounts',
@@ -263,6 +461,10 @@ describe('AccountFactoryMonitoring options', () => {
     [{ factoryName: 'a"b' }, /factoryName must be 1-255 printable ASCII characters without quotes/],
     [{ slotHeldLimit: Duration.seconds(30) }, /slotHeldLimit must be at least 1 minute, got 30 seconds/],
     [{ lambdaErrorsThreshold: 0 }, /lambdaErrorsThreshold must be a number above 0, got 0/],
+    [
+      { triggerFailureDestinationThreshold: -1 },
+      /triggerFailureDestinationThreshold must be a number above 0, got -1/,
+    ],
     [{ alarms: false, alarmTopic: 'topic' }, /alarmTopic is given but alarms is false/],
   ])('rejects %p', (options, message) => {
     const { stack } = newStack();
@@ -285,7 +487,12 @@ describe('AccountFactoryMonitoring options', () => {
       dashboard: false,
     });
     const template = Template.fromStack(stack);
+    // No event source mapping given: no alarm on the records the trigger gives up on.
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6 + 2);
     expect(own.alarms.SlotHeldTooLong).toBeDefined();
+    expect(own.alarms.TriggerRecordsGivenUp).toBeUndefined();
+    expect(() => own.metricTriggerRecordsDropped()).toThrow(
+      /DroppedEventCount needs requestTriggerEventSourceMappingId/,
+    );
   });
 });

@@ -3,6 +3,9 @@ import { AccountFactory } from '../../lib/account-factory';
 import { ENV } from '../../lambda/shared/env';
 import { definitionOf, functionOf, newStack } from './helpers';
 import { WORKFLOW_STEPS, StepDescriptor } from '../../lib/workflow/steps';
+import { STEP } from '../../lib/workflow/step-names';
+import { assertManagementRoleGrants } from '../../lib/control-tower-access';
+import { phasesOf } from '../../local/progress';
 
 const { stack } = newStack();
 const factory = new AccountFactory(stack, 'Factory');
@@ -34,5 +37,37 @@ describe('one descriptor per workflow step (lib/workflow/steps.ts)', () => {
     };
     for (let i = 1; i < names.length; i++) expect(after(names[i - 1])).toBe(names[i]);
     expect(after(names[names.length - 1])).toBe('Provisioning customizations');
+  });
+});
+
+describe('a new step needs no edit elsewhere', () => {
+  test('the progress of npm start finds the phase of every state from the definition: each account setup state (its Choice and Wait too) is "setting up"', () => {
+    const definition = definitionOf(template, 'FactoryWorkflow');
+    const phases = phasesOf(definition);
+    const setup = steps.flatMap((s) =>
+      s.accountSetup
+        ? [
+            s.accountSetup.stateName,
+            ...(s.accountSetup.poll
+              ? [s.accountSetup.poll.choiceStateName, s.accountSetup.poll.waitStateName]
+              : []),
+          ]
+        : [],
+    );
+    expect(setup.length).toBeGreaterThan(5);
+    for (const state of setup) expect([state, phases.get(state)]).toEqual([state, 'setting up']);
+    expect(phases.get(STEP.VALIDATE_REQUEST)).toBe('validating');
+    expect(phases.get(STEP.ACQUIRE_SLOT)).toBe('waiting for a slot');
+    expect(phases.get(STEP.CHECK_PROVISIONING)).toBe('provisioning');
+    expect(phases.get(STEP.RUN_ACCOUNT_CUSTOMIZATIONS)).toBe('customizing');
+    // Every state of the definition has a phase.
+    expect(Object.keys(definition.States).filter((s) => !phases.has(s))).toEqual([]);
+  });
+
+  test('a step that calls a management-account action the management role does not scope is refused, naming the place to add it', () => {
+    // Every step of the table passed this check: the factory above synthesized.
+    expect(() => assertManagementRoleGrants('example-step', ['account:GetContactInformation'])).toThrow(
+      'Step example-step calls account:GetContactInformation in the management account, which the management role does not grant: add the action to a statement of MANAGEMENT_ROLE_STATEMENTS in lib/control-tower-access.ts, with its resources',
+    );
   });
 });
