@@ -8,6 +8,7 @@ import { AccountFactory } from '../../lib/account-factory';
 import { AccountFactoryStack, STACK_OUTPUTS } from '../../lib/account-factory-stack';
 import { APPROVAL_STEP } from '../../lib/workflow/approval';
 import { STEP } from '../../lib/workflow/step-names';
+import { phasesOf } from '../../local/progress';
 import {
   actionsOf,
   definitionOf,
@@ -57,6 +58,19 @@ describe('approvals', () => {
     const vars = functionOf(template, 'approval-request').props.Environment.Variables;
     expect(vars[ENV.APPROVAL_TIMEOUT_SECONDS]).toBe(String(2 * 24 * 3600));
     expect(vars[ENV.APPROVAL_ALLOW_SELF]).toBe('false');
+  });
+
+  test("npm start's progress finds the gate's phases from the definition", () => {
+    const { template } = synth({ approvals: CREATE_UPDATE });
+    const definition = definitionOf(template, 'FactoryWorkflow');
+    const phases = phasesOf(definition);
+    expect(Object.keys(definition.States).filter((s) => !phases.has(s))).toEqual([]);
+    expect(phases.get(APPROVAL_STEP.APPROVAL_NEEDED)).toBe('validating');
+    expect(phases.get(APPROVAL_STEP.WAIT_FOR_APPROVAL)).toBe('waiting for approval');
+    expect(phases.get(STEP.CONTROL_TOWER_OPERATION)).toBe('validating');
+    expect(phases.get(STEP.ACQUIRE_SLOT)).toBe('waiting for a slot');
+    expect(phases.get(APPROVAL_STEP.NOTIFY_NOT_APPROVED)).toBe('notifying');
+    expect(phases.get(APPROVAL_STEP.NOT_APPROVED)).toBe('notifying');
   });
 
   test('the table (on demand, point-in-time recovery, retained) and a topic of its own by default', () => {
