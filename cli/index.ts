@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerApprove } from './approve';
 import { registerDrift } from './drift';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, explainAwsError, UsageError } from './errors';
 import { registerPlan } from './plan';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerRerun(program);
   registerStatus(program);
   registerDrift(program);
+  registerApprove(program);
   return program;
 }
 

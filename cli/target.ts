@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command } from 'commander';
 import { STACK_OUTPUTS } from '../lib/account-factory-stack';
@@ -54,7 +55,29 @@ export interface FactoryTarget {
   removeRequest?(requestId: string): Promise<void>;
   /** Resolves when nothing runs any more (local only). */
   idle?(): Promise<void>;
+  /** The approvals, when the factory has them (approve, reject). */
+  readonly approvals?: ApprovalsAccess;
   close(): Promise<void>;
+}
+
+/** How an approver reaches the approvals: the table, who the approver is, and as whom the calls are made. */
+export interface ApprovalsAccess {
+  readonly table: string;
+  /** The approver's identity (sts:GetCallerIdentity's ARN). */
+  identity(): Promise<string>;
+  /** Runs the approver's calls (locally: as a session of the approver role). */
+  asApprover<T>(fn: () => Promise<T>): Promise<T>;
+  /** Locally: waits until every execution has ended or waits for an approval. */
+  settle?(): Promise<void>;
+}
+
+/** What a command needs of the target beyond the common options. */
+export interface TargetNeeds {
+  /** The factory with approvals (locally: synthesized with approvals of every operation). */
+  approvals?: {
+    /** Locally: the approver's session name of the approver role. */
+    session?: string;
+  };
 }
 
 /** Options every lifecycle command takes. */
@@ -65,6 +88,7 @@ export interface TargetOptions {
   semaphoreTable?: string;
   rerunStateMachine?: string;
   driftStateTable?: string;
+  approvalsTable?: string;
 }
 
 export const DEFAULT_STACK = 'AccountFactory';
@@ -94,13 +118,18 @@ export function addTargetOptions(command: Command): Command {
     .option(
       '--drift-state-table <name>',
       "the drift check's state table (default: stack output DriftStateTableName)",
-    );
+    )
+    .option('--approvals-table <name>', 'the approvals table (default: stack output ApprovalsTableName)');
 }
 
 /** Opens the target of a command: AWS, or the local engine with `--local`. */
-export async function openTarget(globals: GlobalOptions, options: TargetOptions): Promise<FactoryTarget> {
+export async function openTarget(
+  globals: GlobalOptions,
+  options: TargetOptions,
+  needs: TargetNeeds = {},
+): Promise<FactoryTarget> {
   return globals.local
-    ? openLocal(globals.localRequests ?? DEFAULT_LOCAL_REQUESTS, globals.localApply)
+    ? openLocal(globals.localRequests ?? DEFAULT_LOCAL_REQUESTS, globals.localApply, needs)
     : openAws(globals, options);
 }
 
@@ -132,6 +161,7 @@ async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<
     return v;
   };
   const ddb = createClient(DynamoDBClient, config);
+  const approvalsTable = options.approvalsTable ?? outputs[STACK_OUTPUTS.APPROVALS_TABLE];
   return {
     description: `stack ${options.stack}${globals.region ? ` (${globals.region})` : ''}`,
     doc: documentClient(ddb),
@@ -172,6 +202,17 @@ async function openAws(globals: GlobalOptions, options: TargetOptions): Promise<
         now: new Date(),
       }),
     pollMs: 2000,
+    approvals: approvalsTable
+      ? {
+          table: approvalsTable,
+          identity: async () => {
+            const out = await createClient(STSClient, config).send(new GetCallerIdentityCommand({}));
+            if (!out.Arn) throw new Error('sts:GetCallerIdentity returned no ARN');
+            return out.Arn;
+          },
+          asApprover: (fn) => fn(),
+        }
+      : undefined,
     close: async () => undefined,
   };
 }
@@ -206,12 +247,16 @@ function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
  * (with `localApply`) the files of another directory deployed over them.
  * Its state lives only as long as the command.
  */
-async function openLocal(localRequests: string, localApply?: string): Promise<FactoryTarget> {
+async function openLocal(
+  localRequests: string,
+  localApply: string | undefined,
+  needs: TargetNeeds,
+): Promise<FactoryTarget> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const started = Date.now();
   // Loaded only here: the local engine and its emulator are development dependencies.
   // (require, not import(): the bin runs TypeScript through tsx's CommonJS hook.)
-  const { synthTemplate, LocalFactory } = loadLocalEngine();
+  const { synthTemplate, LocalFactory, LocalApprover } = loadLocalEngine();
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { loadRequestFiles } = require('../lib/request-files') as typeof import('../lib/request-files');
   const { planChanges } = require('./plan') as typeof import('./plan');
@@ -228,8 +273,17 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
   const applied = localApply === undefined ? undefined : load('--local-apply', localApply);
   // Synthesized once per process (a few seconds): the app does not change while it runs.
   // With drift detection (read-only, never scheduled locally): `drift --local` runs it.
-  localTemplate ??= synthTemplate({ stackProps: { factory: { driftDetection: {} } } });
-  const template = localTemplate;
+  // With approvals (approve, reject): every operation that can wait for one does.
+  const key = needs.approvals ? 'approvals' : 'plain';
+  localTemplates[key] ??= synthTemplate({
+    stackProps: {
+      factory: {
+        driftDetection: {},
+        ...(needs.approvals ? { approvals: { operations: ['CREATE', 'UPDATE', 'IMPORT', 'REMOVE'] } } : {}),
+      },
+    },
+  });
+  const template = localTemplates[key];
   const factory = await LocalFactory.start({
     template,
     scale: LOCAL_SCALE,
@@ -239,18 +293,27 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
       controlTower: { createSeconds: 600, updateSeconds: 300, jitter: 0 },
     },
   });
+  const approver = needs.approvals ? new LocalApprover(factory) : undefined;
+  const session = needs.approvals?.session ?? 'approver@example.com';
   try {
+    // With approvals and --local-apply, the requests of --local-requests are the state before
+    // (approved as they came); the files applied then wait. Without --local-apply, they wait.
+    if (approver && applied) approver.auto('approved before this command (--local-requests)');
     for (const f of files) await factory.submit(f.request, f.source);
-    await settle(factory);
+    if (approver && !applied) await approver.settled();
+    else await settle(factory);
+    approver?.stop();
   } catch (err) {
     await factory.close();
     throw err;
   }
   const executions = factory.executions();
   const succeeded = executions.filter((e) => e.status === 'SUCCEEDED').length;
+  const waiting = executions.filter((e) => e.status === 'RUNNING').length;
   process.stderr.write(
     `local engine: ${files.length} requests from ${localRequests} provisioned ` +
-      `(${succeeded} succeeded, ${executions.length - succeeded} failed) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `(${succeeded} succeeded, ${waiting ? `${waiting} waiting for approval, ` : ''}` +
+      `${executions.length - succeeded - waiting} failed) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
 
   const outputs = (template as { Outputs?: Record<string, { Value: unknown }> }).Outputs ?? {};
@@ -294,11 +357,20 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
     },
     rewriteRequest: async (item) => {
       const written = await factory.submit(item.request, item.source);
-      await settle(factory);
+      if (approver) await approver.settled();
+      else await settle(factory);
       return written;
     },
     removeRequest: (id) => factory.remove(id),
-    idle: () => settle(factory),
+    idle: () => (approver ? approver.settled() : settle(factory)),
+    approvals: approver
+      ? {
+          table: approver.tableName,
+          identity: () => approver.identity(session),
+          asApprover: (fn) => approver.as(session, fn),
+          settle: () => approver.settled(),
+        }
+      : undefined,
     close: () => factory.close(),
   };
   if (applied) {
@@ -316,7 +388,8 @@ async function openLocal(localRequests: string, localApply?: string): Promise<Fa
           await factory.submit(f.request, f.source);
         }
       }
-      await settle(factory);
+      if (approver) await approver.settled();
+      else await settle(factory);
       const c = plan.counts;
       process.stderr.write(
         `local engine: ${localApply} deployed (${c.create} created, ${c.update} updated, ` +
@@ -338,12 +411,15 @@ const LOCAL_DEPENDENCIES = ['aws-local-stepfunctions@3', 'dynalite@4', 'cdk-nag@
  * npm package; in the repository it needs development dependencies. A missing piece is
  * a UsageError that says what to install.
  */
-function loadLocalEngine(): typeof import('../local/engine/synth') & typeof import('../local/engine') {
+function loadLocalEngine(): typeof import('../local/engine/synth') &
+  typeof import('../local/engine') &
+  typeof import('../local/engine/approver') {
   try {
     /* eslint-disable @typescript-eslint/no-require-imports */
     return {
       ...(require('../local/engine/synth') as typeof import('../local/engine/synth')),
       ...(require('../local/engine') as typeof import('../local/engine')),
+      ...(require('../local/engine/approver') as typeof import('../local/engine/approver')),
     };
     /* eslint-enable @typescript-eslint/no-require-imports */
   } catch (err) {
@@ -373,7 +449,7 @@ async function settle(factory: {
   await factory.idle();
 }
 
-let localTemplate: ReturnType<typeof import('../local/engine/synth').synthTemplate> | undefined;
+const localTemplates: Record<string, ReturnType<typeof import('../local/engine/synth').synthTemplate>> = {};
 
 /** Emulated milliseconds per real millisecond on the local engine. */
 const LOCAL_SCALE = 200;

@@ -63,6 +63,10 @@ export const STACK_OUTPUTS = {
   DRIFT_FUNCTION: 'DriftCheckFunctionName',
   /** With driftDetection only. */
   DRIFT_STATE_TABLE: 'DriftStateTableName',
+  /** With approvals only. */
+  APPROVALS_TABLE: 'ApprovalsTableName',
+  /** With approvals only: the role approvers assume (granted with grantApprove). */
+  APPROVER_ROLE: 'ApproverRoleArn',
 } as const;
 
 /**
@@ -74,6 +78,11 @@ export class AccountFactoryStack extends Stack {
   public readonly factory: AccountFactory;
   public readonly provisioningCustomizations?: sfn.IStateMachine;
   public readonly accountRequests: AccountRequest[];
+  /**
+   * With approvals: the role approvers assume to run `account-factory approve|reject`
+   * (granted with `grantApprove`; principals of this account with sts:AssumeRole on it).
+   */
+  public readonly approverRole?: iam.Role;
 
   constructor(scope: Construct, id: string, props: AccountFactoryStackProps = {}) {
     super(scope, id, {
@@ -138,6 +147,21 @@ export class AccountFactoryStack extends Stack {
       outputs[STACK_OUTPUTS.DRIFT_STATE_TABLE] = {
         value: this.factory.driftDetection.stateTable.tableName,
         description: 'The last scheduled drift report (account-factory drift reads it)',
+      };
+    }
+    if (this.factory.approvals) {
+      this.approverRole = new iam.Role(this, 'ApproverRole', {
+        assumedBy: new iam.AccountPrincipal(this.account),
+        description: 'Approves or rejects account requests (account-factory approve|reject)',
+      });
+      this.factory.approvals.grantApprove(this.approverRole);
+      outputs[STACK_OUTPUTS.APPROVALS_TABLE] = {
+        value: this.factory.approvals.table.tableName,
+        description: 'Pending and decided approvals (account-factory approve|reject)',
+      };
+      outputs[STACK_OUTPUTS.APPROVER_ROLE] = {
+        value: this.approverRole.roleArn,
+        description: 'The role approvers assume to approve or reject requests',
       };
     }
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);

@@ -41,6 +41,7 @@ import { provisioningWorkflow } from './workflow/provisioning-workflow';
 import { HANDLER, HandlerName } from './workflow/step-names';
 import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions, MonitoredLock } from './monitoring';
 import { DriftDetection, DriftDetectionOptions } from './drift-detection';
+import { Approvals, ApprovalsOptions } from './approvals';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -199,6 +200,15 @@ export interface AccountFactoryProps {
    * @default - no drift detection
    */
   readonly driftDetection?: DriftDetectionOptions;
+  /**
+   * Approvals: the operations listed wait, after validation and before any Control Tower
+   * slot is asked for, until an approver allowed by `approvals.grantApprove` approves them
+   * (`account-factory approve`); a rejection or the timeout (default 7 days) ends the request
+   * with a notification and changes nothing. A request's `requestedBy` cannot approve it
+   * unless `allowSelfApproval`. See Approvals.
+   * @default - no approvals: every request goes straight on
+   */
+  readonly approvals?: ApprovalsOptions;
 }
 
 /**
@@ -293,6 +303,9 @@ export class AccountFactory extends Construct {
   /** The drift check, with `driftDetection`. */
   public readonly driftDetection?: DriftDetection;
 
+  /** The approvals table, function and topic, with `approvals` (`grantApprove` lets a principal decide). */
+  public readonly approvals?: Approvals;
+
   /** Every handler function of the factory, by handler name (see `roleOf`). */
   private readonly handlerFunctions: Partial<Record<HandlerName, HandlerFunction>> = {};
   /** The roles the execution role trusts (trustExecutionRole adds to them). */
@@ -352,12 +365,23 @@ export class AccountFactory extends Construct {
       rolePath,
     });
 
+    this.approvals = props.approvals
+      ? new Approvals(this, 'Approvals', {
+          ...props.approvals,
+          metadataTable,
+          failureTopic: this.failureTopic,
+          encryptionKey: key,
+          logRetention: props.logRetention,
+        })
+      : undefined;
+
     this.stateMachineLogGroup = new logs.LogGroup(this, 'WorkflowLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: key,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stateMachine = this.createStateMachine(steps, config, props, pipelineArnPattern);
+    this.approvals?.bind(this.stateMachine);
     this.semaphore.guard(this.stateMachine);
     this.semaphore.checkOperationRecords(this.managementRole, homeRegion);
     this.semaphore.reportOrphanedOperations(this.failureTopic);
@@ -374,6 +398,7 @@ export class AccountFactory extends Construct {
         ...steps.all().map((s) => s.function),
         this.semaphore.acquireFunction,
         this.semaphore.releaseFunction,
+        ...(this.approvals ? [this.approvals.function] : []),
       ],
       pipelineArnPattern,
       provisioningCustomizations: props.provisioningCustomizations,
@@ -690,6 +715,11 @@ export class AccountFactory extends Construct {
       pollInterval: config.pollInterval,
       pipelineArnPattern,
       provisioningCustomizations: props.provisioningCustomizations,
+      approval: this.approvals && {
+        approvalFunction: this.approvals.function,
+        operations: this.approvals.operations,
+        expiry: this.approvals.timeout,
+      },
     });
     return new sfn.StateMachine(this, 'Workflow', {
       comment:

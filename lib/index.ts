@@ -1,6 +1,7 @@
 export * from './account-factory';
 export * from './account-factory-stack';
 export * from './account-request';
+export * from './approvals';
 export * from './concurrency-semaphore';
 export * from './control-tower-access';
 export * from './management-account-stack';
@@ -10,5 +11,7 @@ export * from './request-files';
 export { STEP, NUMBERED_STEPS, HANDLER } from './workflow/step-names';
 export type { StepName, HandlerName } from './workflow/step-names';
 export { accountContextInput } from './workflow/customizations';
+export { APPROVAL_STEP } from './workflow/approval';
+export type { ApprovalDecision } from '../lambda/shared/approval';
 export type { AccountContext } from '../lambda/shared/contracts';
 export type { AccountRequestInput } from '../lambda/shared/schema';

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readRequestFiles } from '../lib/request-files';
+import type { ApprovalItem } from '../lambda/shared/approval';
 import { formatMetrics } from './engine/metrics';
 import { synthTemplate } from './engine/synth';
 import { formatLine, type RequestLine } from './progress';
@@ -76,6 +77,12 @@ const program = new Command('npm start --')
       .choices(['delegated', 'management'])
       .default('delegated'),
   )
+  .addOption(
+    new Option(
+      '--approve <mode>',
+      'synthesize with approvals of every operation (CREATE, UPDATE, IMPORT, REMOVE): auto, a local approver approves each request as it asks; manual, print the requests that wait and the commands that decide them',
+    ).choices(['auto', 'manual']),
+  )
   .option('--seed <n>', 'seed of the emulated landing zone', positiveInt, 1)
   .option('--json', 'print the summary as JSON')
   .option('--verbose', "show the handlers' logs");
@@ -107,12 +114,38 @@ export function formatSummary(s: ScenarioSummary): string {
     `  account settings              ${s.accountSettings.alternateContacts} alternate contacts, ${s.accountSettings.optInRegionsEnabled} opt-in Regions enabled, ${s.accountSettings.identityCenterAssignments} Identity Center assignments`,
     `  customization pipelines       ${s.customizationPipelinesStarted} started: ${s.customizations.succeeded} succeeded, ${s.customizations.failed} failed${s.customizations.other ? `, ${s.customizations.other} other` : ''}; peak ${s.customizations.peakConcurrent} at once (limit ${s.customizations.limit})`,
     `  makespan                      ${minutes(s.makespanSeconds)} vs bound ceil(N/${s.semaphoreLimit}) x ${minutes(s.createSeconds)} = ${minutes(s.boundSeconds)} (ratio ${ratio})`,
+    ...(s.approvals
+      ? [
+          `  ${`approvals (${s.approvals.mode})`.padEnd(30)}${s.approvals.approved} approved by the local approver, ${s.approvals.waiting} waiting`,
+        ]
+      : []),
     `  state transitions             ${s.stateTransitions}`,
     `  wall time                     ${(s.wallMs / 1000).toFixed(1)} s`,
     '',
     'Metrics the handlers emitted (namespace AccountFactory; the alarms and the dashboard watch these)',
     ...formatMetrics(s.metrics),
   ].join('\n');
+}
+
+/**
+ * The requests that wait for a decision, and the commands that decide them. The local
+ * engine lives as long as this process: each command starts it again from the same files.
+ */
+export function formatWaiting(items: readonly ApprovalItem[], dir: string): string {
+  if (!items.length) return 'No request waits for an approval';
+  const lines = [
+    `${items.length} request${items.length === 1 ? '' : 's'} waiting for an approval (the plan of each; decide one on a fresh local engine with the commands shown)`,
+  ];
+  for (const i of items) {
+    lines.push(
+      '',
+      ...i.planText.split('\n'),
+      `      ${i.operation}, version ${i.version}${i.requestedBy ? `, asked by ${i.requestedBy}` : ''}, expires ${i.expiresAt}`,
+      `  npx account-factory --local --local-requests ${dir} approve ${i.requestId} --comment "<why>"`,
+      `  npx account-factory --local --local-requests ${dir} reject ${i.requestId} --comment "<why>"`,
+    );
+  }
+  return lines.join('\n');
 }
 
 class ProgressView {
@@ -154,13 +187,18 @@ async function main(): Promise<void> {
   const template = synthTemplate({
     exampleCustomizations: opts.customizations,
     topology: opts.topology,
-    stackProps: { factory: { maxConcurrentAccountOperations: opts.limit } },
+    stackProps: {
+      factory: {
+        maxConcurrentAccountOperations: opts.limit,
+        ...(opts.approve ? { approvals: { operations: ['CREATE', 'UPDATE', 'IMPORT', 'REMOVE'] } } : {}),
+      },
+    },
   });
   const view = new ProgressView(Boolean(process.stdout.isTTY) && !opts.json);
   console.log(
     `Provisioning ${requests.length} account requests on the local engine, ${opts.topology} topology (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`,
   );
-  const { summary } = await runScenario({
+  const { summary, pendingApprovals } = await runScenario({
     template,
     requests,
     createMinutes: opts.createMinutes,
@@ -177,10 +215,13 @@ async function main(): Promise<void> {
     },
     lambdaFaults: opts.crash ? { crash: [{ handler: opts.crash, times: 1, when: 'after' }] } : undefined,
     abortWhileHolding: opts.abort,
+    approve: opts.approve,
     onProgress: opts.json ? undefined : (lines) => view.render(lines),
   });
   console.log('');
   console.log(opts.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
+  if (!opts.json && opts.approve === 'manual')
+    console.log(`\n${formatWaiting(pendingApprovals, opts.requests)}`);
   if (summary.failedWithoutNotification.length || summary.duplicateAccounts.length) {
     console.error(
       '\nFAILED: a request failed without a failure notification, or an account was created twice.',

@@ -1,3 +1,4 @@
+import { APPROVAL_STEP } from '../lib/workflow/approval';
 import { STEP } from '../lib/workflow/step-names';
 import type { ExecutionRecord } from './emulator';
 import type { LocalExecution } from './engine';
@@ -10,6 +11,7 @@ import type { LocalExecution } from './engine';
 export type Phase =
   | 'queued'
   | 'validating'
+  | 'waiting for approval'
   | 'waiting for a slot'
   | 'provisioning'
   | 'setting up'
@@ -18,6 +20,7 @@ export type Phase =
   | 'failing'
   | 'removing'
   | 'done'
+  | 'not approved'
   | 'failed'
   | 'aborted';
 
@@ -29,6 +32,10 @@ export type Phase =
  */
 const PHASE_ANCHORS: Record<string, Phase> = {
   [STEP.VALIDATE_REQUEST]: 'validating',
+  // The route after the approval gate is validation's, whichever way it is reached.
+  [STEP.CONTROL_TOWER_OPERATION]: 'validating',
+  [APPROVAL_STEP.WAIT_FOR_APPROVAL]: 'waiting for approval',
+  [APPROVAL_STEP.NOTIFY_NOT_APPROVED]: 'notifying',
   [STEP.ACQUIRE_SLOT]: 'waiting for a slot',
   [STEP.PROVISION_ACCOUNT]: 'provisioning',
   [STEP.FETCH_ACCOUNT_ID]: 'setting up',
@@ -71,7 +78,11 @@ export function phasesOf(definition: StateGraph): Map<string, Phase> {
 
 export function phaseOf(execution: LocalExecution | undefined, phases?: Map<string, Phase>): Phase {
   if (!execution) return 'queued';
-  if (execution.status === 'SUCCEEDED') return 'done';
+  if (execution.status === 'SUCCEEDED') {
+    // Rejected, expired or superseded while waiting for approval: it ended changing nothing.
+    const notApproved = execution.history.some((h) => h.state === APPROVAL_STEP.NOT_APPROVED);
+    return notApproved ? 'not approved' : 'done';
+  }
   if (execution.status === 'ABORTED') return 'aborted';
   if (execution.status !== 'RUNNING') return 'failed';
   const state = execution.currentState;

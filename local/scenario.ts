@@ -3,6 +3,8 @@ import { AccountManagement } from './emulator/account';
 import { IdentityCenter } from './emulator/identity-center';
 import type { FaultOptions } from './emulator';
 import { LocalFactory, type LocalFactoryOptions } from './engine';
+import { LocalApprover } from './engine/approver';
+import type { ApprovalItem } from '../lambda/shared/approval';
 import { summarizeMetrics, type MetricSummary } from './engine/metrics';
 import type { CfnTemplate } from './engine/template';
 import { customizationsDetail, describeLine, latestByRequest, phasesOf, type RequestLine } from './progress';
@@ -46,6 +48,13 @@ export interface ScenarioOptions {
   progressMs?: number;
   /** Keep the factory open (the caller closes it) to inspect it further. */
   keepOpen?: boolean;
+  /**
+   * With a template that has approvals: `auto`, a local approver (a session of the stack's
+   * approver role) approves each request as it asks; `manual`, the run ends when every
+   * request has ended or waits for a decision (`ScenarioResult.pendingApprovals`).
+   * @default - no approver: a template with approvals waits until the approvals expire
+   */
+  approve?: 'auto' | 'manual';
 }
 
 export interface ScenarioSummary {
@@ -83,6 +92,8 @@ export interface ScenarioSummary {
   customizations: { succeeded: number; failed: number; other: number; peakConcurrent: number; limit: number };
   stateTransitions: number;
   wallMs: number;
+  /** With `approve`: how many requests a local approver approved, and how many wait for a decision. */
+  approvals?: { mode: 'auto' | 'manual'; approved: number; waiting: number };
   /**
    * The metrics the handlers emitted during the run (embedded metric format, recorded by
    * the local engine as CloudWatch would), per metric and dimensions.
@@ -94,6 +105,8 @@ export interface ScenarioResult {
   summary: ScenarioSummary;
   lines: RequestLine[];
   factory: LocalFactory;
+  /** With `approve: 'manual'`: the approvals that wait for a decision. */
+  pendingApprovals: ApprovalItem[];
 }
 
 function topicArns(factory: LocalFactory): { success: string; failure: string } {
@@ -154,19 +167,42 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
             }
           }, 2)
         : undefined;
+    const approver = options.approve ? new LocalApprover(factory) : undefined;
+    if (options.approve === 'auto') approver!.auto();
     for (const r of options.requests) {
       const { id } = await factory.submit(r.request, r.label);
       submitted.push({ id, label: r.label });
     }
-    await factory.idle();
-    // The account pipelines outlive the executions that started them.
-    await factory.customizationsIdle();
+    let pendingApprovals: ApprovalItem[] = [];
+    if (options.approve === 'manual') {
+      // Every request ends, or waits for a decision.
+      await approver!.settled();
+      pendingApprovals = await approver!.pending();
+    } else {
+      await factory.idle();
+      // The account pipelines outlive the executions that started them.
+      await factory.customizationsIdle();
+    }
+    approver?.stop();
     clearInterval(progress);
     clearInterval(aborter);
     const lines = linesOf(factory, submitted);
     options.onProgress?.(lines);
     const summary = summarize(factory, submitted, start, createSeconds, Date.now() - wallStart);
-    return { summary, lines, factory };
+    if (options.approve) {
+      if (approver!.errors.length) {
+        const [first] = approver!.errors;
+        throw new Error(
+          `The local approver failed on ${first.requestId}: ${first.error.name}: ${first.error.message}`,
+        );
+      }
+      summary.approvals = {
+        mode: options.approve,
+        approved: approver!.decided.length,
+        waiting: pendingApprovals.length,
+      };
+    }
+    return { summary, lines, factory, pendingApprovals };
   } finally {
     if (!options.keepOpen) await factory.close();
   }

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { MessageAttributeValue, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { z } from 'zod';
+import { ApprovalDecisionSchema } from '../shared/approval';
 import { createClient } from '../shared/clients';
 import { now, nowIso } from '../shared/clock';
 import { OPERATIONS, type NotificationMessage, type Operation } from '../shared/contracts';
@@ -71,6 +72,7 @@ export const NotifyInputSchema = z.object({
       .optional()
       .catch(undefined),
     error: z.object({ Error: z.string(), Cause: z.string().nullish() }).optional(),
+    approval: ApprovalDecisionSchema.optional().catch(undefined),
   }),
   execution: z.object({ id: z.string().min(1), startTime: z.string().optional() }),
 });
@@ -138,6 +140,7 @@ export function buildMessage(input: NotifyInput): NotificationMessage {
     },
     at: nowIso(),
   };
+  if (state.approval) message.approval = state.approval;
   const skipped = state.featureOptions?.skippedRegions;
   if (skipped?.length) message.skippedRegions = skipped;
   if (outcome === 'FAILED') {

@@ -1,3 +1,4 @@
+import type { ApprovalDecision } from './approval';
 import type { AccountRequest } from './schema';
 
 /**
@@ -195,6 +196,8 @@ export interface CaughtError {
 /** The whole state, as it grows step by step. */
 export interface WorkflowState extends WorkflowInput {
   validation?: ValidationResult;
+  /** $.approval: the approver's decision (Wait for approval), when the operation needed one. */
+  approval?: ApprovalDecision;
   provisioning?: ProvisioningResult;
   provisioningStatus?: ProvisioningStatus;
   account?: AccountRef;
@@ -262,6 +265,8 @@ export interface NotificationMessage {
   durations: { totalSeconds: number | null; controlTowerSeconds: number | null };
   /** Regions where the default VPCs were not deleted because EC2 is denied or not enabled there. */
   skippedRegions?: SkippedRegion[];
+  /** Who approved the request version, when and why (with approvals, when it needed one). */
+  approval?: ApprovalDecision;
   at: string;
 }
 

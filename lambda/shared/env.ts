@@ -60,6 +60,14 @@ export const ENV = {
    * (`{ management, account }`): its sessions can read, never write.
    */
   DRIFT_SESSION_POLICIES: 'DRIFT_SESSION_POLICIES',
+  /** The approvals table: one item per request, its latest approval (approval-request, account-factory approve). */
+  APPROVALS_TABLE: 'APPROVALS_TABLE',
+  /** Where approval requests (with the plan) and their closing are published. */
+  APPROVAL_TOPIC_ARN: 'APPROVAL_TOPIC_ARN',
+  /** How long an approval waits before it expires, in seconds (the waiting task's timeout). */
+  APPROVAL_TIMEOUT_SECONDS: 'APPROVAL_TIMEOUT_SECONDS',
+  /** 'true': the principal named in `requestedBy` may approve its own request. */
+  APPROVAL_ALLOW_SELF: 'APPROVAL_ALLOW_SELF',
 } as const;
 
 export type EnvName = keyof typeof ENV;

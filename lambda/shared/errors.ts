@@ -77,6 +77,25 @@ export const PermissionSetNotFound = named('PermissionSetNotFound');
 export const IdentityCenterAssignmentFailed = named('IdentityCenterAssignmentFailed');
 
 /**
+ * An approver rejected the request version (SendTaskFailure on the waiting approval task):
+ * the execution notifies it and ends, nothing changed.
+ */
+export const ApprovalRejected = named('ApprovalRejected');
+/** The approval waited longer than the approvals timeout: nothing changed. */
+export const ApprovalExpired = named('ApprovalExpired');
+/** A newer version of the request was written while this one waited: it asks for its own approval. */
+export const ApprovalSuperseded = named('ApprovalSuperseded');
+/**
+ * The approver is the principal the request names as `requestedBy`, and the factory does not
+ * allow self-approval: nothing was decided.
+ */
+export const SelfApprovalRefused = named('SelfApprovalRefused');
+/** An approver's comment is too long (it travels in SendTaskFailure's cause and the notifications). */
+export const InvalidApprovalComment = named('InvalidApprovalComment');
+/** The request has no approval waiting for a decision (none asked, or already decided). */
+export const NoPendingApproval = named('NoPendingApproval');
+
+/**
  * The metadata table holds a newer version of this account's request than the execution
  * that tried to write it: the execution was superseded and stops.
  */

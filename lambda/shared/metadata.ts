@@ -7,6 +7,7 @@ import type { CustomizationsRecord, Operation, OrganizationalUnitRef, ResolvedAs
 import { optionalEnv, requireEnv } from './env';
 import { isConditionalCheckFailed, StaleRequestVersion } from './errors';
 import type { AccountRequest } from './schema';
+import type { ApprovalDecision } from './approval';
 
 /**
  * The metadata table: one item per managed account (partition key `accountId`, a GSI
@@ -43,6 +44,8 @@ export interface MetadataItem {
   identityCenterAssignments?: ResolvedAssignment[];
   /** The account's latest customizations pipeline execution (written by customizations-result). */
   customizations?: CustomizationsRecord;
+  /** Who approved the request version last applied, when and why (with approvals; absent when it needed none). */
+  lastApproval?: ApprovalDecision;
   createdAt: string;
   updatedAt: string;
   removedAt?: string;
@@ -125,6 +128,8 @@ export interface MetadataWrite {
   provisionedProductId: string | null;
   operation: Operation;
   executionArn: string;
+  /** The approval of this version, when it needed one. */
+  approval?: ApprovalDecision;
 }
 
 /** The condition that keeps a stale execution from overwriting a newer request version. */
@@ -151,12 +156,18 @@ export async function putMetadata(table: MetadataTable, write: MetadataWrite): P
     lastExecutionArn: write.executionArn,
     lastOutcome: 'IN_PROGRESS' satisfies LastOutcome,
     updatedAt: at,
+    ...(write.approval ? { lastApproval: write.approval } : {}),
   };
   const names: Record<string, string> = {
     '#createdAt': 'createdAt',
     '#removedAt': 'removedAt',
     '#lastError': 'lastError',
   };
+  const removes = ['#removedAt', '#lastError'];
+  if (!write.approval) {
+    names['#lastApproval'] = 'lastApproval';
+    removes.push('#lastApproval');
+  }
   const attributeValues: Record<string, unknown> = { ':createdAt': at };
   const sets = Object.entries(values).map(([k, v]) => {
     names[`#${k}`] = k;
@@ -170,7 +181,7 @@ export async function putMetadata(table: MetadataTable, write: MetadataWrite): P
       new UpdateCommand({
         TableName: table.tableName,
         Key: { accountId: write.accountId },
-        UpdateExpression: `SET ${sets.join(', ')}, #createdAt = if_not_exists(#createdAt, :createdAt) REMOVE #removedAt, #lastError`,
+        UpdateExpression: `SET ${sets.join(', ')}, #createdAt = if_not_exists(#createdAt, :createdAt) REMOVE ${removes.join(', ')}`,
         // A request removed and written again starts its versions over at 1: a REMOVED item never blocks it.
         ConditionExpression: `${NOT_NEWER} OR #status = :removed`,
         ExpressionAttributeNames: names,

@@ -11,6 +11,7 @@ import {
   putMetadata,
 } from '../shared/metadata';
 import { AccountRequestSchema } from '../shared/schema';
+import { ApprovalDecisionSchema } from '../shared/approval';
 import { withRemainingTime } from '../shared/retry';
 
 /**
@@ -34,6 +35,8 @@ export const StoreMetadataInputSchema = z.object({
     }),
     provisioning: z.object({ provisionedProductId: z.string().min(1) }).nullish(),
     account: z.object({ accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account ID') }),
+    /** The approver's decision (SendTaskSuccess output), when the operation needed one. */
+    approval: ApprovalDecisionSchema.optional(),
   }),
   execution: z.object({ id: z.string().min(1) }),
 });
@@ -53,6 +56,7 @@ export async function storeMetadata(table: MetadataTable, input: StoreMetadataIn
     provisionedProductId: state.provisioning?.provisionedProductId ?? validation.provisionedProductId ?? null,
     operation: validation.operation,
     executionArn: execution.id,
+    ...(state.approval ? { approval: state.approval } : {}),
   });
   logger.info('Stored account metadata', {
     accountId: item.accountId,

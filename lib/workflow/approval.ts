@@ -15,6 +15,8 @@ export const APPROVAL_STEP = {
 
 /** The error an approver's rejection fails the waiting task with (SendTaskFailure). */
 export const APPROVAL_REJECTED = 'ApprovalRejected';
+/** The error a newer version of the request fails an older version's waiting task with. */
+export const APPROVAL_SUPERSEDED = 'ApprovalSuperseded';
 
 export interface ApprovalGateProps {
   /**
@@ -41,7 +43,8 @@ export interface ApprovalGateProps {
  *
  * 'Approval needed?' (a Choice on the validated operation) -> 'Wait for approval' (the
  * approval-request Lambda, `.waitForTaskToken`, timing out at `expiry`) -> `next`. A
- * rejection (ApprovalRejected) or the expiry (States.Timeout) goes to 'Notify not
+ * rejection (ApprovalRejected), a newer version of the request asking for its own approval
+ * (ApprovalSuperseded) or the expiry (States.Timeout) goes to 'Notify not
  * approved' (the same Lambda records and publishes it) and 'Request not approved', a
  * Succeed: nothing changed, and writing the request again starts over.
  */
@@ -88,7 +91,7 @@ export class ApprovalGate extends sfn.StateMachineFragment {
     });
     this.waitForApproval.addRetry(THROTTLING_RETRY);
     this.waitForApproval.addCatch(notify, {
-      errors: [APPROVAL_REJECTED, sfn.Errors.TIMEOUT],
+      errors: [APPROVAL_REJECTED, APPROVAL_SUPERSEDED, sfn.Errors.TIMEOUT],
       resultPath: '$.approvalOutcome',
     });
     catchInto(this.waitForApproval, props.onFailure);

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ConcurrencySemaphore, SemaphoreLock } from '../concurrency-semaphore';
@@ -20,12 +21,21 @@ export interface ProvisioningWorkflowProps {
   readonly pipelineArnPattern: string;
   /** @default - none */
   readonly provisioningCustomizations?: sfn.IStateMachine;
+  /**
+   * The approval gate after validation (see ApprovalGate).
+   * @default - no approvals
+   */
+  readonly approval?: {
+    readonly approvalFunction: lambda.IFunction;
+    readonly operations: readonly string[];
+    readonly expiry: Duration;
+  };
 }
 
 /**
  * The provisioning workflow, phase by phase (one fragment each, created in `scope`):
- * validate and route; the Control Tower operation, or the closure and removal; the
- * account setup; the customizations; the notification; and the failure chain every
+ * validate, wait for an approval (when the operation needs one) and route; the Control
+ * Tower operation, or the closure and removal; the account setup; the customizations; the notification; and the failure chain every
  * phase ends in on error. Returns the first state.
  */
 export function provisioningWorkflow(scope: Construct, props: ProvisioningWorkflowProps): sfn.IChainable {
@@ -63,5 +73,6 @@ export function provisioningWorkflow(scope: Construct, props: ProvisioningWorkfl
     removal: closure,
     accountSetup: setup,
     onFailure,
+    approval: props.approval,
   });
 }

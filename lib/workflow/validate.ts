@@ -1,6 +1,9 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { CONTROL_TOWER_OPERATIONS } from '../../lambda/shared/contracts';
+import { ApprovalGate } from './approval';
 import { HANDLER, STEP } from './step-names';
 import { catchInto, stepTask } from './step-task';
 import type { WorkflowFunctions } from './steps';
@@ -15,15 +18,27 @@ export interface ValidateRequestProps {
   /** CUSTOMIZE and ADOPT (no Control Tower operation) go here. */
   readonly accountSetup: sfn.IChainable;
   readonly onFailure: sfn.IChainable;
+  /**
+   * The approval gate between validation and the route: the operations listed wait for an
+   * approval before any Control Tower slot is asked for.
+   * @default - no approvals
+   */
+  readonly approval?: {
+    readonly approvalFunction: lambda.IFunction;
+    readonly operations: readonly string[];
+    readonly expiry: Duration;
+  };
 }
 
 /**
  * Step 1: 'Validate request' ($.validation: schema, OU, email and name in use;
- * decides the operation), then routes by operation.
+ * decides the operation), then, with approvals, the approval gate, then routes by operation.
  */
 export class ValidateRequest extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
   public readonly endStates: sfn.INextable[] = [];
+  /** The approval gate, with `approval`. */
+  public readonly approvalGate?: ApprovalGate;
 
   constructor(scope: Construct, id: string, props: ValidateRequestProps) {
     super(scope, id);
@@ -44,7 +59,16 @@ export class ValidateRequest extends sfn.StateMachineFragment {
       )
       .when(sfn.Condition.stringEquals('$.validation.operation', 'REMOVE'), props.removal)
       .otherwise(props.accountSetup);
-    validate.next(route);
+    if (props.approval) {
+      this.approvalGate = new ApprovalGate(this, 'Approval', {
+        ...props.approval,
+        next: route,
+        onFailure: props.onFailure,
+      });
+      validate.next(this.approvalGate);
+    } else {
+      validate.next(route);
+    }
     this.startState = validate;
   }
 }

@@ -77,6 +77,8 @@ interface PendingToken {
   executionArn: string;
   resolve(output: unknown): void;
   reject(err: Error): void;
+  /** The task's timeout, cleared when the execution ends (a stopped execution keeps no timer). */
+  timer?: NodeJS.Timeout;
 }
 
 interface Running {
@@ -367,7 +369,13 @@ export class LocalStepFunctions {
     execution.currentState = undefined;
     this.running.delete(execution.executionArn);
     for (const [token, pending] of this.tokens) {
-      if (pending.executionArn === execution.executionArn) this.tokens.delete(token);
+      if (pending.executionArn !== execution.executionArn) continue;
+      clearTimeout(pending.timer);
+      this.tokens.delete(token);
+      // A stopped (or timed-out) execution's callback task ends here: the engine's own timer
+      // for the task's TimeoutSeconds is cleared with it, and nothing runs after it (the
+      // engine checks its abort signal before the next state).
+      if (status === 'ABORTED' || status === 'TIMED_OUT') pending.resolve(null);
     }
     this.emit(execution);
     if (this.running.size === 0) {
@@ -473,6 +481,8 @@ export class LocalStepFunctions {
           clock.toRealMs(state.TimeoutSeconds * 1000),
         );
       });
+      const pending = this.tokens.get(token);
+      if (pending) pending.timer = timer;
       try {
         return await Promise.race([callback, timeout]);
       } finally {

@@ -56,6 +56,21 @@ const lambdaCause = (errorType: string, errorMessage: string) =>
   JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ${errorMessage}`, '    at handler'] });
 
 describe('notify', () => {
+  test('an approved request: the notification says who approved it, when and why', async () => {
+    const p = payload();
+    const approval = {
+      decision: 'APPROVED' as const,
+      requestId: p.state.requestId,
+      version: p.state.version,
+      by: 'arn:aws:sts::111111111111:assumed-role/Approver/bob@example.com',
+      at: '2026-01-01T00:05:00.000Z',
+      comment: 'CHG-1',
+    };
+    p.state.approval = approval;
+    await send({ ...p, outcome: 'SUCCEEDED' });
+    expect(publishedMessage().approval).toEqual(approval);
+  });
+
   test('a success goes to the success topic and is recorded in the metadata', async () => {
     const p = payload();
     p.state.provisioningStatus = {

@@ -125,6 +125,24 @@ describe('store metadata', () => {
     expect(item).not.toHaveProperty('removedAt');
   });
 
+  test('an approved version records who approved it, when and why; a later version without one clears it', async () => {
+    const approved = payload();
+    const approval = {
+      decision: 'APPROVED' as const,
+      requestId: approved.state.requestId,
+      version: 1,
+      by: 'arn:aws:sts::111111111111:assumed-role/Approver/bob@example.com',
+      at: '2026-01-01T00:05:00.000Z',
+      comment: 'CHG-1',
+    };
+    approved.state.approval = approval;
+    await store(approved);
+    expect((await getMetadata(fx.table, ACCOUNT_ID))!.lastApproval).toEqual(approval);
+
+    await store(payload({ version: 2, operation: 'CUSTOMIZE' }));
+    expect((await getMetadata(fx.table, ACCOUNT_ID))!.lastApproval).toBeUndefined();
+  });
+
   test('malformed input is InvalidStepInput naming the field', async () => {
     const p = payload();
     (p.state.account as { accountId: string }).accountId = '1234';

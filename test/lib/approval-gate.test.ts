@@ -2,7 +2,12 @@ import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { APPROVAL_REJECTED, APPROVAL_STEP, ApprovalGate } from '../../lib/workflow/approval';
+import {
+  APPROVAL_REJECTED,
+  APPROVAL_STEP,
+  APPROVAL_SUPERSEDED,
+  ApprovalGate,
+} from '../../lib/workflow/approval';
 import { definitionOf, newStack } from './helpers';
 
 function definition(props: { operations?: string[]; expiry?: Duration } = {}) {
@@ -40,7 +45,7 @@ test('the gate: a Choice on the validated operation, then a task-token wait that
   expect(wait.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
   expect(wait.Next).toBe('Control Tower operation?');
   expect(wait.Catch[0]).toEqual({
-    ErrorEquals: [APPROVAL_REJECTED, 'States.Timeout'],
+    ErrorEquals: [APPROVAL_REJECTED, APPROVAL_SUPERSEDED, 'States.Timeout'],
     ResultPath: '$.approvalOutcome',
     Next: APPROVAL_STEP.NOTIFY_NOT_APPROVED,
   });

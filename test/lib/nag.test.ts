@@ -98,6 +98,28 @@ describe('cdk-nag AwsSolutions on AccountFactoryStack', () => {
     ).not.toThrow();
   });
 
+  test('approvals (the stack with its approver role, and a factory with a customer-managed key): no unacknowledged finding', () => {
+    expect(() =>
+      synthWithNag(
+        (app) =>
+          new AccountFactoryStack(app, 'Factory', {
+            factory: { approvals: { operations: ['CREATE', 'UPDATE', 'IMPORT', 'REMOVE'] } },
+          }),
+      ),
+    ).not.toThrow();
+    expect(() =>
+      synthWithNag((app) => {
+        const stack = new Stack(app, 'Factory', { env: { account: '111111111111', region: 'eu-west-1' } });
+        const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+        new AccountFactory(stack, 'AccountFactory', {
+          encryptionKey: key,
+          approvals: { operations: ['CREATE'], allowSelfApproval: true },
+        });
+        return stack;
+      }),
+    ).not.toThrow();
+  });
+
   test('a finding that is not acknowledged fails the synth', () => {
     expect(() =>
       synthWithNag((app) => {
