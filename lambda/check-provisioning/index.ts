@@ -1,15 +1,15 @@
 import type { Context } from 'aws-lambda';
-import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
+import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { createClient } from '../shared/clients';
-import { now } from '../shared/clock';
 import type { ProvisioningStatus } from '../shared/contracts';
 import { parseInput } from '../shared/input';
 import { beginInvocation, createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
 import { withRemainingTime } from '../shared/retry';
 import { createMetrics, METRIC, MetricUnit, Metrics, withMetrics } from '../shared/metrics';
+import { readRecordStatus } from '../shared/record-status';
 
 /**
  * Check provisioning: one DescribeRecord of the Control Tower operation. The state
@@ -30,43 +30,12 @@ const PayloadSchema = z.object({
 });
 type Payload = z.infer<typeof PayloadSchema>;
 
-const IN_PROGRESS = new Set(['CREATED', 'IN_PROGRESS', 'IN_PROGRESS_IN_ERROR']);
-
 export async function checkProvisioning(
   sc: ServiceCatalogClient,
   payload: Payload,
 ): Promise<ProvisioningStatus> {
   const { recordId, startedAt } = payload.state.provisioning;
-  const out = await sc.send(new DescribeRecordCommand({ Id: recordId }));
-  const record = out.RecordDetail;
-  const at = now();
-  const started = Date.parse(startedAt);
-  const base = {
-    recordId,
-    checkedAt: at.toISOString(),
-    elapsedSeconds: Number.isNaN(started) ? 0 : Math.max(0, Math.round((at.getTime() - started) / 1000)),
-  };
-  const status = record?.Status;
-  if (status === 'SUCCEEDED') {
-    const accountId = out.RecordOutputs?.find((o) => o.OutputKey === 'AccountId')?.OutputValue ?? null;
-    return { ...base, status: 'SUCCEEDED', accountId, errors: null };
-  }
-  if (status === 'FAILED') {
-    const errors = (record?.RecordErrors ?? [])
-      .map((e) => [e.Code, e.Description].filter(Boolean).join(': '))
-      .filter(Boolean)
-      .join('; ');
-    return {
-      ...base,
-      status: 'FAILED',
-      accountId: null,
-      errors: errors || 'Control Tower reported no error details',
-    };
-  }
-  if (status && IN_PROGRESS.has(status)) {
-    return { ...base, status: 'IN_PROGRESS', accountId: null, errors: null };
-  }
-  throw new Error(`DescribeRecord ${recordId} returned an unknown status ${String(status)}`);
+  return readRecordStatus(sc, recordId, startedAt);
 }
 
 export const handler = withRemainingTime(

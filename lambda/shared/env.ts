@@ -60,6 +60,8 @@ export const ENV = {
    * (`{ management, account }`): its sessions can read, never write.
    */
   DRIFT_SESSION_POLICIES: 'DRIFT_SESSION_POLICIES',
+  /** Executions waiting for a Control Tower operation, by account name / ID (lifecycle events end the wait). */
+  CONTROL_TOWER_WAITS_TABLE: 'CONTROL_TOWER_WAITS_TABLE',
 } as const;
 
 export type EnvName = keyof typeof ENV;
