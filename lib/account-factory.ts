@@ -1,4 +1,4 @@
-import { Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -40,6 +40,7 @@ import { provisioningWorkflow } from './workflow/provisioning-workflow';
 import { HANDLER, HandlerName } from './workflow/step-names';
 import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions } from './monitoring';
 import { DriftDetection, DriftDetectionOptions } from './drift-detection';
+import { ControlTowerEvents } from './control-tower-events';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -283,6 +284,12 @@ export class AccountFactory extends Construct {
   public readonly rerunStateMachine: sfn.StateMachine;
   /** Alarms, dashboard and `metric*()` methods for the metrics the handlers emit. */
   public readonly monitoring: AccountFactoryMonitoring;
+  /**
+   * Control Tower's lifecycle events end the wait for an account operation: the
+   * waits table, the await and event functions, the rule (and, in a vending account,
+   * the bus policy that lets the management account forward the events).
+   */
+  public readonly controlTowerEvents: ControlTowerEvents;
 
   /** The drift check, with `driftDetection`. */
   public readonly driftDetection?: DriftDetection;
@@ -337,6 +344,16 @@ export class AccountFactory extends Construct {
       : this.createControlTowerAccess(config, props, rolePath);
     this.managementRole = props.controlTowerManagementRole ?? this.controlTowerAccess!.role;
     const homeRegion = props.controlTowerHomeRegion ?? Stack.of(this).region;
+    this.controlTowerEvents = new ControlTowerEvents(this, 'ControlTowerEvents', {
+      managementRole: this.managementRole,
+      rolePath,
+      controlTowerHomeRegion: homeRegion,
+      managementAccountId: props.controlTowerManagementRole
+        ? Arn.split(this.managementRole.roleArn, ArnFormat.SLASH_RESOURCE_NAME).account
+        : undefined,
+      encryptionKey: key,
+      logRetention: props.logRetention,
+    });
 
     const steps = this.createSteps(config, props, {
       environment,
@@ -352,6 +369,7 @@ export class AccountFactory extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stateMachine = this.createStateMachine(steps, config, props, pipelineArnPattern);
+    this.controlTowerEvents.grantTaskResponse(this.stateMachine);
     this.semaphore.guard(this.stateMachine);
     this.semaphore.checkOperationRecords(this.managementRole, homeRegion);
     this.semaphore.reportOrphanedOperations(this.failureTopic);

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/env';
 import { grantTableReadWrite } from './private/grants';
-import { StepFunction } from './private/step-function';
+import { HandlerFunction } from './private/handler-function';
 
 /** The handler folders (lambda/<name>) of the Control Tower wait. */
 export const CONTROL_TOWER_EVENT_HANDLERS = {
@@ -46,6 +46,7 @@ export interface ControlTowerEventsProps {
    * the default event bus here then accepts Control Tower's events from that account
    * (a bus policy limited to `source: aws.controltower` and its detail type), as the
    * management stack's `ControlTowerEventForwarding` sends them.
+   * An account equal to this stack's needs no policy (the factory runs in the management account).
    * @default - the factory runs in the management account: Control Tower's events reach this bus directly
    */
   readonly managementAccountId?: string;
@@ -83,14 +84,10 @@ export class ControlTowerEvents extends Construct {
   constructor(scope: Construct, id: string, props: ControlTowerEventsProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    if (props.managementAccountId !== undefined && !/^\d{12}$/.test(props.managementAccountId)) {
+    const account = props.managementAccountId;
+    if (account !== undefined && !Token.isUnresolved(account) && !/^\d{12}$/.test(account)) {
       throw new Error(
         `ControlTowerEvents: managementAccountId must be a 12-digit account ID, got ${props.managementAccountId}`,
-      );
-    }
-    if (props.managementAccountId !== undefined && props.managementAccountId === stack.account) {
-      throw new Error(
-        "ControlTowerEvents: managementAccountId is this stack's account; leave it out when the factory runs in the management account",
       );
     }
 
@@ -113,7 +110,7 @@ export class ControlTowerEvents extends Construct {
       [ENV.CONTROL_TOWER_HOME_REGION]: props.controlTowerHomeRegion ?? stack.region,
     };
     const make = (handler: string, description: string) => {
-      const fn = new StepFunction(this, handler === CONTROL_TOWER_EVENT_HANDLERS.AWAIT ? 'Await' : 'Event', {
+      const fn = new HandlerFunction(this, handler === CONTROL_TOWER_EVENT_HANDLERS.AWAIT ? 'Await' : 'Event', {
         handler,
         description,
         environment,
@@ -147,7 +144,8 @@ export class ControlTowerEvents extends Construct {
       targets: [new targets.LambdaFunction(eventFn.function, { retryAttempts: 8 })],
     });
 
-    if (props.managementAccountId) {
+    // Same account: Control Tower's events reach this bus without forwarding.
+    if (account && account !== stack.account) {
       this.busPolicy = new events.CfnEventBusPolicy(this, 'BusPolicy', {
         eventBusName: 'default',
         statementId: `ControlTowerEventsFrom${props.managementAccountId}`,

@@ -57,9 +57,9 @@ export class ControlTowerWait extends sfn.StateMachineFragment {
   constructor(scope: Construct, id: string, props: ControlTowerWaitProps) {
     super(scope, id);
     const pollInterval = props.pollInterval ?? Duration.minutes(10);
-    if (pollInterval.toSeconds() < 60) {
+    if (pollInterval.toSeconds() < 10) {
       throw new Error(
-        `ControlTowerWait: pollInterval must be at least 1 minute (it is the safety net, not the signal), got ${pollInterval.toHumanString()}`,
+        `ControlTowerWait: pollInterval must be at least 10 seconds (it is the safety net, not the signal), got ${pollInterval.toHumanString()}`,
       );
     }
     const payload: Record<keyof AwaitControlTowerInput, unknown> = {

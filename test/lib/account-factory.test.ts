@@ -19,8 +19,8 @@ const ALL_HANDLERS = Object.values(HANDLER);
 describe('AccountFactory resources', () => {
   const { factory, template } = build();
 
-  test('four tables: requests (stream), metadata (email GSI), semaphore, customizations lock; on demand, PITR, encrypted', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+  test('five tables: requests (stream), metadata (email GSI), semaphore, customizations lock, Control Tower waits; on demand, PITR, encrypted', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 5);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
@@ -80,9 +80,9 @@ describe('AccountFactory resources', () => {
   });
 
   test('one function per handler, each marked with its handler name, Node.js 22 on arm64, traced, outside any VPC', () => {
-    // Every handler, and the deploy-time association with Account Factory's portfolio.
-    template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length + 1);
-    for (const handler of ALL_HANDLERS) {
+    // Every handler, the Control Tower wait's two, and the deploy-time association with Account Factory's portfolio.
+    template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length + 3);
+    for (const handler of [...ALL_HANDLERS, 'await-control-tower', 'control-tower-event']) {
       const { props } = functionOf(template, handler);
       expect(props).toMatchObject({
         Runtime: 'nodejs22.x',
