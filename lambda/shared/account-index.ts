@@ -1,0 +1,158 @@
+import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { nowIso } from './clock';
+import { type AccountSummary, listAllAccounts } from './organizations';
+
+/**
+ * An index of the organization's accounts by email and by name (lower-cased), so a
+ * request costs the same few calls in an organization of 100 or 5,000 accounts
+ * (one GetItem, at most one DescribeAccount) instead of a full ListAccounts (20 per page).
+ *
+ * The index may be stale; Organizations stays the truth:
+ * - a hit is checked with one DescribeAccount of the indexed ID: an account that is
+ *   gone, or whose email / name no longer matches, is a miss (and its item is dropped);
+ * - a miss means "no account known": a CREATE goes ahead, and when the email is in
+ *   fact in use (an account made outside the factory since the last reconcile),
+ *   Account Factory itself refuses the operation (SC-13: "already used by account ...
+ *   with a different name", or enrolls the account when the name matches): the request
+ *   ends as ControlTowerOperationFailed naming the account, and a re-run after the
+ *   next reconcile validates it as an import or EmailInUse.
+ * `reconcileAccountIndex` (on a schedule) rebuilds it from one full listing;
+ * `indexAccount` adds an account as soon as the factory learns it.
+ *
+ * Items: `pk` = `email#<email>` or `name#<name>`, `sk` = `account`.
+ */
+
+export type IndexKind = 'email' | 'name';
+
+export interface IndexedAccount {
+  pk: string;
+  sk: 'account';
+  accountId: string;
+  email: string;
+  name: string;
+  indexedAt: string;
+}
+
+export const indexKey = (kind: IndexKind, value: string) => `${kind}#${value.trim().toLowerCase()}`;
+
+/** Adds (or refreshes) an account under its email and its name. */
+export async function indexAccount(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  account: Pick<AccountSummary, 'id' | 'email' | 'name'>,
+): Promise<void> {
+  const at = nowIso();
+  for (const kind of ['email', 'name'] as const) {
+    const item: IndexedAccount = {
+      pk: indexKey(kind, account[kind]),
+      sk: 'account',
+      accountId: account.id,
+      email: account.email.toLowerCase(),
+      name: account.name,
+      indexedAt: at,
+    };
+    await ddb.send(new PutCommand({ TableName: table, Item: item }));
+  }
+}
+
+/**
+ * The account using this email (or name), checked against Organizations: one GetItem,
+ * and one DescribeAccount on a hit. Undefined when none is known.
+ */
+export async function lookUpAccount(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  org: OrganizationsClient,
+  kind: IndexKind,
+  value: string,
+): Promise<AccountSummary | undefined> {
+  const pk = indexKey(kind, value);
+  const out = await ddb.send(
+    new GetCommand({ TableName: table, Key: { pk, sk: 'account' }, ConsistentRead: true }),
+  );
+  const item = out.Item as IndexedAccount | undefined;
+  if (!item) return undefined;
+  let account: AccountSummary | undefined;
+  try {
+    const described = await org.send(new DescribeAccountCommand({ AccountId: item.accountId }));
+    const a = described.Account;
+    if (a?.Id) {
+      account = {
+        id: a.Id,
+        arn: a.Arn ?? '',
+        email: a.Email ?? '',
+        name: a.Name ?? '',
+        status: String(a.State ?? a.Status ?? ''),
+      };
+    }
+  } catch (err) {
+    if ((err as Error).name !== 'AccountNotFoundException') throw err;
+  }
+  const wanted = value.trim().toLowerCase();
+  const matches =
+    account && (kind === 'email' ? account.email : account.name).trim().toLowerCase() === wanted;
+  if (matches) return account;
+  // Stale hit: the item points at an account that is gone or changed. Drop it (only if unchanged).
+  await ddb
+    .send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { pk, sk: 'account' },
+        ConditionExpression: 'accountId = :id',
+        ExpressionAttributeValues: { ':id': item.accountId },
+      }),
+    )
+    .catch((err: Error) => {
+      if (err.name !== 'ConditionalCheckFailedException') throw err;
+    });
+  return undefined;
+}
+
+export interface ReconcileResult {
+  accounts: number;
+  written: number;
+  removed: number;
+}
+
+/** Rebuilds the index from one full listing of the organization (the scheduled reconcile). */
+export async function reconcileAccountIndex(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  org: OrganizationsClient,
+): Promise<ReconcileResult> {
+  const accounts = await listAllAccounts(org);
+  const wanted = new Map<string, string>();
+  for (const a of accounts) {
+    wanted.set(indexKey('email', a.email), a.id);
+    wanted.set(indexKey('name', a.name), a.id);
+  }
+  const existing = new Map<string, IndexedAccount>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    for (const item of (out.Items ?? []) as IndexedAccount[]) existing.set(item.pk, item);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  let written = 0;
+  for (const a of accounts) {
+    const current = existing.get(indexKey('email', a.email));
+    const byName = existing.get(indexKey('name', a.name));
+    if (current?.accountId === a.id && current.name === a.name && byName?.accountId === a.id) continue;
+    await indexAccount(ddb, table, a);
+    written += 1;
+  }
+  let removed = 0;
+  for (const [pk, item] of existing) {
+    if (wanted.get(pk) === item.accountId) continue;
+    await ddb.send(new DeleteCommand({ TableName: table, Key: { pk, sk: 'account' } }));
+    removed += 1;
+  }
+  return { accounts: accounts.length, written, removed };
+}
