@@ -62,6 +62,8 @@ export const ENV = {
   DRIFT_SESSION_POLICIES: 'DRIFT_SESSION_POLICIES',
   /** Executions waiting for a Control Tower operation, by account name / ID (lifecycle events end the wait). */
   CONTROL_TOWER_WAITS_TABLE: 'CONTROL_TOWER_WAITS_TABLE',
+  /** The organization's accounts by email and name (lambda/shared/account-index.ts). */
+  ACCOUNT_INDEX_TABLE: 'ACCOUNT_INDEX_TABLE',
 } as const;
 
 export type EnvName = keyof typeof ENV;

@@ -1,0 +1,39 @@
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AccountIndex } from '../../lib/account-index';
+import { functionOf, newStack, statementsOfFunction } from './helpers';
+
+const MANAGEMENT_ROLE = 'arn:aws:iam::333333333333:role/AccountFactoryManagement';
+
+function indexStack(reconcileInterval?: Duration) {
+  const { stack } = newStack();
+  new AccountIndex(stack, 'Index', {
+    managementRole: iam.Role.fromRoleArn(stack, 'ManagementRole', MANAGEMENT_ROLE),
+    reconcileInterval,
+  });
+  return Template.fromStack(stack);
+}
+
+test('a table, and a reconcile on a schedule that lists the organization through the management role', () => {
+  const template = indexStack(Duration.minutes(30));
+  template.hasResourceProperties('AWS::DynamoDB::Table', {
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  });
+  template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
+  const fn = functionOf(template, 'reconcile-account-index');
+  expect(fn.props.Environment.Variables).toMatchObject({ MANAGEMENT_ROLE_ARN: MANAGEMENT_ROLE });
+  const assume = statementsOfFunction(template, 'reconcile-account-index').find((s) =>
+    s.Action.includes('sts:AssumeRole'),
+  );
+  expect(assume?.Resource).toEqual([MANAGEMENT_ROLE]);
+});
+
+test('refuses a reconcile interval outside 5 minutes .. 24 hours', () => {
+  expect(() => indexStack(Duration.minutes(1))).toThrow(/between 5 minutes and 24 hours/);
+  expect(() => indexStack(Duration.days(2))).toThrow(/between 5 minutes and 24 hours/);
+});
