@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambda/shared/env';
 import { grantTableRead, grantTableReadWrite } from './private/grants';
-import { StepFunction } from './private/step-function';
+import { HandlerFunction } from './private/handler-function';
 
 export interface AccountIndexProps {
   /** The role the factory assumes in the Control Tower management account (ListAccounts there). */
@@ -59,7 +59,7 @@ export class AccountIndex extends Construct {
       // A cache of Organizations: the reconcile rebuilds it.
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const fn = new StepFunction(this, 'Reconcile', {
+    const fn = new HandlerFunction(this, 'Reconcile', {
       handler: 'reconcile-account-index',
       description: "Rebuilds the index of the organization's accounts from one listing",
       environment: {

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -8,9 +9,12 @@ import { createClient } from '../shared/clients';
 import { completeWait, registerWait, removeWait } from '../shared/control-tower-waits';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
+import { createMetrics, withMetrics } from '../shared/metrics';
+import { withRemainingTime } from '../shared/retry';
 import { createManagementClients } from '../shared/management';
-import { readRecordStatus } from '../shared/record-status';
+import { readRecordStatus, recordOperationMetrics } from '../shared/record-status';
+import type { Metrics } from '../shared/metrics';
 
 /**
  * Await Control Tower: invoked by a `lambda:invoke.waitForTaskToken` task after the
@@ -33,6 +37,7 @@ const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient), {
 });
 const sfn = createClient(SFNClient);
 const management = createManagementClients(createClient(STSClient));
+const metrics = createMetrics();
 
 export const AwaitControlTowerSchema = z.object({
   taskToken: z.string().min(1),
@@ -55,22 +60,30 @@ export async function awaitControlTower(
   clients: { ddb: DynamoDBDocumentClient; sfn: SFNClient; serviceCatalog: ServiceCatalogClient },
   table: string,
   input: AwaitControlTowerInput,
+  metrics?: Metrics,
 ): Promise<AwaitControlTowerResult> {
   const [wait] = await registerWait(clients.ddb, table, input);
   const status = await readRecordStatus(clients.serviceCatalog, input.recordId, input.startedAt);
   if (status.status === 'IN_PROGRESS') return { outcome: 'waiting', status: status.status, keys: wait.keys };
   const outcome = await completeWait(clients.sfn, input.taskToken, status);
+  if (outcome === 'completed' && metrics) recordOperationMetrics(metrics, status);
   await removeWait(clients.ddb, table, wait);
   return { outcome, status: status.status, keys: wait.keys };
 }
 
-export async function handler(event: unknown): Promise<AwaitControlTowerResult> {
-  const input = parseInput(AwaitControlTowerSchema, event, 'Await Control Tower');
-  const result = await awaitControlTower(
-    { ddb, sfn, serviceCatalog: management.serviceCatalog },
-    requireEnv('CONTROL_TOWER_WAITS_TABLE'),
-    input,
-  );
-  logger.info('Control Tower wait registered', { recordId: input.recordId, ...result });
-  return result;
-}
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<AwaitControlTowerResult> => {
+    beginInvocation(logger, event, context);
+    const input = parseInput(AwaitControlTowerSchema, event, 'Await Control Tower');
+    return withMetrics(metrics, async () => {
+      const result = await awaitControlTower(
+        { ddb, sfn, serviceCatalog: management.serviceCatalog },
+        requireEnv('CONTROL_TOWER_WAITS_TABLE'),
+        input,
+        metrics,
+      );
+      logger.info('Control Tower wait registered', { recordId: input.recordId, ...result });
+      return result;
+    });
+  },
+);

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -14,9 +15,11 @@ import {
 } from '../shared/control-tower-waits';
 import { requireEnv } from '../shared/env';
 import { parseInput } from '../shared/input';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
+import { createMetrics, type Metrics, withMetrics } from '../shared/metrics';
+import { withRemainingTime } from '../shared/retry';
 import { createManagementClients } from '../shared/management';
-import { readRecordStatus } from '../shared/record-status';
+import { readRecordStatus, recordOperationMetrics } from '../shared/record-status';
 
 /**
  * Control Tower event: the target of the rule on `CreateManagedAccount` /
@@ -39,6 +42,7 @@ const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient), {
 });
 const sfn = createClient(SFNClient);
 const management = createManagementClients(createClient(STSClient));
+const metrics = createMetrics();
 
 export interface ControlTowerEventResult {
   eventName: string;
@@ -56,6 +60,7 @@ export async function onControlTowerEvent(
   clients: { ddb: DynamoDBDocumentClient; sfn: SFNClient; serviceCatalog: ServiceCatalogClient },
   table: string,
   raw: unknown,
+  metrics?: Metrics,
 ): Promise<ControlTowerEventResult> {
   const event = parseInput(LifecycleEventSchema, raw, 'Control Tower lifecycle event');
   const result: ControlTowerEventResult = {
@@ -77,17 +82,24 @@ export async function onControlTowerEvent(
     }
     const outcome = await completeWait(clients.sfn, wait.taskToken, status);
     result[outcome] += 1;
+    if (outcome === 'completed' && metrics) recordOperationMetrics(metrics, status);
     await removeWait(clients.ddb, table, wait);
   }
   return result;
 }
 
-export async function handler(event: unknown): Promise<ControlTowerEventResult> {
-  const result = await onControlTowerEvent(
-    { ddb, sfn, serviceCatalog: management.serviceCatalog },
-    requireEnv('CONTROL_TOWER_WAITS_TABLE'),
-    event,
-  );
-  logger.info('Control Tower lifecycle event', { ...result });
-  return result;
-}
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<ControlTowerEventResult> => {
+    beginInvocation(logger, event, context);
+    return withMetrics(metrics, async () => {
+      const result = await onControlTowerEvent(
+        { ddb, sfn, serviceCatalog: management.serviceCatalog },
+        requireEnv('CONTROL_TOWER_WAITS_TABLE'),
+        event,
+        metrics,
+      );
+      logger.info('Control Tower lifecycle event', { ...result });
+      return result;
+    });
+  },
+);

@@ -1,10 +1,12 @@
+import type { Context } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { reconcileAccountIndex, type ReconcileResult } from '../shared/account-index';
 import { createClient } from '../shared/clients';
 import { requireEnv } from '../shared/env';
-import { createLogger } from '../shared/logger';
+import { beginInvocation, createLogger } from '../shared/logger';
+import { withRemainingTime } from '../shared/retry';
 import { createManagementClients } from '../shared/management';
 
 /**
@@ -16,12 +18,15 @@ const logger = createLogger('reconcile-account-index');
 const ddb = DynamoDBDocumentClient.from(createClient(DynamoDBClient));
 const management = createManagementClients(createClient(STSClient));
 
-export async function handler(): Promise<ReconcileResult> {
-  const result = await reconcileAccountIndex(
-    ddb,
-    requireEnv('ACCOUNT_INDEX_TABLE'),
-    management.organizations,
-  );
-  logger.info('account index reconciled', { ...result });
-  return result;
-}
+export const handler = withRemainingTime(
+  async (event: unknown, context?: Context): Promise<ReconcileResult> => {
+    beginInvocation(logger, event, context);
+    const result = await reconcileAccountIndex(
+      ddb,
+      requireEnv('ACCOUNT_INDEX_TABLE'),
+      management.organizations,
+    );
+    logger.info('account index reconciled', { ...result });
+    return result;
+  },
+);

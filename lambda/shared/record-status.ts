@@ -1,6 +1,7 @@
 import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { now } from './clock';
 import type { ProvisioningStatus } from './contracts';
+import { METRIC, MetricUnit, type Metrics } from './metrics';
 
 /** Service Catalog record statuses that mean "still running". */
 const IN_PROGRESS = new Set(['CREATED', 'IN_PROGRESS', 'IN_PROGRESS_IN_ERROR']);
@@ -44,4 +45,18 @@ export async function readRecordStatus(
     return { ...base, status: 'IN_PROGRESS', accountId: null, errors: null };
   }
   throw new Error(`DescribeRecord ${recordId} returned an unknown status ${String(status)}`);
+}
+
+/**
+ * When the operation has ended: how long it took, and how it ended. Emitted by whoever
+ * saw the end first and completed the wait (the event, or the poll), once per operation.
+ */
+export function recordOperationMetrics(metrics: Metrics, status: ProvisioningStatus): void {
+  if (status.status === 'IN_PROGRESS') return;
+  metrics.addMetric(METRIC.CONTROL_TOWER_DURATION, MetricUnit.Seconds, status.elapsedSeconds);
+  metrics.addMetric(
+    status.status === 'SUCCEEDED' ? METRIC.CONTROL_TOWER_SUCCEEDED : METRIC.CONTROL_TOWER_FAILED,
+    MetricUnit.Count,
+    1,
+  );
 }
