@@ -74,6 +74,8 @@ export class ControlTowerEvents extends Construct {
   public readonly awaitFunction: lambda.IFunction;
   /** Completes the waits of the account a lifecycle event is about. */
   public readonly eventFunction: lambda.IFunction;
+  /** Both functions, with their roles and log groups. */
+  public readonly handlerFunctions: HandlerFunction[];
   /** Sends Control Tower's account lifecycle events to `eventFunction`. */
   public readonly rule: events.Rule;
   /** Lets the management account put Control Tower's events on this account's default bus (delegated topology). */
@@ -110,15 +112,19 @@ export class ControlTowerEvents extends Construct {
       [ENV.CONTROL_TOWER_HOME_REGION]: props.controlTowerHomeRegion ?? stack.region,
     };
     const make = (handler: string, description: string) => {
-      const fn = new HandlerFunction(this, handler === CONTROL_TOWER_EVENT_HANDLERS.AWAIT ? 'Await' : 'Event', {
-        handler,
-        description,
-        environment,
-        rolePath: props.rolePath ?? '/account-factory/',
-        logRetention: props.logRetention,
-        encryptionKey: props.encryptionKey,
-        timeout: Duration.minutes(1),
-      });
+      const fn = new HandlerFunction(
+        this,
+        handler === CONTROL_TOWER_EVENT_HANDLERS.AWAIT ? 'Await' : 'Event',
+        {
+          handler,
+          description,
+          environment,
+          rolePath: props.rolePath ?? '/account-factory/',
+          logRetention: props.logRetention,
+          encryptionKey: props.encryptionKey,
+          timeout: Duration.minutes(1),
+        },
+      );
       grantTableReadWrite(this.waitsTable, fn.role);
       // Service Catalog is reached through the management role (DescribeRecord there).
       fn.role.addToPrincipalPolicy(
@@ -137,6 +143,7 @@ export class ControlTowerEvents extends Construct {
     this.awaitFunction = awaitFn.function;
     this.eventFunction = eventFn.function;
     this.roles = [awaitFn.role, eventFn.role];
+    this.handlerFunctions = [awaitFn, eventFn];
 
     this.rule = new events.Rule(this, 'Rule', {
       description: 'A Control Tower account operation ended: complete the executions waiting for it',

@@ -27,7 +27,6 @@ const PHASE_OF_STATE: Record<string, Phase> = {
   [STEP.ACQUIRE_SLOT]: 'waiting for a slot',
   [STEP.PROVISION_ACCOUNT]: 'provisioning',
   [STEP.WAIT_FOR_CONTROL_TOWER]: 'provisioning',
-  [STEP.CHECK_PROVISIONING]: 'provisioning',
   [STEP.PROVISIONING_FINISHED]: 'provisioning',
   [STEP.RELEASE_SLOT]: 'provisioning',
   [STEP.FETCH_ACCOUNT_ID]: 'setting up',

@@ -7,17 +7,11 @@ import type { AwaitControlTowerInput } from '../../lambda/await-control-tower';
 import { LAMBDA_FAILURE_RETRY } from '../private/retry';
 import { catchInto, THROTTLING_RETRY } from './step-task';
 
-/**
- * The state names of the Control Tower wait. (When merged: move them into STEP in
- * step-names.ts; 'Await Control Tower' replaces 'Wait for Control Tower' and
- * 'Check provisioning'.)
- */
-export const CONTROL_TOWER_WAIT_STEP = {
-  AWAIT_CONTROL_TOWER: 'Await Control Tower',
-  PROVISIONING_FINISHED: 'Provisioning finished?',
-} as const;
-
 export interface ControlTowerWaitProps {
+  /** The task-token wait's state name, and the Choice's that routes its result. */
+  readonly states: { readonly wait: string; readonly finished: string };
+  /** The wait task's comment. */
+  readonly comment: string;
   /** lambda/await-control-tower (`ControlTowerEvents.awaitFunction`). */
   readonly awaitFunction: lambda.IFunction;
   /**
@@ -35,17 +29,17 @@ export interface ControlTowerWaitProps {
 }
 
 /**
- * Waits for the Control Tower operation that 'Provision account' started, by event:
+ * Waits for the Control Tower operation that the previous step started, by event:
  *
- * 'Await Control Tower' (`lambda:invoke.waitForTaskToken`, TimeoutSeconds =
+ * the wait task (`lambda:invoke.waitForTaskToken`, TimeoutSeconds =
  * pollInterval) registers the task token under the account's name and ID and reads the
  * record once; the `CreateManagedAccount` / `UpdateManagedAccount` lifecycle event
  * completes the token (lambda/control-tower-event) with the record's status. When no
  * event comes within `pollInterval` (events are best effort), `States.Timeout` loops
  * back to the same task: it registers a fresh token and reads the record again, so a
  * lost event costs at most one poll interval. The result lands at
- * `$.provisioningStatus` (the same ProvisioningStatus 'Check provisioning' returns),
- * and 'Provisioning finished?' routes it.
+ * `$.provisioningStatus` (a ProvisioningStatus, lambda/shared/record-status.ts),
+ * and the Choice (`states.finished`) routes it.
  *
  * Per operation: 2 states when the event comes (against one Wait/Check/Choice round
  * per minute when polling), plus one per poll interval.
@@ -70,9 +64,8 @@ export class ControlTowerWait extends sfn.StateMachineFragment {
       accountName: sfn.JsonPath.stringAt('$.validation.request.accountName'),
       accountId: sfn.JsonPath.stringAt('$.validation.accountId'),
     };
-    const wait = new tasks.LambdaInvoke(this, CONTROL_TOWER_WAIT_STEP.AWAIT_CONTROL_TOWER, {
-      comment:
-        'Waits for the lifecycle event of the Control Tower operation; reads the record itself every poll interval',
+    const wait = new tasks.LambdaInvoke(this, props.states.wait, {
+      comment: props.comment,
       lambdaFunction: props.awaitFunction,
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject(payload),
@@ -85,7 +78,7 @@ export class ControlTowerWait extends sfn.StateMachineFragment {
     wait.addCatch(wait, { errors: [sfn.Errors.TIMEOUT], resultPath: sfn.JsonPath.DISCARD });
     catchInto(wait, props.onFailure);
 
-    const finished = new sfn.Choice(this, CONTROL_TOWER_WAIT_STEP.PROVISIONING_FINISHED)
+    const finished = new sfn.Choice(this, props.states.finished)
       .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'SUCCEEDED'), props.onSucceeded)
       .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'FAILED'), props.onFailed)
       // A completed wait always carries a terminal status; anything else waits again.

@@ -26,6 +26,8 @@ function factoryStack(props: { managementAccountId?: string; pollInterval?: Dura
   });
   const onFailure = new sfn.Fail(stack, 'Request failed');
   const wait = new ControlTowerWait(stack, 'Wait', {
+    states: { wait: 'Await Control Tower', finished: 'Provisioning finished?' },
+    comment: 'Waits for the lifecycle event',
     awaitFunction: ctEvents.awaitFunction,
     pollInterval: props.pollInterval,
     onSucceeded: new sfn.Pass(stack, 'Release slot'),
