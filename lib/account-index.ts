@@ -17,6 +17,11 @@ export interface AccountIndexProps {
   /** @default '/account-factory/' */
   readonly rolePath?: string;
   /**
+   * The Control Tower home region (Organizations is global; the management clients are made there).
+   * @default - this stack's region
+   */
+  readonly controlTowerHomeRegion?: string;
+  /**
    * How often the index is rebuilt from a full listing of the organization. A stale miss
    * (an account made outside the factory since) is refused by Account Factory itself.
    * @default Duration.hours(1)
@@ -38,6 +43,8 @@ export class AccountIndex extends Construct {
   /** Partition key `pk` (`email#...` / `name#...`), sort key `sk`. */
   public readonly table: dynamodb.Table;
   public readonly reconcileFunction: lambda.IFunction;
+  /** The reconcile function with its role and log group. */
+  public readonly reconcileHandler: HandlerFunction;
   public readonly reconcileRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: AccountIndexProps) {
@@ -65,7 +72,7 @@ export class AccountIndex extends Construct {
       environment: {
         [ENV.ACCOUNT_INDEX_TABLE]: this.table.tableName,
         [ENV.MANAGEMENT_ROLE_ARN]: props.managementRole.roleArn,
-        [ENV.CONTROL_TOWER_HOME_REGION]: Stack.of(this).region,
+        [ENV.CONTROL_TOWER_HOME_REGION]: props.controlTowerHomeRegion ?? Stack.of(this).region,
       },
       rolePath: props.rolePath ?? '/account-factory/',
       logRetention: props.logRetention,
@@ -77,6 +84,7 @@ export class AccountIndex extends Construct {
       new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [props.managementRole.roleArn] }),
     );
     this.reconcileFunction = fn.function;
+    this.reconcileHandler = fn;
     this.reconcileRule = new events.Rule(this, 'Schedule', {
       description: "Rebuilds the account factory's index of the organization's accounts",
       schedule: events.Schedule.rate(interval),

@@ -7,6 +7,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { nowIso } from './clock';
+import { ENV } from './env';
 import { type AccountSummary, listAllAccounts } from './organizations';
 
 /**
@@ -155,4 +156,74 @@ export async function reconcileAccountIndex(
     removed += 1;
   }
   return { accounts: accounts.length, written, removed };
+}
+
+/**
+ * How a step finds accounts by email or name: through the index (what the factory's
+ * functions use: constant calls at any organization size), or, where no index is
+ * configured, from one listing of the organization per invocation.
+ */
+export interface AccountLookup {
+  byEmail(email: string): Promise<AccountSummary | undefined>;
+  byName(name: string): Promise<AccountSummary | undefined>;
+  /** One DescribeAccount. */
+  byId(accountId: string): Promise<AccountSummary | undefined>;
+  /** Adds an account the step confirmed (the index only). */
+  remember(account: Pick<AccountSummary, 'id' | 'email' | 'name'>): Promise<void>;
+}
+
+async function describeAccount(
+  org: OrganizationsClient,
+  accountId: string,
+): Promise<AccountSummary | undefined> {
+  try {
+    const a = (await org.send(new DescribeAccountCommand({ AccountId: accountId }))).Account;
+    if (!a?.Id) return undefined;
+    return {
+      id: a.Id,
+      arn: a.Arn ?? '',
+      email: a.Email ?? '',
+      name: a.Name ?? '',
+      status: String(a.State ?? a.Status ?? ''),
+    };
+  } catch (err) {
+    if ((err as Error).name === 'AccountNotFoundException') return undefined;
+    throw err;
+  }
+}
+
+/** Look-ups through the index, each hit checked against Organizations (a stale hit is a miss). */
+export function indexedLookup(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  org: OrganizationsClient,
+): AccountLookup {
+  return {
+    byEmail: (email) => lookUpAccount(ddb, table, org, 'email', email),
+    byName: (name) => lookUpAccount(ddb, table, org, 'name', name),
+    byId: (id) => describeAccount(org, id),
+    remember: (account) => indexAccount(ddb, table, account),
+  };
+}
+
+/** Look-ups from one full listing, read once per lookup object (no index configured). */
+export function listingLookup(org: OrganizationsClient): AccountLookup {
+  let listing: Promise<AccountSummary[]> | undefined;
+  const accounts = () => (listing ??= listAllAccounts(org));
+  const find = async (field: 'email' | 'name', value: string) => {
+    const wanted = value.trim().toLowerCase();
+    return (await accounts()).find((a) => a[field].trim().toLowerCase() === wanted);
+  };
+  return {
+    byEmail: (email) => find('email', email),
+    byName: (name) => find('name', name),
+    byId: async (id) => (await accounts()).find((a) => a.id === id),
+    remember: async () => undefined,
+  };
+}
+
+/** The index named by ACCOUNT_INDEX_TABLE, else a listing (a function deployed without an index). */
+export function accountLookupFromEnv(ddb: DynamoDBDocumentClient, org: OrganizationsClient): AccountLookup {
+  const table = process.env[ENV.ACCOUNT_INDEX_TABLE];
+  return table ? indexedLookup(ddb, table, org) : listingLookup(org);
 }
