@@ -75,7 +75,7 @@ export const handler = withRemainingTime(async (event: unknown, context?: Contex
   const result = await fetchAccountId(
     management.organizations,
     payload,
-    accountLookupFromEnv(doc, management.organizations),
+    accountLookupFromEnv(doc, management.organizations, 'readWrite'),
   );
   logger.info('account found', { requestId: payload.state.validation.requestId, ...result });
   return result;

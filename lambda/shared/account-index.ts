@@ -24,10 +24,14 @@ import { type AccountSummary, listAllAccounts } from './organizations';
  *   with a different name", or enrolls the account when the name matches): the request
  *   ends as ControlTowerOperationFailed naming the account, and a re-run after the
  *   next reconcile validates it as an import or EmailInUse.
- * `reconcileAccountIndex` (on a schedule) rebuilds it from one full listing;
- * `indexAccount` adds an account as soon as the factory learns it.
+ * `reconcileAccountIndex` (on a schedule) rebuilds it from one full listing and marks
+ * the index as built (`RECONCILED_KEY`); `indexAccount` adds an account as soon as the
+ * factory learns it. Until the first reconcile has run (a factory just deployed), the
+ * index knows nothing: a look-up then lists the organization instead (once per
+ * invocation), so an existing account is never taken for a new one.
  *
- * Items: `pk` = `email#<email>` or `name#<name>`, `sk` = `account`.
+ * Items: `pk` = `email#<email>` or `name#<name>`, `sk` = `account`; the marker
+ * `pk` = `reconciled`, `sk` = `index`.
  */
 
 export type IndexKind = 'email' | 'name';
@@ -42,6 +46,15 @@ export interface IndexedAccount {
 }
 
 export const indexKey = (kind: IndexKind, value: string) => `${kind}#${value.trim().toLowerCase()}`;
+
+/** The item the reconcile writes when it has built the index. */
+export const RECONCILED_KEY = { pk: 'reconciled', sk: 'index' } as const;
+
+/** Whether a reconcile has built the index (one GetItem). */
+export async function isIndexBuilt(ddb: DynamoDBDocumentClient, table: string): Promise<boolean> {
+  const out = await ddb.send(new GetCommand({ TableName: table, Key: RECONCILED_KEY, ConsistentRead: true }));
+  return out.Item !== undefined;
+}
 
 /** Adds (or refreshes) an account under its email and its name. */
 export async function indexAccount(
@@ -73,6 +86,7 @@ export async function lookUpAccount(
   org: OrganizationsClient,
   kind: IndexKind,
   value: string,
+  options: { dropStale?: boolean } = {},
 ): Promise<AccountSummary | undefined> {
   const pk = indexKey(kind, value);
   const out = await ddb.send(
@@ -100,7 +114,9 @@ export async function lookUpAccount(
   const matches =
     account && (kind === 'email' ? account.email : account.name).trim().toLowerCase() === wanted;
   if (matches) return account;
-  // Stale hit: the item points at an account that is gone or changed. Drop it (only if unchanged).
+  // Stale hit: the item points at an account that is gone or changed: a miss. Drop it (only if
+  // unchanged) when the caller may write the index; else the next reconcile replaces it.
+  if (options.dropStale === false) return undefined;
   await ddb
     .send(
       new DeleteCommand({
@@ -151,10 +167,16 @@ export async function reconcileAccountIndex(
   }
   let removed = 0;
   for (const [pk, item] of existing) {
-    if (wanted.get(pk) === item.accountId) continue;
+    if (pk === RECONCILED_KEY.pk || wanted.get(pk) === item.accountId) continue;
     await ddb.send(new DeleteCommand({ TableName: table, Key: { pk, sk: 'account' } }));
     removed += 1;
   }
+  await ddb.send(
+    new PutCommand({
+      TableName: table,
+      Item: { ...RECONCILED_KEY, reconciledAt: nowIso(), accounts: accounts.length },
+    }),
+  );
   return { accounts: accounts.length, written, removed };
 }
 
@@ -192,17 +214,35 @@ async function describeAccount(
   }
 }
 
-/** Look-ups through the index, each hit checked against Organizations (a stale hit is a miss). */
+/**
+ * Look-ups through the index, each hit checked against Organizations (a stale hit is a
+ * miss). `access: 'read'` (Validate request, which may only read the index): a stale
+ * item stays until the reconcile or Fetch account ID replaces it, and `remember` does
+ * nothing.
+ */
 export function indexedLookup(
   ddb: DynamoDBDocumentClient,
   table: string,
   org: OrganizationsClient,
+  access: 'read' | 'readWrite' = 'readWrite',
 ): AccountLookup {
+  const dropStale = access === 'readWrite';
+  // Not built yet (no reconcile since the factory was deployed): one listing instead.
+  let source: Promise<AccountLookup | undefined> | undefined;
+  const fallback = () =>
+    (source ??= isIndexBuilt(ddb, table).then((built) => (built ? undefined : listingLookup(org))));
+  const look = async (kind: IndexKind, value: string) => {
+    const listing = await fallback();
+    if (listing) return kind === 'email' ? listing.byEmail(value) : listing.byName(value);
+    return lookUpAccount(ddb, table, org, kind, value, { dropStale });
+  };
   return {
-    byEmail: (email) => lookUpAccount(ddb, table, org, 'email', email),
-    byName: (name) => lookUpAccount(ddb, table, org, 'name', name),
+    byEmail: (email) => look('email', email),
+    byName: (name) => look('name', name),
     byId: (id) => describeAccount(org, id),
-    remember: (account) => indexAccount(ddb, table, account),
+    remember: async (account) => {
+      if (dropStale) await indexAccount(ddb, table, account);
+    },
   };
 }
 
@@ -223,7 +263,11 @@ export function listingLookup(org: OrganizationsClient): AccountLookup {
 }
 
 /** The index named by ACCOUNT_INDEX_TABLE, else a listing (a function deployed without an index). */
-export function accountLookupFromEnv(ddb: DynamoDBDocumentClient, org: OrganizationsClient): AccountLookup {
+export function accountLookupFromEnv(
+  ddb: DynamoDBDocumentClient,
+  org: OrganizationsClient,
+  access: 'read' | 'readWrite',
+): AccountLookup {
   const table = process.env[ENV.ACCOUNT_INDEX_TABLE];
-  return table ? indexedLookup(ddb, table, org) : listingLookup(org);
+  return table ? indexedLookup(ddb, table, org, access) : listingLookup(org);
 }

@@ -335,7 +335,7 @@ export const handler = withRemainingTime(
         controlTower: management.controlTower,
         serviceCatalog: management.serviceCatalog,
         metadata: metadataTableFromEnv(metadataDoc),
-        accounts: accountLookupFromEnv(metadataDoc, management.organizations),
+        accounts: accountLookupFromEnv(metadataDoc, management.organizations, 'read'),
       },
       payload,
     );

@@ -161,6 +161,8 @@ export const WORKFLOW_STEPS = [
           'organizations:ListRoots',
           'organizations:ListOrganizationalUnitsForParent',
           'organizations:DescribeOrganizationalUnit',
+          // Only until the account index's first reconcile (a factory just deployed).
+          'organizations:ListAccounts',
           'organizations:DescribeAccount',
           'organizations:ListParents',
           'controltower:ListEnabledBaselines',
@@ -192,7 +194,11 @@ export const WORKFLOW_STEPS = [
     description: 'Finds the account ID of the request',
     actsIn: 'management',
     permissions: (ctx) => [
-      management(['organizations:DescribeAccount'], 'confirms the account in the organization'),
+      management(
+        // ListAccounts: only until the account index's first reconcile.
+        ['organizations:ListAccounts', 'organizations:DescribeAccount'],
+        'finds and confirms the account in the organization',
+      ),
       readTable(ctx.metadataTable),
       // Finds an account by email without a listing, and indexes the account it confirms.
       readWriteTable(ctx.accountIndexTable),

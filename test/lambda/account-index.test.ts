@@ -3,6 +3,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createClient } from '../../lambda/shared/clients';
 import {
   indexAccount,
+  indexedLookup,
   indexKey,
   lookUpAccount,
   reconcileAccountIndex,
@@ -84,4 +85,24 @@ test('a stale miss (an account made since the last reconcile) is found once the 
   expect(await lookUpAccount(fx.ddb, fx.table, org2, 'email', 'existing-00004@example.com')).toMatchObject({
     id: bigger.account('existing-00004@example.com')!.id,
   });
+});
+
+test('before the first reconcile the index is not trusted: a look-up lists the organization; after it, the index answers', async () => {
+  const { lz } = landingZone({ organization: largeOrganization(30), pageSize: 20 });
+  const org = createClient(OrganizationsClient);
+  const email = 'existing-00030@example.com';
+
+  const before = lz.summary().calls;
+  const early = await indexedLookup(fx.ddb, fx.table, org, 'read').byEmail(email);
+  const listingCalls = lz.summary().calls - before;
+  expect(early?.email).toBe(email);
+  expect(lz.callCounts['Organizations.ListAccounts']).toBe(2);
+
+  await reconcileAccountIndex(fx.ddb, fx.table, org);
+  const afterReconcile = lz.summary().calls;
+  const late = await indexedLookup(fx.ddb, fx.table, org, 'read').byEmail(email);
+  expect(late?.email).toBe(email);
+  // One DescribeAccount of the hit: no listing any more.
+  expect(lz.summary().calls - afterReconcile).toBe(1);
+  expect(listingCalls).toBe(2);
 });
