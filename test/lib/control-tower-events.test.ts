@@ -1,4 +1,5 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { ManagementAccountStack } from '../../lib/management-account-stack';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -218,5 +219,24 @@ describe('ControlTowerEventForwarding', () => {
     expect(() => new ControlTowerEventForwarding(stack as Stack, 'F', { factoryAccountId: 'abc' })).toThrow(
       /12-digit/,
     );
+  });
+});
+
+describe('ManagementAccountStack', () => {
+  const stackWith = (forwardControlTowerEvents?: boolean) =>
+    Template.fromStack(
+      new ManagementAccountStack(new App(), 'Management', {
+        env: { account: '111111111111', region: 'us-east-1' },
+        factoryAccountId: '222222222222',
+        forwardControlTowerEvents,
+      }),
+    );
+
+  test('forwards the lifecycle events to the factory account by default, and not when told not to', () => {
+    stackWith().hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ source: ['aws.controltower'] }),
+      Targets: [Match.objectLike({ Arn: Match.objectLike({}) })],
+    });
+    stackWith(false).resourceCountIs('AWS::Events::Rule', 0);
   });
 });
