@@ -21,6 +21,7 @@ import type { AftRunResultFigures, FactoryRunResult, WorkerJob, WorkerResult } f
  *   npm run bench -- --skip-tests  leaves out the wall time of the test suite
  *   npm run bench -- --skip-synth  leaves out `cdk synth` and the bundle sizes
  *   npm run bench -- --scale 300   one scale for every factory run
+ *   npm run bench -- --sizes 5,50  these N only
  */
 export const CREATE_MINUTES = 25;
 export const LIMIT = 5;
@@ -76,6 +77,7 @@ interface Options {
   skipSynth: boolean;
   write: boolean;
   scale?: number;
+  sizes?: number[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -87,12 +89,18 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--skip-tests') o.skipTests = true;
     else if (a === '--skip-synth') o.skipSynth = true;
     else if (a === '--write') writeGiven = true;
-    else if (a === '--scale') {
+    else if (a === '--sizes') {
+      o.sizes = String(argv[++i] ?? '')
+        .split(',')
+        .map(Number);
+      if (!o.sizes.length || o.sizes.some((n) => !(Number.isInteger(n) && n > 0)))
+        throw new Error('--sizes needs N values > 0, comma-separated (e.g. 5,50,200)');
+    } else if (a === '--scale') {
       o.scale = Number(argv[++i]);
       if (!(o.scale > 0)) throw new Error('--scale needs a number > 0');
     } else
       throw new Error(
-        `Unknown option ${a} (options: --quick, --skip-tests, --skip-synth, --write, --scale <x>)`,
+        `Unknown option ${a} (options: --quick, --skip-tests, --skip-synth, --write, --scale <x>, --sizes <n,...>)`,
       );
   }
   o.write = !o.quick || writeGiven;
@@ -154,7 +162,7 @@ async function main(): Promise<void> {
     const slotWaitTimeoutSeconds = definition?.States?.[STEP.ACQUIRE_SLOT]?.TimeoutSeconds;
 
     const base = { createMinutes: CREATE_MINUTES, jitter: 0, seed: 1, limit: LIMIT, templatePath };
-    const sizes = options.quick ? [5, 20] : [5, 20, 50, 200, 1000];
+    const sizes = options.sizes ?? (options.quick ? [5, 20] : [5, 20, 50, 200, 1000]);
     const throughput: ThroughputRow[] = [];
     for (const n of sizes) {
       const scale = options.scale ?? FACTORY_SCALE[n] ?? 200;
