@@ -76,11 +76,7 @@ export interface FactoryFigures {
 
 /** The Acquire tasks of the semaphores ('Acquire slot', 'Acquire customizations slot'). */
 const ACQUIRE_STATE = /^Acquire\b/;
-const POLL_STATES: string[] = [
-  STEP.WAIT_FOR_CONTROL_TOWER,
-  STEP.CHECK_PROVISIONING,
-  STEP.PROVISIONING_FINISHED,
-];
+const POLL_STATES: string[] = [STEP.WAIT_FOR_CONTROL_TOWER, STEP.PROVISIONING_FINISHED];
 
 function emailOf(e: LocalExecution): string | undefined {
   const email = (e.input as { request?: { accountEmail?: string } }).request?.accountEmail;

@@ -43,9 +43,11 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`- Bench wall time: ${r.benchWallSeconds} s`);
   out.push('');
   out.push(
-    `Durations are emulated time on the scaled clock (emulated ms per real ms = the scale). Control Tower creates an account in T = ${T} min (no jitter unless said), the semaphore limit is L = ${L}, the state machine polls Control Tower every ${r.settings.pollIntervalSeconds ?? '?'} s and an Acquire slot task times out (and registers again) after ${r.settings.slotWaitTimeoutSeconds ?? '?'} s. Every real millisecond this machine spends is \`scale\` emulated milliseconds, so each run prints its event loop utilization (ELU), its CPU use and the machine's load average. The account pipelines' stages take the emulator's stage time: their builds (in AWS, CodeBuild jobs beside the orchestration) are not run in the measured process.`,
+    `Durations are emulated time on the scaled clock (emulated ms per real ms = the scale). Control Tower creates an account in T = ${T} min (no jitter unless said), the semaphore limit is L = ${L}, the lifecycle event of each Control Tower operation ends its wait (the emulator delivers it a few emulated seconds after the operation ends), the wait reads the record itself after ${r.settings.pollIntervalSeconds ?? '?'} s without an event, and an Acquire slot task times out (and registers again) after ${r.settings.slotWaitTimeoutSeconds ?? '?'} s. Every real millisecond this machine spends is \`scale\` emulated milliseconds, so each run prints its event loop utilization (ELU), its CPU use and the machine's load average. The account pipelines' stages take the emulator's stage time: their builds (in AWS, CodeBuild jobs beside the orchestration) are not run in the measured process.`,
   );
   out.push('');
+
+  out.push(...issueFigures(r));
 
   // 1. Throughput
   out.push('## 1. Throughput');
@@ -165,7 +167,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('## 3. Per-account overhead');
   out.push('');
   out.push(
-    'Control Tower completion to the success notification (emulated seconds, median / max), and state transitions per account (median, max in brackets): workflow (states entered once), semaphore waiting (Acquire slot re-entries after a timeout), Control Tower polling (Wait / Check / Choice loop).',
+    'Control Tower completion to the success notification (emulated seconds, median / max), and state transitions per account (median, max in brackets): workflow (states entered once), semaphore waiting (Acquire slot re-entries after a timeout), Control Tower wait (the token wait and its Choice, again after each poll interval without an event).',
   );
   out.push('');
   const tr = (s: Spread) => (s.count ? `${s.median} (${s.max})` : 'n/a');
@@ -291,13 +293,13 @@ export function findings(r: BenchResults): string[] {
   if (poll) {
     const polls = Math.ceil(T / poll);
     lines.push(
-      `Polling: ${pct(f.transitions.share.controlTowerPolling)} of all state transitions at N=${largest.n} (${f.transitions.perAccount.controlTowerPolling.median} of ${f.transitions.perAccount.total.median} per account) are the Wait / Check / Choice loop: a ${poll} s poll over a ${T / 60}-min operation is about ${polls} rounds x 3 states.`,
+      `Control Tower wait: ${pct(f.transitions.share.controlTowerPolling)} of all state transitions at N=${largest.n} (${f.transitions.perAccount.controlTowerPolling.median} of ${f.transitions.perAccount.total.median} per account): the token wait and its Choice, entered once when the lifecycle event comes, and again every ${poll} s without one (a ${T / 60}-min operation would take about ${polls} such rounds if every event were lost).`,
     );
     const h = f.handoff.completionToRelease;
     lines.push(
-      `Detection: Control Tower completion -> Release slot is ${h.median} s median (max ${h.max}) at N=${largest.n} with T a whole number of ${poll} s polls (the polls of the first round line up with the completions and later rounds drift with CPU delays).` +
+      `Detection: Control Tower completion -> Release slot is ${h.median} s median (max ${h.max}) at N=${largest.n}: the lifecycle event's delivery (emulated: a few seconds), the event function's read of the record, the callback, and this machine's time.` +
         (r.jitterRun
-          ? ` With T +/-${r.jitterRun.job.jitter * 100} % it is ${r.jitterRun.figures.handoff.completionToRelease.median} s median (max ${r.jitterRun.figures.handoff.completionToRelease.max}): a completion lands anywhere in a ${poll} s poll, ${poll / 2} s on average.`
+          ? ` With T +/-${r.jitterRun.job.jitter * 100} % it is ${r.jitterRun.figures.handoff.completionToRelease.median} s median (max ${r.jitterRun.figures.handoff.completionToRelease.max}): the event does not depend on where the completion falls.`
           : ''),
     );
   }
@@ -321,4 +323,65 @@ export function findings(r: BenchResults): string[] {
       lines.push(`N=${row.n} ran on a busy machine (${flag}): its emulated times are inflated by it.`);
   }
   return lines;
+}
+
+/** The table of issue 13 ("Control Tower completion by event, and an organization of thousands of accounts"), every figure from this run. */
+export function issueFigures(r: BenchResults): string[] {
+  const at = (n: number) => r.throughput.find((row) => row.n === n);
+  const notRun = (what: string) => `not measured in this run (${what})`;
+  const ratioAt = (n: number) => at(n)?.factory.figures.throughput.ratio ?? 'not run';
+  const n50 = at(50)?.factory.figures;
+  const release = r.throughput
+    .map((row) => `N=${row.n}: ${row.factory.figures.handoff.completionToRelease.median ?? 'n/a'} s`)
+    .join(', ');
+  const small = r.orgScale?.find((o) => o.accounts === 100);
+  const large = r.orgScale?.find((o) => o.accounts === 5000);
+  const calls = (o: { validateTotal: number; fetchByEmailTotal: number }) =>
+    `${o.validateTotal} (validate) + ${o.fetchByEmailTotal} (fetch by email)`;
+  const cli = r.cliScale;
+  const n1000 = at(1000);
+  const rows: (string | number | null)[][] = [
+    [
+      'state transitions per account, all included, N=50 (median, max)',
+      '<= 30',
+      n50
+        ? `${n50.transitions.perAccount.total.median} (${n50.transitions.perAccount.total.max})`
+        : notRun('N=50 runs in the full bench'),
+    ],
+    ['Control Tower done -> slot released, median (emulated s)', '<= 3 s', release || 'n/a'],
+    [
+      'makespan / ceil(N/5)*T, N=5 / 50 / 200',
+      '<= 1.05 / 1.01 / 1.01',
+      `${ratioAt(5)} / ${ratioAt(50)} / ${ratioAt(200)}`,
+    ],
+    [
+      'AWS calls per request, organization of 100 vs 5,000 accounts',
+      'equal within 10 %',
+      small && large
+        ? `${calls(small)} = ${small.validateTotal + small.fetchByEmailTotal} vs ${calls(large)} = ${large.validateTotal + large.fetchByEmailTotal}`
+        : notRun('organization scale'),
+    ],
+    [
+      `\`plan\` and \`rerun --ous\` wall time at ${cli?.accounts ?? 5000} accounts (real ms; DynamoDB calls)`,
+      'printed',
+      cli
+        ? `plan ${cli.plan.wallMs} ms (${cli.plan.calls} calls, ${cli.plan.changes} change found); rerun --ous ${cli.rerunOus.wallMs} ms (${cli.rerunOus.calls} calls, ${cli.rerunOus.selected} accounts chosen)`
+        : notRun('CLI scale'),
+    ],
+    [
+      'N=1,000 requests: makespan / bound',
+      'printed',
+      n1000
+        ? `${n1000.factory.figures.throughput.ratio} (ELU ${n1000.factory.load.elu}, scale ${n1000.factory.job.scale}, wall ${round(n1000.factory.load.wallMs / 1000, 0)} s)`
+        : notRun('N=1,000 runs in the full bench'),
+    ],
+  ];
+  return [
+    '## 0. The figures of issue 13',
+    '',
+    `One run, T = ${r.settings.createMinutes} min, emulated time unless said. AWS calls per request: what Validate request (a new account) and Fetch account ID (by email) call, through the account index (its hourly reconcile, one listing, is not per request); \`plan\` / \`rerun --ous\`: the command's work after it opened its target (scanning the requests and metadata tables, computing), not the process start nor the re-run state machine.`,
+    '',
+    table(['figure', 'goal', 'this run'], rows),
+    '',
+  ];
 }

@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { STEP } from '../lib/workflow/step-names';
 import { synthTemplate } from '../local/engine/synth';
 import type { CfnTemplate } from '../local/engine/template';
+import { measureCliScale, type CliScaleFigure } from './cli-scale';
 import { measureSynth, measureTests, REPO_ROOT, type SynthFigures, type TestFigures } from './engineering';
+import { measureOrgScale, type OrgScaleFigure } from './org-scale';
 import { renderMarkdown } from './report';
 import { ratio, round } from './stats';
 import type { AftRunResultFigures, FactoryRunResult, WorkerJob, WorkerResult } from './worker';
@@ -14,11 +16,12 @@ import type { AftRunResultFigures, FactoryRunResult, WorkerJob, WorkerResult } f
  * `npm run bench`: figures measured on the local engine, each a ratio or a count (or
  * an emulated duration) from one run, so they compare across machines.
  *
- *   npm run bench                  N = 5, 20, 50, 200, the engineering figures, writes bench/results.{json,md}
+ *   npm run bench                  N = 5, 20, 50, 200, 1000, the organization-scale and engineering figures, writes bench/results.{json,md}
  *   npm run bench -- --quick       N = 5, 20 only; prints, writes nothing (add --write to write)
  *   npm run bench -- --skip-tests  leaves out the wall time of the test suite
  *   npm run bench -- --skip-synth  leaves out `cdk synth` and the bundle sizes
  *   npm run bench -- --scale 300   one scale for every factory run
+ *   npm run bench -- --sizes 5,50  these N only
  */
 export const CREATE_MINUTES = 25;
 export const LIMIT = 5;
@@ -28,7 +31,11 @@ export const AFT_INTERVAL_SECONDS = 300;
  * milliseconds: small runs keep a low scale; the 200-request run needs a higher one to
  * stay within minutes (its event loop utilization is printed next to it).
  */
-export const FACTORY_SCALE: Record<number, number> = { 5: 200, 20: 200, 50: 300, 200: 400 };
+export const FACTORY_SCALE: Record<number, number> = { 5: 200, 20: 200, 50: 300, 200: 400, 1000: 600 };
+/** The organization sizes whose AWS calls per request are compared. */
+export const ORG_SIZES = [100, 5000];
+/** Managed accounts for the `plan` / `rerun --ous` wall times. */
+export const CLI_ACCOUNTS = 5000;
 /** The AFT scheduler makes a few calls per 5 minutes: it can run much faster. */
 export const AFT_SCALE = 2000;
 /** The extra run that varies Control Tower durations (the polls no longer line up with them). */
@@ -56,6 +63,10 @@ export interface BenchResults {
   };
   throughput: ThroughputRow[];
   jitterRun?: FactoryRunResult;
+  /** AWS calls per request in organizations of ORG_SIZES accounts. */
+  orgScale?: OrgScaleFigure[];
+  /** `plan` and `rerun --ous` at CLI_ACCOUNTS managed accounts. */
+  cliScale?: CliScaleFigure;
   engineering: { synth?: SynthFigures; tests?: TestFigures };
   benchWallSeconds: number;
 }
@@ -66,6 +77,7 @@ interface Options {
   skipSynth: boolean;
   write: boolean;
   scale?: number;
+  sizes?: number[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -77,12 +89,18 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--skip-tests') o.skipTests = true;
     else if (a === '--skip-synth') o.skipSynth = true;
     else if (a === '--write') writeGiven = true;
-    else if (a === '--scale') {
+    else if (a === '--sizes') {
+      o.sizes = String(argv[++i] ?? '')
+        .split(',')
+        .map(Number);
+      if (!o.sizes.length || o.sizes.some((n) => !(Number.isInteger(n) && n > 0)))
+        throw new Error('--sizes needs N values > 0, comma-separated (e.g. 5,50,200)');
+    } else if (a === '--scale') {
       o.scale = Number(argv[++i]);
       if (!(o.scale > 0)) throw new Error('--scale needs a number > 0');
     } else
       throw new Error(
-        `Unknown option ${a} (options: --quick, --skip-tests, --skip-synth, --write, --scale <x>)`,
+        `Unknown option ${a} (options: --quick, --skip-tests, --skip-synth, --write, --scale <x>, --sizes <n,...>)`,
       );
   }
   o.write = !o.quick || writeGiven;
@@ -139,11 +157,12 @@ async function main(): Promise<void> {
     const templatePath = path.join(dir, 'template.json');
     fs.writeFileSync(templatePath, JSON.stringify(template));
     const definition = workflowDefinition(template);
-    const pollIntervalSeconds = definition?.States?.[STEP.WAIT_FOR_CONTROL_TOWER]?.Seconds;
+    // The Control Tower wait's slow poll: its task's timeout (the lifecycle event ends it first).
+    const pollIntervalSeconds = definition?.States?.[STEP.WAIT_FOR_CONTROL_TOWER]?.TimeoutSeconds;
     const slotWaitTimeoutSeconds = definition?.States?.[STEP.ACQUIRE_SLOT]?.TimeoutSeconds;
 
     const base = { createMinutes: CREATE_MINUTES, jitter: 0, seed: 1, limit: LIMIT, templatePath };
-    const sizes = options.quick ? [5, 20] : [5, 20, 50, 200];
+    const sizes = options.sizes ?? (options.quick ? [5, 20] : [5, 20, 50, 200, 1000]);
     const throughput: ThroughputRow[] = [];
     for (const n of sizes) {
       const scale = options.scale ?? FACTORY_SCALE[n] ?? 200;
@@ -184,6 +203,17 @@ async function main(): Promise<void> {
       )) as FactoryRunResult;
     }
 
+    const orgScale: OrgScaleFigure[] = [];
+    for (const accounts of ORG_SIZES) {
+      console.log(`AWS calls per request, organization of ${accounts} accounts...`);
+      const f = await measureOrgScale(accounts);
+      console.log(`  validate ${f.validateTotal}, fetch by email ${f.fetchByEmailTotal}`);
+      orgScale.push(f);
+    }
+    console.log(`plan and rerun --ous at ${CLI_ACCOUNTS} managed accounts...`);
+    const cliScale = await measureCliScale(CLI_ACCOUNTS);
+    console.log(`  plan ${cliScale.plan.wallMs} ms, rerun --ous ${cliScale.rerunOus.wallMs} ms`);
+
     const engineering: BenchResults['engineering'] = {};
     if (!options.skipSynth) {
       console.log('cdk synth with bundling...');
@@ -220,6 +250,8 @@ async function main(): Promise<void> {
       },
       throughput,
       jitterRun,
+      orgScale,
+      cliScale,
       engineering,
       benchWallSeconds: round((Date.now() - wallStart) / 1000, 0),
     };

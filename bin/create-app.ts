@@ -85,6 +85,7 @@ export function createApp(options: CreateAppOptions = {}): AccountFactoryApp {
     managementStack = new ManagementAccountStack(app, `${stackName}Management`, {
       env: { account: config.managementAccountId, region: config.homeRegion },
       factoryAccountId: config.factoryAccountId!,
+      factoryRegion: config.factoryRegion ?? config.homeRegion,
       homeRegion: config.homeRegion,
       roleName,
       trustedRolePath: factorySettings.factoryRolePath,

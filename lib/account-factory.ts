@@ -1,4 +1,4 @@
-import { Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Fn, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -42,6 +42,8 @@ import { HANDLER, HandlerName } from './workflow/step-names';
 import { AccountFactoryMonitoring, AccountFactoryMonitoringOptions, MonitoredLock } from './monitoring';
 import { DriftDetection, DriftDetectionOptions } from './drift-detection';
 import { Approvals, ApprovalsOptions } from './approvals';
+import { ControlTowerEvents } from './control-tower-events';
+import { AccountIndex } from './account-index';
 
 /** Opt-in account baseline options, applied in step 7 ('Apply feature options'). */
 export interface FeatureOptions {
@@ -141,9 +143,12 @@ export interface AccountFactoryProps {
    */
   readonly failureTopic?: sns.ITopic;
   /**
-   * How long the workflow waits between two checks of a Control Tower operation.
-   * At least 10 seconds.
-   * @default Duration.seconds(60)
+   * The safety net of the wait for a Control Tower operation: the operation's lifecycle
+   * event ends the wait; when none came within this interval (events are best effort),
+   * the execution reads the Service Catalog record itself and waits again. A closure's
+   * termination sends no lifecycle event: its record is read every minute, or every
+   * `controlTowerPollInterval` when that is shorter. Between 10 seconds and 1 hour.
+   * @default Duration.minutes(10)
    */
   readonly controlTowerPollInterval?: Duration;
   /**
@@ -299,6 +304,18 @@ export class AccountFactory extends Construct {
   public readonly rerunStateMachine: sfn.StateMachine;
   /** Alarms, dashboard and `metric*()` methods for the metrics the handlers emit. */
   public readonly monitoring: AccountFactoryMonitoring;
+  /**
+   * Control Tower's lifecycle events end the wait for an account operation: the
+   * waits table, the await and event functions, the rule (and, in a vending account,
+   * the bus policy that lets the management account forward the events).
+   */
+  public readonly controlTowerEvents: ControlTowerEvents;
+  /**
+   * The organization's accounts by email and name, so a request's cost does not grow
+   * with the organization: validation and Fetch account ID read it; a scheduled
+   * reconcile rebuilds it from one listing.
+   */
+  public readonly accountIndex: AccountIndex;
 
   /** The drift check, with `driftDetection`. */
   public readonly driftDetection?: DriftDetection;
@@ -356,6 +373,23 @@ export class AccountFactory extends Construct {
       : this.createControlTowerAccess(config, props, rolePath);
     this.managementRole = props.controlTowerManagementRole ?? this.controlTowerAccess!.role;
     const homeRegion = props.controlTowerHomeRegion ?? Stack.of(this).region;
+    this.accountIndex = new AccountIndex(this, 'AccountIndex', {
+      managementRole: this.managementRole,
+      rolePath,
+      controlTowerHomeRegion: homeRegion,
+      encryptionKey: key,
+      logRetention: props.logRetention,
+    });
+    this.controlTowerEvents = new ControlTowerEvents(this, 'ControlTowerEvents', {
+      managementRole: this.managementRole,
+      rolePath,
+      controlTowerHomeRegion: homeRegion,
+      managementAccountId: props.controlTowerManagementRole
+        ? Arn.split(this.managementRole.roleArn, ArnFormat.SLASH_RESOURCE_NAME).account
+        : undefined,
+      encryptionKey: key,
+      logRetention: props.logRetention,
+    });
 
     const steps = this.createSteps(config, props, {
       environment,
@@ -382,6 +416,7 @@ export class AccountFactory extends Construct {
     });
     this.stateMachine = this.createStateMachine(steps, config, props, pipelineArnPattern);
     this.approvals?.bind(this.stateMachine);
+    this.controlTowerEvents.grantTaskResponse(this.stateMachine);
     this.semaphore.guard(this.stateMachine);
     this.semaphore.checkOperationRecords(this.managementRole, homeRegion);
     this.semaphore.reportOrphanedOperations(this.failureTopic);
@@ -399,6 +434,7 @@ export class AccountFactory extends Construct {
         this.semaphore.acquireFunction,
         this.semaphore.releaseFunction,
         ...(this.approvals ? [this.approvals.function] : []),
+        this.controlTowerEvents.awaitFunction,
       ],
       pipelineArnPattern,
       provisioningCustomizations: props.provisioningCustomizations,
@@ -411,7 +447,13 @@ export class AccountFactory extends Construct {
     this.customizationsResultFunction = result.function;
     this.customizationsResultRule = rule;
 
-    for (const f of [...steps.all(), trigger, result])
+    for (const f of [
+      ...steps.all(),
+      trigger,
+      result,
+      ...this.controlTowerEvents.handlerFunctions,
+      this.accountIndex.reconcileHandler,
+    ])
       this.handlerFunctions[f.handlerName as HandlerName] = f;
     this.functions = {
       ...steps.functionsByHandler(),
@@ -420,6 +462,9 @@ export class AccountFactory extends Construct {
       [HANDLER.RELEASE_SLOT]: this.semaphore.releaseFunction,
       [HANDLER.SEMAPHORE_CLEANUP]: this.semaphore.cleanupFunction,
       [HANDLER.CUSTOMIZATIONS_RESULT]: this.customizationsResultFunction,
+      [HANDLER.AWAIT_CONTROL_TOWER]: this.controlTowerEvents.awaitFunction,
+      [HANDLER.CONTROL_TOWER_EVENT]: this.controlTowerEvents.eventFunction,
+      [HANDLER.RECONCILE_ACCOUNT_INDEX]: this.accountIndex.reconcileFunction,
     };
 
     const toFailureTopic = !props.monitoring?.alarmTopic && !props.failureTopic && key !== undefined;
@@ -684,6 +729,7 @@ export class AccountFactory extends Construct {
         features: config.features,
         // The execution role trusts the factory's roles that assume it, not the whole account
         // (trustExecutionRole adds others, e.g. a provisioning customization's).
+        accountIndexTable: this.accountIndex.table,
         executionRoleTrustedArns: Lazy.string({
           produce: () =>
             Fn.join(
@@ -712,7 +758,9 @@ export class AccountFactory extends Construct {
       steps,
       semaphore: this.semaphore,
       customizationsLock: this.customizationsLock,
+      awaitFunction: this.controlTowerEvents.awaitFunction,
       pollInterval: config.pollInterval,
+      terminationPollInterval: Duration.seconds(Math.min(60, config.pollInterval.toSeconds())),
       pipelineArnPattern,
       provisioningCustomizations: props.provisioningCustomizations,
       approval: this.approvals && {

@@ -5,11 +5,23 @@ import {
   ControlTowerAccessProps,
   DEFAULT_MANAGEMENT_ROLE_NAME,
 } from './control-tower-access';
+import { ControlTowerEventForwarding } from './control-tower-event-forwarding';
 
 export interface ManagementAccountStackProps
   extends StackProps, Omit<ControlTowerAccessProps, 'factoryAccountId'> {
   /** The account the factory runs in (the AFT management / vending account). */
   readonly factoryAccountId: string;
+  /**
+   * Forward Control Tower's account lifecycle events to the factory account's default
+   * bus (the factory's Control Tower wait ends on them; without them it polls slowly).
+   * @default true
+   */
+  readonly forwardControlTowerEvents?: boolean;
+  /**
+   * The factory's region, where the events are forwarded.
+   * @default - this stack's region
+   */
+  readonly factoryRegion?: string;
 }
 
 /**
@@ -22,6 +34,8 @@ export interface ManagementAccountStackProps
  */
 export class ManagementAccountStack extends Stack {
   public readonly access: ControlTowerAccess;
+  /** Forwards Control Tower's account lifecycle events to the factory (unless turned off). */
+  public readonly eventForwarding?: ControlTowerEventForwarding;
 
   constructor(scope: Construct, id: string, props: ManagementAccountStackProps) {
     super(scope, id, {
@@ -33,6 +47,12 @@ export class ManagementAccountStack extends Stack {
       ...props,
       roleName: props.roleName ?? DEFAULT_MANAGEMENT_ROLE_NAME,
     });
+    if (props.forwardControlTowerEvents ?? true) {
+      this.eventForwarding = new ControlTowerEventForwarding(this, 'ControlTowerEventForwarding', {
+        factoryAccountId: props.factoryAccountId,
+        factoryRegion: props.factoryRegion,
+      });
+    }
     new CfnOutput(this, 'ManagementRoleArn', {
       value: this.access.role.roleArn,
       description: "The factory's controlTowerManagementRole",

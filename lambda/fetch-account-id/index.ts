@@ -8,7 +8,8 @@ import { AccountNotFound } from '../shared/errors';
 import { parseInput } from '../shared/input';
 import { beginInvocation, createLogger } from '../shared/logger';
 import { createManagementClients } from '../shared/management';
-import { findAccountByEmail } from '../shared/organizations';
+import { type AccountLookup, accountLookupFromEnv, listingLookup } from '../shared/account-index';
+import { createMetadataDocumentClient } from '../shared/metadata';
 import { withRemainingTime } from '../shared/retry';
 
 /**
@@ -19,6 +20,7 @@ import { withRemainingTime } from '../shared/retry';
 
 const logger = createLogger('fetch-account-id');
 const management = createManagementClients(createClient(STSClient));
+const doc = createMetadataDocumentClient();
 
 const PayloadSchema = z.object({
   state: z.object({
@@ -32,14 +34,19 @@ const PayloadSchema = z.object({
 });
 type Payload = z.infer<typeof PayloadSchema>;
 
-export async function fetchAccountId(org: OrganizationsClient, payload: Payload): Promise<AccountRef> {
+/**
+ * `accounts`: the account index (the factory's function), so an account is found by
+ * email without a listing; the account confirmed here is indexed at once.
+ */
+export async function fetchAccountId(
+  org: OrganizationsClient,
+  payload: Payload,
+  accounts: AccountLookup = listingLookup(org),
+): Promise<AccountRef> {
   const { validation, provisioningStatus } = payload.state;
   const email = validation.request.accountEmail.trim().toLowerCase();
   const accountId =
-    provisioningStatus?.accountId ??
-    validation.accountId ??
-    (await findAccountByEmail(org, email))?.id ??
-    null;
+    provisioningStatus?.accountId ?? validation.accountId ?? (await accounts.byEmail(email))?.id ?? null;
   if (!accountId) {
     throw new AccountNotFound(`No account in the organization uses ${email}`);
   }
@@ -47,7 +54,13 @@ export async function fetchAccountId(org: OrganizationsClient, payload: Payload)
     const out = await org.send(new DescribeAccountCommand({ AccountId: accountId }));
     const account = out.Account;
     if (!account?.Id) throw new AccountNotFound(`DescribeAccount ${accountId} returned no account`);
-    return { accountId: account.Id, email: (account.Email ?? email).toLowerCase(), name: account.Name ?? '' };
+    const found = {
+      accountId: account.Id,
+      email: (account.Email ?? email).toLowerCase(),
+      name: account.Name ?? '',
+    };
+    await accounts.remember({ id: found.accountId, email: found.email, name: found.name });
+    return found;
   } catch (err) {
     if ((err as Error).name === 'AccountNotFoundException') {
       throw new AccountNotFound(`Account ${accountId} (for ${email}) is not in the organization`);
@@ -59,7 +72,11 @@ export async function fetchAccountId(org: OrganizationsClient, payload: Payload)
 export const handler = withRemainingTime(async (event: unknown, context?: Context): Promise<AccountRef> => {
   beginInvocation(logger, event, context);
   const payload = parseInput(PayloadSchema, event, 'Fetch account ID');
-  const result = await fetchAccountId(management.organizations, payload);
+  const result = await fetchAccountId(
+    management.organizations,
+    payload,
+    accountLookupFromEnv(doc, management.organizations, 'readWrite'),
+  );
   logger.info('account found', { requestId: payload.state.validation.requestId, ...result });
   return result;
 });

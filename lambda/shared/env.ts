@@ -68,6 +68,10 @@ export const ENV = {
   APPROVAL_TIMEOUT_SECONDS: 'APPROVAL_TIMEOUT_SECONDS',
   /** 'true': the principal named in `requestedBy` may approve its own request. */
   APPROVAL_ALLOW_SELF: 'APPROVAL_ALLOW_SELF',
+  /** Executions waiting for a Control Tower operation, by account name / ID (lifecycle events end the wait). */
+  CONTROL_TOWER_WAITS_TABLE: 'CONTROL_TOWER_WAITS_TABLE',
+  /** The organization's accounts by email and name (lambda/shared/account-index.ts). */
+  ACCOUNT_INDEX_TABLE: 'ACCOUNT_INDEX_TABLE',
 } as const;
 
 export type EnvName = keyof typeof ENV;

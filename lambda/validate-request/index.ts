@@ -28,11 +28,9 @@ import {
 import {
   AccountSummary,
   describeOrganizationalUnit,
-  findAccountByEmail,
   isOpen,
   hasBaselineDrift,
   isRegisteredWithControlTower,
-  listAllAccounts,
   listAllOrganizationalUnits,
 } from '../shared/organizations';
 import {
@@ -44,6 +42,7 @@ import {
   requestIdOf,
 } from '../shared/schema';
 import { findEnrolledProduct } from '../shared/service-catalog';
+import { type AccountLookup, accountLookupFromEnv, listingLookup } from '../shared/account-index';
 import { withRemainingTime } from '../shared/retry';
 
 /**
@@ -69,6 +68,12 @@ export interface ValidateClients {
   controlTower: ControlTowerClient;
   serviceCatalog: ServiceCatalogClient;
   metadata: MetadataTable;
+  /**
+   * Accounts by email and name. The factory's function reads the account index
+   * (ACCOUNT_INDEX_TABLE): the same few calls at any organization size.
+   * @default - one ListAccounts listing per validation
+   */
+  accounts?: AccountLookup;
 }
 
 /** The part of the step payload this step reads. */
@@ -155,9 +160,9 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
     );
   }
 
+  const accounts = clients.accounts ?? listingLookup(clients.organizations);
   const managed = await managedAccount(clients.metadata, request.accountEmail);
-  const accounts = await listAllAccounts(clients.organizations);
-  const byEmail = await findAccountByEmail(clients.organizations, request.accountEmail, accounts);
+  const byEmail = await accounts.byEmail(request.accountEmail);
   const accountId = managed?.accountId ?? byEmail?.id ?? null;
 
   const base = {
@@ -174,7 +179,7 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
         `to import that account, set accountName to '${byEmail.name}'`,
     );
   }
-  assertNameFree(accounts, request, accountId);
+  assertNameFree(await accounts.byName(request.accountName), request, accountId);
 
   if (managed) {
     const previous = previousRequest(managed, state.previous);
@@ -231,11 +236,11 @@ export async function validateRequest(clients: ValidateClients, payload: Payload
 async function controlTowerDrift(
   clients: ValidateClients,
   accountId: string,
-  accounts: AccountSummary[],
+  accounts: AccountLookup,
   ouId: string,
   request: AccountRequest,
 ): Promise<string[]> {
-  const account = accounts.find((a) => a.id === accountId);
+  const account = await accounts.byId(accountId);
   if (!account || !isOpen(account)) return [];
   const drift: string[] = [];
   if (account.name !== request.accountName) drift.push('AccountName');
@@ -254,17 +259,18 @@ async function parentOf(org: OrganizationsClient, accountId: string): Promise<st
 
 /** Another open account (not this request's) already has the requested name. */
 function assertNameFree(
-  accounts: AccountSummary[],
+  named: AccountSummary | undefined,
   request: AccountRequest,
   ownAccountId: string | null,
 ): void {
-  const other = accounts.find(
-    (a) =>
-      isOpen(a) &&
-      a.name === request.accountName &&
-      a.id !== ownAccountId &&
-      a.email.toLowerCase() !== request.accountEmail,
-  );
+  const other =
+    named &&
+    isOpen(named) &&
+    named.name === request.accountName &&
+    named.id !== ownAccountId &&
+    named.email.toLowerCase() !== request.accountEmail
+      ? named
+      : undefined;
   if (other) {
     throw new AccountNameInUse(
       `accountName: '${request.accountName}' is already the name of account ${other.id} (${other.email}); pick another name`,
@@ -285,8 +291,8 @@ function previousRequest(managed: MetadataItem, previous: unknown): AccountReque
 async function validateRemoval(clients: ValidateClients, { state }: Payload): Promise<ValidationResult> {
   const request = parseRequest(state.previous, 'previous request');
   const managed = await managedAccount(clients.metadata, request.accountEmail);
-  const accountId =
-    managed?.accountId ?? (await findAccountByEmail(clients.organizations, request.accountEmail))?.id ?? null;
+  const accounts = clients.accounts ?? listingLookup(clients.organizations);
+  const accountId = managed?.accountId ?? (await accounts.byEmail(request.accountEmail))?.id ?? null;
   if (!accountId) {
     throw new AccountNotFound(
       `accountEmail: no account uses ${request.accountEmail}; there is nothing to remove`,
@@ -329,6 +335,7 @@ export const handler = withRemainingTime(
         controlTower: management.controlTower,
         serviceCatalog: management.serviceCatalog,
         metadata: metadataTableFromEnv(metadataDoc),
+        accounts: accountLookupFromEnv(metadataDoc, management.organizations, 'read'),
       },
       payload,
     );

@@ -36,7 +36,7 @@ export function resolveProps(props: AccountFactoryProps): ResolvedProps {
 
   const { controlTowerExecutionRoleName, executionRoleName } = resolveRoleNames(props);
 
-  const pollInterval = props.controlTowerPollInterval ?? Duration.seconds(60);
+  const pollInterval = props.controlTowerPollInterval ?? Duration.minutes(10);
   if (pollInterval.isUnresolved())
     throw new Error('AccountFactory controlTowerPollInterval must be a literal duration');
   const pollSeconds = pollInterval.toSeconds();

@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ConcurrencySemaphore } from '../concurrency-semaphore';
@@ -14,7 +15,6 @@ export const CLOSURE_STEP = {
   TERMINATE: STEP.TERMINATE_PROVISIONED_PRODUCT,
   TERMINATION_STARTED: STEP.TERMINATION_STARTED,
   WAIT: STEP.WAIT_FOR_TERMINATION,
-  CHECK: STEP.CHECK_TERMINATION,
   TERMINATION_FINISHED: STEP.TERMINATION_FINISHED,
   TERMINATION_FAILED: STEP.TERMINATION_FAILED,
   CLOSE_ACCOUNT: STEP.CLOSE_ACCOUNT,
@@ -23,8 +23,15 @@ export const CLOSURE_STEP = {
 
 export interface CloseAccountOnRemovalProps {
   readonly semaphore: ConcurrencySemaphore;
-  /** The workflow steps' functions (steps.ts): close-account (actions `terminate` and `close`) and check-provisioning. */
+  /** The workflow steps' functions (steps.ts): close-account (actions `terminate` and `close`). */
   readonly steps: WorkflowFunctions;
+  /** lambda/await-control-tower (`ControlTowerEvents.awaitFunction`). */
+  readonly awaitFunction: lambda.IFunction;
+  /**
+   * How often the wait reads the termination's record. Control Tower sends no account
+   * lifecycle event when a provisioned product is terminated (docs/aws-behaviour.md
+   * CT-25), so this poll is what ends the wait.
+   */
   readonly pollInterval: Duration;
   /** Where the removal continues (Remove from management), closed or not. */
   readonly removal: sfn.IChainable;
@@ -36,8 +43,8 @@ export interface CloseAccountOnRemovalProps {
  * request said `closeOnRemoval: true` (never the default). Like any Control
  * Tower operation it holds a slot of the semaphore (SlotGuardedOperation):
  * 'Acquire slot for closure' -> 'Terminate provisioned product' (Service Catalog,
- * token derived from the request) -> poll the record ('Wait for termination', 'Check
- * termination', the Check provisioning handler) -> 'Close account' (Organizations
+ * token derived from the request) -> 'Wait for termination' (the await-control-tower
+ * task, which reads the record every `pollInterval`) -> 'Close account' (Organizations
  * CloseAccount) -> 'Release slot after closure' -> the removal. Any failure goes to the
  * failure chain, which releases the slot.
  */
@@ -64,7 +71,6 @@ export class CloseAccountOnRemoval extends sfn.StateMachineFragment {
         start: CLOSURE_STEP.TERMINATE,
         started: CLOSURE_STEP.TERMINATION_STARTED,
         wait: CLOSURE_STEP.WAIT,
-        check: CLOSURE_STEP.CHECK,
         finished: CLOSURE_STEP.TERMINATION_FINISHED,
         failed: CLOSURE_STEP.TERMINATION_FAILED,
         release: CLOSURE_STEP.RELEASE_SLOT,
@@ -75,8 +81,8 @@ export class CloseAccountOnRemoval extends sfn.StateMachineFragment {
         comment:
           "Terminates the account's Account Factory provisioned product (idempotent: token derived from the request)",
       },
-      checkFunction: props.steps.fn(HANDLER.CHECK_PROVISIONING),
-      checkComment: 'Reads the Service Catalog record of the termination',
+      awaitFunction: props.awaitFunction,
+      waitComment: 'Waits for the termination, reading its Service Catalog record every poll interval',
       pollInterval: props.pollInterval,
       thenInSlot: close,
       onFailure: props.onFailure,

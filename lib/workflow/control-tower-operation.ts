@@ -6,6 +6,7 @@ import { ControlTowerOperationFailed, SlotLost } from '../../lambda/shared/error
 import { ConcurrencySemaphore } from '../concurrency-semaphore';
 import { controlTowerBusyRetry, THROTTLING_RETRY } from '../private/retry';
 import { HANDLER, STEP } from './step-names';
+import { ControlTowerWait } from './control-tower-wait';
 import { catchInto, ERROR_PATH, stepTask } from './step-task';
 import type { WorkflowFunctions } from './steps';
 
@@ -19,8 +20,8 @@ export interface ControlTowerOperationStates {
    * @default - every start is followed by the wait
    */
   readonly started?: string;
+  /** The task-token wait for the operation's end (ControlTowerWait). */
   readonly wait: string;
-  readonly check: string;
   readonly finished: string;
   readonly failed: string;
   readonly release: string;
@@ -39,10 +40,13 @@ export interface SlotGuardedOperationProps {
   readonly semaphore: ConcurrencySemaphore;
   readonly states: ControlTowerOperationStates;
   readonly start: ControlTowerOperationStart;
-  /** The check-provisioning handler: reads the Service Catalog record. */
-  readonly checkFunction: lambda.IFunction;
-  readonly checkComment: string;
-  /** The fixed wait between two checks of the Service Catalog record. */
+  /** lambda/await-control-tower (`ControlTowerEvents.awaitFunction`). */
+  readonly awaitFunction: lambda.IFunction;
+  readonly waitComment: string;
+  /**
+   * How long the wait lasts before the execution reads the record itself and waits
+   * again: the slow poll that catches a lost (or never sent) lifecycle event.
+   */
   readonly pollInterval: Duration;
   /**
    * A step that runs once the operation succeeded, still holding the slot.
@@ -55,11 +59,14 @@ export interface SlotGuardedOperationProps {
 /**
  * One Control Tower operation in a slot of the semaphore: 'Acquire slot' -> start the
  * operation (Service Catalog, token derived from the request; retried while Control Tower
- * is busy, keeping the slot, for up to about 4 hours) -> poll the record (wait, check)
- * -> [`thenInSlot`] -> 'Release slot'. A FAILED record goes to the failure chain as
+ * is busy, keeping the slot, for up to about 4 hours) -> wait for its end
+ * (ControlTowerWait: a task token completed by the lifecycle event, a read of the record
+ * every `pollInterval`) -> [`thenInSlot`] -> 'Release slot'. The slot is released only
+ * once the record is terminal: the wait's result is always the record's status, read by
+ * whoever completed the token. A FAILED record goes to the failure chain as
  * ControlTowerOperationFailed (which releases the slot too), as does any error. A slot
- * found lost before the start step called anything (SlotLost) sends the execution back to
- * the acquire state.
+ * found lost before the start step called anything (SlotLost) sends the execution back
+ * to the acquire state.
  */
 export class SlotGuardedOperation extends sfn.StateMachineFragment {
   public readonly startState: sfn.State;
@@ -94,15 +101,6 @@ export class SlotGuardedOperation extends sfn.StateMachineFragment {
     start.addCatch(acquire, { errors: [SlotLost.errorName], resultPath: sfn.JsonPath.DISCARD });
     catchInto(start, onFailure);
 
-    const wait = new sfn.Wait(this, states.wait, { time: sfn.WaitTime.duration(props.pollInterval) });
-    const check = catchInto(
-      stepTask(this, states.check, {
-        lambdaFunction: props.checkFunction,
-        resultPath: '$.provisioningStatus',
-        comment: props.checkComment,
-      }),
-      onFailure,
-    );
     const release = catchInto(semaphore.release(this, states.release), onFailure);
     release.addRetry(THROTTLING_RETRY);
 
@@ -117,6 +115,15 @@ export class SlotGuardedOperation extends sfn.StateMachineFragment {
 
     const succeeded = props.thenInSlot ?? release;
     if (props.thenInSlot) props.thenInSlot.next(release);
+    const wait = new ControlTowerWait(this, 'Wait', {
+      states: { wait: states.wait, finished: states.finished },
+      comment: props.waitComment,
+      awaitFunction: props.awaitFunction,
+      pollInterval: props.pollInterval,
+      onSucceeded: succeeded,
+      onFailed: failed,
+      onFailure,
+    });
     acquire.next(start);
     if (states.started) {
       start.next(
@@ -127,14 +134,6 @@ export class SlotGuardedOperation extends sfn.StateMachineFragment {
     } else {
       start.next(wait);
     }
-    wait
-      .next(check)
-      .next(
-        new sfn.Choice(this, states.finished)
-          .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'SUCCEEDED'), succeeded)
-          .when(sfn.Condition.stringEquals('$.provisioningStatus.status', 'FAILED'), failed)
-          .otherwise(wait),
-      );
     this.startState = acquire;
     this.endStates = [release];
   }
@@ -144,14 +143,18 @@ export interface ControlTowerOperationProps {
   readonly semaphore: ConcurrencySemaphore;
   /** The workflow steps' functions (steps.ts). */
   readonly steps: WorkflowFunctions;
+  /** lambda/await-control-tower (`ControlTowerEvents.awaitFunction`). */
+  readonly awaitFunction: lambda.IFunction;
+  /** How long the wait lasts before it reads the record itself (a lost lifecycle event). */
   readonly pollInterval: Duration;
   readonly onFailure: sfn.IChainable;
 }
 
 /**
  * Step 2, for CREATE / UPDATE / IMPORT: 'Acquire slot' -> 'Provision account'
- * (ProvisionProduct / UpdateProvisionedProduct) -> poll the record ('Wait for Control
- * Tower', 'Check provisioning') -> 'Release slot' (see SlotGuardedOperation).
+ * (ProvisionProduct / UpdateProvisionedProduct) -> 'Wait for Control Tower' (ended by the
+ * CreateManagedAccount / UpdateManagedAccount lifecycle event, or by the slow poll) ->
+ * 'Release slot' (see SlotGuardedOperation).
  */
 export class ControlTowerOperation extends SlotGuardedOperation {
   constructor(scope: Construct, id: string, props: ControlTowerOperationProps) {
@@ -161,7 +164,6 @@ export class ControlTowerOperation extends SlotGuardedOperation {
         acquire: STEP.ACQUIRE_SLOT,
         start: STEP.PROVISION_ACCOUNT,
         wait: STEP.WAIT_FOR_CONTROL_TOWER,
-        check: STEP.CHECK_PROVISIONING,
         finished: STEP.PROVISIONING_FINISHED,
         failed: STEP.CONTROL_TOWER_OPERATION_FAILED,
         release: STEP.RELEASE_SLOT,
@@ -171,8 +173,9 @@ export class ControlTowerOperation extends SlotGuardedOperation {
         comment:
           'Starts the Control Tower Account Factory operation (idempotent: token derived from the request)',
       },
-      checkFunction: props.steps.fn(HANDLER.CHECK_PROVISIONING),
-      checkComment: 'Reads the Service Catalog record',
+      awaitFunction: props.awaitFunction,
+      waitComment:
+        'Waits for the lifecycle event of the Control Tower operation; reads the Service Catalog record itself every poll interval',
       pollInterval: props.pollInterval,
       onFailure: props.onFailure,
     });

@@ -17,7 +17,12 @@ export interface ProvisioningWorkflowProps {
   readonly semaphore: ConcurrencySemaphore;
   /** Bounds the concurrent account pipelines. */
   readonly customizationsLock: SemaphoreLock;
+  /** lambda/await-control-tower (`ControlTowerEvents.awaitFunction`). */
+  readonly awaitFunction: lambda.IFunction;
+  /** The Control Tower wait's slow poll of the record (a lost lifecycle event). */
   readonly pollInterval: Duration;
+  /** The closure's poll of the termination's record (no lifecycle event ends it). */
+  readonly terminationPollInterval: Duration;
   readonly pipelineArnPattern: string;
   /** @default - none */
   readonly provisioningCustomizations?: sfn.IStateMachine;
@@ -55,6 +60,7 @@ export function provisioningWorkflow(scope: Construct, props: ProvisioningWorkfl
   const controlTower = new ControlTowerOperation(scope, 'ControlTowerOperation', {
     semaphore,
     steps,
+    awaitFunction: props.awaitFunction,
     pollInterval: props.pollInterval,
     onFailure,
   });
@@ -63,7 +69,8 @@ export function provisioningWorkflow(scope: Construct, props: ProvisioningWorkfl
   const closure = new CloseAccountOnRemoval(scope, 'Closure', {
     semaphore,
     steps,
-    pollInterval: props.pollInterval,
+    awaitFunction: props.awaitFunction,
+    pollInterval: props.terminationPollInterval,
     removal,
     onFailure,
   });

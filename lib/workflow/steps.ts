@@ -42,6 +42,8 @@ export interface StepContext {
   };
   /** The ARNs of the roles the execution role trusts, comma-separated (resolved at synth). */
   readonly executionRoleTrustedArns: string;
+  /** The index of the organization's accounts by email and name (AccountIndex). */
+  readonly accountIndexTable: dynamodb.ITable;
 }
 
 /** One permission of a step (build them with the helpers below). */
@@ -159,6 +161,7 @@ export const WORKFLOW_STEPS = [
           'organizations:ListRoots',
           'organizations:ListOrganizationalUnitsForParent',
           'organizations:DescribeOrganizationalUnit',
+          // Only until the account index's first reconcile (a factory just deployed).
           'organizations:ListAccounts',
           'organizations:DescribeAccount',
           'organizations:ListParents',
@@ -168,7 +171,10 @@ export const WORKFLOW_STEPS = [
         'reads the organization (its ID is not known when the factory is deployed)',
       ),
       readTable(ctx.metadataTable),
+      // Accounts by email and name: no full ListAccounts per request.
+      readTable(ctx.accountIndexTable),
     ],
+    environment: (ctx) => ({ [ENV.ACCOUNT_INDEX_TABLE]: ctx.accountIndexTable.tableName }),
   },
   {
     handler: HANDLER.PROVISION_ACCOUNT,
@@ -184,27 +190,20 @@ export const WORKFLOW_STEPS = [
     ],
   },
   {
-    handler: HANDLER.CHECK_PROVISIONING,
-    description: 'Reads the Control Tower operation record',
-    actsIn: 'management',
-    permissions: () => [
-      management(
-        ['servicecatalog:DescribeRecord', 'servicecatalog:SearchProvisionedProducts'],
-        'reads the records of the operations it started, whose IDs are known at run time only',
-      ),
-    ],
-  },
-  {
     handler: HANDLER.FETCH_ACCOUNT_ID,
     description: 'Finds the account ID of the request',
     actsIn: 'management',
     permissions: (ctx) => [
       management(
+        // ListAccounts: only until the account index's first reconcile.
         ['organizations:ListAccounts', 'organizations:DescribeAccount'],
-        'finds the account in the organization',
+        'finds and confirms the account in the organization',
       ),
       readTable(ctx.metadataTable),
+      // Finds an account by email without a listing, and indexes the account it confirms.
+      readWriteTable(ctx.accountIndexTable),
     ],
+    environment: (ctx) => ({ [ENV.ACCOUNT_INDEX_TABLE]: ctx.accountIndexTable.tableName }),
     accountSetup: { stateName: STEP.FETCH_ACCOUNT_ID, resultPath: '$.account' },
   },
   {

@@ -30,6 +30,15 @@ export interface FaultOptions {
   readonly failProvisioning?: readonly string[];
   /** Occupies Control Tower operation slots from the moment it is set. */
   readonly externalOperations?: ExternalOperationsFault;
+  /** Control Tower lifecycle events lost or sent twice (delivery is best effort, CT-17). */
+  readonly lifecycleEvents?: LifecycleEventsFault;
+}
+
+export interface LifecycleEventsFault {
+  /** Fraction (0..1) of lifecycle events never delivered. @default 0 */
+  readonly lose?: number;
+  /** Fraction (0..1) of the delivered ones delivered twice. @default 0 */
+  readonly duplicate?: number;
 }
 
 export interface FaultStats {
@@ -53,6 +62,11 @@ export class FaultInjector {
     const rate = options.throttle?.rate;
     if (rate !== undefined && !(rate >= 0 && rate <= 1)) {
       throw new Error(`faults.throttle.rate must be between 0 and 1, got ${rate}`);
+    }
+    for (const [name, value] of Object.entries(options.lifecycleEvents ?? {})) {
+      if (value !== undefined && !(value >= 0 && value <= 1)) {
+        throw new Error(`faults.lifecycleEvents.${name} must be between 0 and 1, got ${value}`);
+      }
     }
     this.options = options;
   }
@@ -81,6 +95,21 @@ export class FaultInjector {
     const hit = (this.options.failProvisioning ?? []).some((e) => e.toLowerCase() === email.toLowerCase());
     if (hit) this.count('failProvisioning');
     return hit;
+  }
+
+  /** How many times a lifecycle event is delivered: 0 (lost), 1, or 2 (duplicated). */
+  lifecycleEventCopies(): number {
+    const f = this.options.lifecycleEvents;
+    if (!f) return 1;
+    if ((f.lose ?? 0) > 0 && this.rng.next() < f.lose!) {
+      this.count('lifecycleEvent:lost');
+      return 0;
+    }
+    if ((f.duplicate ?? 0) > 0 && this.rng.next() < f.duplicate!) {
+      this.count('lifecycleEvent:duplicated');
+      return 2;
+    }
+    return 1;
   }
 
   count(kind: string, n = 1): void {

@@ -32,6 +32,12 @@ import {
   Sts,
   trustAccountPolicy,
 } from './iam-sts';
+import {
+  type ControlTowerLifecycleEvent,
+  LifecycleEvents,
+  type LifecycleEventOptions,
+  type LifecycleListener,
+} from './lifecycle-events';
 import { DEFAULT_ORGANIZATION, Organizations, type OrganizationSpec, type OuRecord } from './organizations';
 import type { EmulatedService, ServiceContext } from './service';
 import { type ControlTowerOperation, type ControlTowerTimings, ServiceCatalog } from './service-catalog';
@@ -67,6 +73,7 @@ export { CONTROL_TOWER_BASELINE_ARN } from './control-tower';
 export { CONTROL_TOWER_TRAIL } from './support-cloudtrail';
 export type { HandChanges } from './hand-changes';
 export type { PublishedMessage } from './sns';
+export type { ControlTowerLifecycleEvent, LifecycleEventOptions } from './lifecycle-events';
 
 export interface LandingZoneOptions {
   /** The emulated clock everything here reads. */
@@ -80,6 +87,8 @@ export interface LandingZoneOptions {
   /** @default DEFAULT_ORGANIZATION */
   readonly organization?: OrganizationSpec;
   readonly controlTower?: ControlTowerTimings;
+  /** Control Tower's lifecycle events (delivery delay). */
+  readonly lifecycleEvents?: LifecycleEventOptions;
   /** Regions every account can use; each new account gets a default VPC in each. @default 4 regions */
   readonly regions?: readonly string[];
   /** Regions where member accounts cannot use EC2 (SCP-denied, not opted in). @default none */
@@ -282,6 +291,10 @@ export class LandingZone {
 
   private get sc(): ServiceCatalog {
     return this.service(ServiceCatalog);
+  }
+
+  private get lifecycle(): LifecycleEvents {
+    return this.service(LifecycleEvents);
   }
 
   /** Applies what emulated time has done, in every service that keeps time. */
@@ -516,6 +529,26 @@ export class LandingZone {
 
   get faults(): FaultOptions {
     return this.faultInjector.current;
+  }
+
+  /** Control Tower's lifecycle events, as EventBridge delivers them in the management account's home region. */
+  onControlTowerEvent(listener: LifecycleListener): () => void {
+    return this.lifecycle.onEvent(listener);
+  }
+
+  /** Every lifecycle event Control Tower emitted, before loss or duplication. */
+  get controlTowerEvents(): ControlTowerLifecycleEvent[] {
+    return [...this.lifecycle.emitted];
+  }
+
+  /** Every lifecycle event delivered (a duplicate twice, a lost one not at all). */
+  get deliveredControlTowerEvents(): ControlTowerLifecycleEvent[] {
+    return [...this.lifecycle.delivered];
+  }
+
+  /** Resolves when every lifecycle event emitted so far has been delivered or lost. */
+  controlTowerEventsIdle(): Promise<void> {
+    return this.lifecycle.idle();
   }
 
   onPipelineEvent(listener: PipelineListener): () => void {

@@ -32,6 +32,7 @@ import { CallContext, CommandTable, Env, errorsFor, Out, paginate, Principal, Rn
 import { defineService, type EmulatedService, type SdkClient } from './service';
 import { Ec2 } from './ec2';
 import type { FaultInjector } from './faults';
+import { LifecycleEvents } from './lifecycle-events';
 import { ADMINISTRATOR_ACCESS, CONTROL_TOWER_EXECUTION_ROLE, Iam, trustAccountPolicy } from './iam-sts';
 import { Organizations, type AccountRecord, type OuRecord } from './organizations';
 
@@ -139,6 +140,8 @@ export interface LandingZoneParts {
   readonly iam: Iam;
   readonly ec2: Ec2;
   readonly faults: FaultInjector;
+  /** Control Tower's lifecycle events (and the wake-up of operations at their end). */
+  readonly lifecycle?: LifecycleEvents;
   /** The first of `actions` the principal's identity policies do not allow, if any. */
   readonly authorize?: (principal: Principal, actions: readonly string[]) => string | undefined;
 }
@@ -739,6 +742,7 @@ export class ServiceCatalog implements EmulatedService {
     };
     this.records.set(id, record);
     this.operations.push(operation);
+    this.parts.lifecycle?.wakeAt(record.endsAt, () => this.settle());
     this.tokens.set(`${type}#${token}`, id);
     product.status = 'UNDER_CHANGE';
     product.statusMessage = undefined;
@@ -1004,6 +1008,29 @@ export class ServiceCatalog implements EmulatedService {
   // ---- completion ----------------------------------------------------------------
 
   private complete(record: RecordRecord): void {
+    this.applyCompletion(record);
+    this.emitLifecycleEvent(record);
+  }
+
+  /** CT-16: the lifecycle event of an ended account operation (terminations have none). */
+  private emitLifecycleEvent(record: RecordRecord): void {
+    const lifecycle = this.parts.lifecycle;
+    if (!lifecycle || record.type === 'TERMINATE_PROVISIONED_PRODUCT' || record.outcome === 'PENDING') return;
+    const product = this.products.get(record.provisionedProductId)!;
+    const { ou } = this.resolveOu(record.parameters.ManagedOrganizationalUnit);
+    lifecycle.operationEnded({
+      type: record.type === 'PROVISION_PRODUCT' ? 'PROVISION' : 'UPDATE',
+      outcome: record.outcome,
+      accountName: record.parameters.AccountName,
+      accountId: product.accountId,
+      ouName: ou?.name ?? record.parameters.ManagedOrganizationalUnit,
+      ouId: ou?.id ?? '',
+      requestedAt: record.createdAt,
+      completedAt: record.endsAt,
+    });
+  }
+
+  private applyCompletion(record: RecordRecord): void {
     const product = this.products.get(record.provisionedProductId)!;
     const fail = (code: string, description: string) => {
       record.outcome = 'FAILED';
@@ -1167,6 +1194,7 @@ export const SERVICE_CATALOG = defineService({
         iam: ctx.get(Iam),
         ec2: ctx.get(Ec2),
         faults: ctx.faults,
+        lifecycle: ctx.get(LifecycleEvents),
         authorize: (principal, actions) =>
           ctx.authorizer().firstDenied(principal, actions, ctx.env.homeRegion),
       },

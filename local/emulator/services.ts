@@ -12,6 +12,7 @@ import { SNS } from './sns';
 import { CLOUDTRAIL, SUPPORT } from './support-cloudtrail';
 import { ACCOUNT_MANAGEMENT } from './account';
 import { IDENTITY_CENTER } from './identity-center';
+import { CONTROL_TOWER_LIFECYCLE_EVENTS } from './lifecycle-events';
 
 /**
  * The registry: every service the landing zone emulates, one line each, in the order
@@ -23,6 +24,7 @@ export const EMULATED_SERVICES: readonly ServiceDefinition[] = [
   IAM,
   STS,
   EC2,
+  CONTROL_TOWER_LIFECYCLE_EVENTS,
   SERVICE_CATALOG,
   CONTROL_TOWER,
   CODEPIPELINE,

@@ -128,6 +128,12 @@ export class LocalFactory {
   /** The account pipelines' builds (undefined with `customizations: false`). */
   readonly customizations: CustomizationsRunner | undefined;
   private readonly stopPipelineEvents: () => void;
+  /**
+   * The management account's default bus (delegated topology): its rules forward
+   * Control Tower's lifecycle events to the factory account's bus.
+   */
+  readonly managementBus: EventBus | undefined;
+  private readonly stopControlTowerEvents: () => void;
 
   private constructor(
     readonly template: ResolvedTemplate,
@@ -241,7 +247,28 @@ export class LocalFactory {
       }),
     );
 
+    // Control Tower's lifecycle events reach the management account's default bus in the
+    // home region: the factory's own bus when it runs there, else the management stack's
+    // rules, whose event-bus targets put them on the factory's bus.
+    this.managementBus = managementTemplate
+      ? new EventBus(managementTemplate.rules, (arn, event) => this.deliverFromManagement(arn, event), clock)
+      : undefined;
+    this.stopControlTowerEvents = landingZone.onControlTowerEvent((e) =>
+      (this.managementBus ?? this.bus).put(e),
+    );
+
     if (options.schedules ?? true) this.bus.startSchedules();
+  }
+
+  /** A management-account rule's target: the factory account's default bus, or a local target. */
+  private async deliverFromManagement(arn: string, event: BusEvent): Promise<unknown> {
+    const factoryBus = `:events:${this.template.target.region}:${this.template.target.account}:event-bus/default`;
+    if (arn.endsWith(factoryBus)) {
+      this.bus.put(event);
+      return undefined;
+    }
+    if (arn.includes(':event-bus/')) throw new Error(`Event bus target ${arn} is not emulated`);
+    return this.deliverToTarget(arn, event);
   }
 
   /** Registers every state machine; one that starts another is registered after it. */
@@ -407,6 +434,7 @@ export class LocalFactory {
   async idle(): Promise<void> {
     for (;;) {
       await this.stepFunctions.idle();
+      await this.managementBus?.drain();
       await this.bus.drain();
       await new Promise((r) => setImmediate(r));
       if (this.stepFunctions.list().every((e) => e.status !== 'RUNNING')) return;
@@ -430,6 +458,8 @@ export class LocalFactory {
 
   async close(): Promise<void> {
     this.stopPipelineEvents();
+    this.stopControlTowerEvents();
+    this.managementBus?.stop();
     this.customizations?.close();
     this.bus.stop();
     for (const e of this.stepFunctions.list()) {

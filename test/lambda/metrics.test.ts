@@ -1,6 +1,8 @@
 import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { mockClient } from 'aws-sdk-client-mock';
-import { handler as checkProvisioningHandler } from '../../lambda/check-provisioning';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { handler as awaitControlTowerHandler } from '../../lambda/await-control-tower';
 import { recordCustomizationsMetrics } from '../../lambda/customizations-result';
 import { recordOutcomeMetrics } from '../../lambda/notify';
 import { slotWaitSeconds } from '../../lambda/provision-account';
@@ -193,9 +195,21 @@ describe('what each handler records', () => {
 
 describe('a handler writes its metrics on stdout, as EMF', () => {
   const scMock = mockClient(ServiceCatalogClient);
-  afterAll(() => scMock.restore());
+  const ddbMock = mockClient(DynamoDBDocumentClient);
+  const sfnMock = mockClient(SFNClient);
+  beforeAll(() => {
+    process.env.CONTROL_TOWER_WAITS_TABLE = 'waits';
+    ddbMock.resolves({});
+    sfnMock.on(SendTaskSuccessCommand).resolves({});
+  });
+  afterAll(() => {
+    delete process.env.CONTROL_TOWER_WAITS_TABLE;
+    scMock.restore();
+    ddbMock.restore();
+    sfnMock.restore();
+  });
 
-  test('check-provisioning: the duration and outcome of an operation that ended, nothing while it runs', async () => {
+  test('await-control-tower: the duration and outcome of an operation it saw end, nothing while it runs', async () => {
     const lines: string[] = [];
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
       lines.push(String(chunk));
@@ -203,16 +217,21 @@ describe('a handler writes its metrics on stdout, as EMF', () => {
     });
     try {
       const payload = {
-        state: { provisioning: { recordId: 'rec-1', startedAt: '2025-01-01T00:35:00.000Z' } },
+        taskToken: 'token-1',
+        executionId: 'arn:aws:states:us-east-1:111111111111:execution:Workflow:one',
+        recordId: 'rec-1',
+        startedAt: '2025-01-01T00:35:00.000Z',
+        accountName: 'sandbox',
+        accountId: null,
       };
       scMock
         .on(DescribeRecordCommand)
         .resolves({ RecordDetail: { RecordId: 'rec-1', Status: 'IN_PROGRESS' } });
-      await checkProvisioningHandler(payload);
+      await awaitControlTowerHandler(payload);
       expect(lines.filter((l) => l.includes('"_aws"'))).toEqual([]);
 
       scMock.on(DescribeRecordCommand).resolves({ RecordDetail: { RecordId: 'rec-1', Status: 'FAILED' } });
-      await checkProvisioningHandler(payload);
+      await awaitControlTowerHandler(payload);
     } finally {
       spy.mockRestore();
     }

@@ -19,8 +19,8 @@ const ALL_HANDLERS = Object.values(HANDLER);
 describe('AccountFactory resources', () => {
   const { factory, template } = build();
 
-  test('four tables: requests (stream), metadata (email GSI), semaphore, customizations lock; on demand, PITR, encrypted', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+  test('six tables: requests (stream), metadata (email GSI), semaphore, customizations lock, Control Tower waits, account index; on demand, PITR, encrypted', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 6);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
@@ -80,7 +80,8 @@ describe('AccountFactory resources', () => {
   });
 
   test('one function per handler, each marked with its handler name, Node.js 22 on arm64, traced, outside any VPC', () => {
-    // Every handler, and the deploy-time association with Account Factory's portfolio.
+    // Every handler (the Control Tower wait's two and the index reconcile among them), and
+    // the deploy-time association with Account Factory's portfolio.
     template.resourceCountIs('AWS::Lambda::Function', ALL_HANDLERS.length + 1);
     for (const handler of ALL_HANDLERS) {
       const { props } = functionOf(template, handler);
@@ -363,7 +364,8 @@ describe('AccountFactory props', () => {
     );
     expect(JSON.stringify(pipeline?.Resource)).toContain(':acct-*');
     const definition = JSON.stringify(template.toJSON());
-    expect(definition).toContain('\\"Type\\":\\"Wait\\",\\"Seconds\\":15');
+    // The Control Tower wait's slow poll (and the closure's, never longer than a minute).
+    expect(definition).toContain('\\"TimeoutSeconds\\":15');
     for (const g of Object.values(template.findResources('AWS::Logs::LogGroup')) as any[]) {
       expect(g.Properties.RetentionInDays).toBe(30);
     }
@@ -383,7 +385,10 @@ describe('AccountFactory props', () => {
       'semaphore-cleanup',
       'validate-request',
       'provision-account',
-      'check-provisioning',
+      // Register waits and read records through the management role; the reconcile lists accounts there.
+      'await-control-tower',
+      'control-tower-event',
+      'reconcile-account-index',
       'fetch-account-id',
       'tag-account',
       'apply-feature-options',

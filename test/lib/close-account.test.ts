@@ -37,7 +37,16 @@ test('closing holds a Control Tower slot: acquire, terminate, poll, close, relea
     IsNull: true,
     Next: CLOSURE_STEP.CLOSE_ACCOUNT,
   });
-  expect(states[CLOSURE_STEP.WAIT].Next).toBe(CLOSURE_STEP.CHECK);
+  // Termination sends no lifecycle event: the token wait reads the record every minute.
+  expect(states[CLOSURE_STEP.WAIT].Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+  expect(states[CLOSURE_STEP.WAIT].TimeoutSeconds).toBe(60);
+  expect(states[CLOSURE_STEP.WAIT].Catch[0]).toEqual({
+    ErrorEquals: ['States.Timeout'],
+    ResultPath: null,
+    Next: CLOSURE_STEP.WAIT,
+  });
+  expect(states[CLOSURE_STEP.WAIT].Next).toBe(CLOSURE_STEP.TERMINATION_FINISHED);
+  expect(states[CLOSURE_STEP.TERMINATION_FINISHED].Default).toBe(CLOSURE_STEP.WAIT);
   expect(states[CLOSURE_STEP.TERMINATION_FINISHED].Choices.map((c: any) => [c.StringEquals, c.Next])).toEqual(
     [
       ['SUCCEEDED', CLOSURE_STEP.CLOSE_ACCOUNT],
@@ -51,7 +60,7 @@ test('closing holds a Control Tower slot: acquire, terminate, poll, close, relea
   for (const name of [
     CLOSURE_STEP.ACQUIRE_SLOT,
     CLOSURE_STEP.TERMINATE,
-    CLOSURE_STEP.CHECK,
+    CLOSURE_STEP.WAIT,
     CLOSURE_STEP.CLOSE_ACCOUNT,
   ]) {
     expect(states[name].Catch.at(-1)).toMatchObject({

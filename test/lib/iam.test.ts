@@ -144,7 +144,12 @@ describe('each function gets the API actions of its own step only', () => {
     // Management-account APIs through the management role (sts:AssumeRole), see below.
     ['validate-request', ['dynamodb', 'logs', 'sts', 'xray']],
     ['provision-account', ['dynamodb', 'logs', 'sts', 'xray']],
-    ['check-provisioning', ['logs', 'sts', 'xray']],
+    // The Control Tower wait: its waits table, the record through the management role, and
+    // the state machine's task tokens (states:SendTask*).
+    ['await-control-tower', ['dynamodb', 'logs', 'states', 'sts', 'xray']],
+    ['control-tower-event', ['dynamodb', 'logs', 'states', 'sts', 'xray']],
+    // The account index: rebuilt from one ListAccounts through the management role.
+    ['reconcile-account-index', ['dynamodb', 'logs', 'sts', 'xray']],
     ['fetch-account-id', ['dynamodb', 'logs', 'sts', 'xray']],
     ['store-metadata', ['dynamodb', 'logs', 'xray']],
     ['create-execution-role', ['logs', 'sts', 'xray']],

@@ -58,7 +58,7 @@ describe('a new step needs no edit elsewhere', () => {
     for (const state of setup) expect([state, phases.get(state)]).toEqual([state, 'setting up']);
     expect(phases.get(STEP.VALIDATE_REQUEST)).toBe('validating');
     expect(phases.get(STEP.ACQUIRE_SLOT)).toBe('waiting for a slot');
-    expect(phases.get(STEP.CHECK_PROVISIONING)).toBe('provisioning');
+    expect(phases.get(STEP.WAIT_FOR_CONTROL_TOWER)).toBe('provisioning');
     expect(phases.get(STEP.RUN_ACCOUNT_CUSTOMIZATIONS)).toBe('customizing');
     // Every state of the definition has a phase.
     expect(Object.keys(definition.States).filter((s) => !phases.has(s))).toEqual([]);

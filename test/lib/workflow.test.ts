@@ -48,7 +48,6 @@ describe('provisioning workflow (ASL)', () => {
   test.each([
     [STEP.VALIDATE_REQUEST, '$.validation'],
     [STEP.PROVISION_ACCOUNT, '$.provisioning'],
-    [STEP.CHECK_PROVISIONING, '$.provisioningStatus'],
     [STEP.FETCH_ACCOUNT_ID, '$.account'],
     [STEP.STORE_METADATA, null],
     [STEP.CREATE_EXECUTION_ROLE, '$.executionRole'],
@@ -135,12 +134,21 @@ describe('provisioning workflow (ASL)', () => {
       ]),
     );
     expect(states[STEP.PROVISION_ACCOUNT].Next).toBe(STEP.WAIT_FOR_CONTROL_TOWER);
-    expect(states[STEP.WAIT_FOR_CONTROL_TOWER]).toEqual({
-      Type: 'Wait',
-      Seconds: 60,
-      Next: STEP.CHECK_PROVISIONING,
+    // The lifecycle event completes the token; without one, the task times out every
+    // poll interval (10 minutes by default) and reads the record again.
+    expect(states[STEP.WAIT_FOR_CONTROL_TOWER]).toMatchObject({
+      Type: 'Task',
+      Resource: expect.stringMatching(/:states:::lambda:invoke\.waitForTaskToken$/),
+      TimeoutSeconds: 600,
+      ResultPath: '$.provisioningStatus',
+      Next: STEP.PROVISIONING_FINISHED,
     });
-    expect(states[STEP.CHECK_PROVISIONING].Next).toBe(STEP.PROVISIONING_FINISHED);
+    expect(states[STEP.WAIT_FOR_CONTROL_TOWER].Catch).toEqual([
+      { ErrorEquals: ['States.Timeout'], ResultPath: null, Next: STEP.WAIT_FOR_CONTROL_TOWER },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: STEP.RELEASE_SLOT_AFTER_FAILURE },
+    ]);
+    // No fixed Wait / Check loop polls Service Catalog any more.
+    expect(states['Check provisioning']).toBeUndefined();
     expect(states[STEP.PROVISIONING_FINISHED]).toEqual({
       Type: 'Choice',
       Choices: [

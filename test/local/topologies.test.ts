@@ -55,6 +55,21 @@ describe.each(['delegated', 'management'] as const)('the %s topology', (topology
         ? `arn:aws:iam::${MANAGEMENT_ACCOUNT}:role/AccountFactoryManagement`
         : expect.stringMatching(new RegExp(`^arn:aws:iam::${MANAGEMENT_ACCOUNT}:role/`));
     expect(factory.landingZone.portfolioPrincipals).toEqual(expect.arrayContaining([expectedRole]));
+    // Control Tower's lifecycle events reach the factory's event function: forwarded from the
+    // management account's bus in the delegated topology, on the factory's own bus otherwise.
+    await factory.landingZone.controlTowerEventsIdle();
+    await factory.idle();
+    expect(factory.landingZone.controlTowerEvents.map((e) => e.detail.eventName)).toEqual([
+      'CreateManagedAccount',
+      'CreateManagedAccount',
+      'CreateManagedAccount',
+    ]);
+    const handled = factory.bus.delivered.filter((d) => d.event.source === 'aws.controltower');
+    expect(handled.map((d) => d.ok)).toEqual([true, true, true]);
+    expect(handled.every((d) => /:function:.*ControlTowerEventsEvent/.test(d.target))).toBe(true);
+    const forwarded = factory.managementBus?.delivered ?? [];
+    expect(forwarded).toHaveLength(topology === 'delegated' ? 3 : 0);
+    expect(forwarded.every((d) => d.ok && d.target.endsWith(':event-bus/default'))).toBe(true);
   });
 });
 

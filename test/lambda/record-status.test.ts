@@ -1,6 +1,6 @@
 import { DescribeRecordCommand, ServiceCatalogClient } from '@aws-sdk/client-service-catalog';
 import { mockClient } from 'aws-sdk-client-mock';
-import { checkProvisioning, handler } from '../../lambda/check-provisioning';
+import { readRecordStatus } from '../../lambda/shared/record-status';
 import { setClock } from '../../lambda/shared/clock';
 
 const scMock = mockClient(ServiceCatalogClient);
@@ -26,7 +26,11 @@ afterAll(() => setClock(undefined));
 test.each(['CREATED', 'IN_PROGRESS', 'IN_PROGRESS_IN_ERROR'])('%s is IN_PROGRESS', async (Status) => {
   scMock.on(DescribeRecordCommand).resolves({ RecordDetail: { RecordId: 'rec-1', Status: Status as never } });
 
-  const result = await checkProvisioning(sc, payload);
+  const result = await readRecordStatus(
+    sc,
+    payload.state.provisioning.recordId,
+    payload.state.provisioning.startedAt,
+  );
 
   expect(result).toEqual({
     status: 'IN_PROGRESS',
@@ -48,7 +52,11 @@ test('SUCCEEDED carries the account id from the record outputs', async () => {
     ],
   });
 
-  const result = await checkProvisioning(sc, payload);
+  const result = await readRecordStatus(
+    sc,
+    payload.state.provisioning.recordId,
+    payload.state.provisioning.startedAt,
+  );
 
   expect(result).toMatchObject({ status: 'SUCCEEDED', accountId: '333333333333', errors: null });
 });
@@ -65,18 +73,15 @@ test('FAILED carries Control Tower errors', async () => {
     },
   });
 
-  const result = await checkProvisioning(sc, payload);
+  const result = await readRecordStatus(
+    sc,
+    payload.state.provisioning.recordId,
+    payload.state.provisioning.startedAt,
+  );
 
   expect(result).toMatchObject({
     status: 'FAILED',
     accountId: null,
     errors: 'AccountFactory: Email address already in use; Rolled back',
   });
-});
-
-test('the handler reads the record id from the state', async () => {
-  scMock.on(DescribeRecordCommand).resolves({ RecordDetail: { RecordId: 'rec-1', Status: 'IN_PROGRESS' } });
-
-  await expect(handler(payload)).resolves.toMatchObject({ status: 'IN_PROGRESS' });
-  await expect(handler({ state: { provisioning: {} } })).rejects.toMatchObject({ name: 'InvalidStepInput' });
 });
