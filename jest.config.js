@@ -2,9 +2,9 @@ const os = require('node:os');
 
 /** @type {import('jest').Config} */
 module.exports = {
-  // About half of a workflow suite's time is the local engine waiting on its scaled clock,
-  // not CPU: one worker per core and a half keeps both cores busy (jest's default is one
-  // fewer worker than cores, a single worker on a 2-core machine).
+  // The workflow suites spend part of their time waiting on the engine's scaled clock (a CPU
+  // profile of one showed its event loop idle about half the time): one worker per core and a
+  // half keeps both cores busy (jest's default is one fewer worker than cores: one on 2 cores).
   maxWorkers: Math.max(2, Math.ceil(os.availableParallelism() * 1.5)),
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

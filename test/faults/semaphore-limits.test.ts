@@ -18,7 +18,9 @@ import {
  */
 
 // Each run takes well under a minute alone; the margin is for a machine busy with other suites.
-jest.setTimeout(180_000);
+// A safety net against a hang: the 40-request throttled run is CPU-bound and, beside the
+// suite's other workers, has taken up to 4 minutes on 2 cores.
+jest.setTimeout(600_000);
 
 let factory: LocalFactory | undefined;
 afterEach(async () => {

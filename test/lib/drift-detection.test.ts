@@ -39,8 +39,9 @@ describe('drift detection', () => {
       ScheduleExpression: 'rate(1 day)',
       Targets: [Match.objectLike({ Input: JSON.stringify({ record: true }) })],
     });
-    // The factory's four tables, and the drift state.
-    template.resourceCountIs('AWS::DynamoDB::Table', 5);
+    // The factory's six tables (requests, metadata, two semaphores, Control Tower waits, the
+    // account index), and the drift state.
+    template.resourceCountIs('AWS::DynamoDB::Table', 7);
     // By default a changed drift set goes to the failure topic.
     expect(props.Environment.Variables[ENV.DRIFT_TOPIC_ARN].Ref).toMatch(/FailureTopic/);
   });
