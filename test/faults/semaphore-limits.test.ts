@@ -17,7 +17,6 @@ import {
  * its figures: requests, succeeded, failed with a notification, lost, peak vs limit.
  */
 
-// Each run takes well under a minute alone; the margin is for a machine busy with other suites.
 // A safety net against a hang: the 40-request throttled run is CPU-bound and, beside the
 // suite's other workers, has taken up to 4 minutes on 2 cores.
 jest.setTimeout(600_000);
