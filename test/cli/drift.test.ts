@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { run } from '../../cli';
+import { cli } from './run-cli';
 import { formatDrift } from '../../cli/drift';
 
 /**
@@ -9,26 +9,6 @@ import { formatDrift } from '../../cli/drift';
 
 const REQUESTS = path.join('test', 'fixtures', 'lifecycle');
 const LOCAL = ['--local', '--local-requests', REQUESTS];
-
-async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const status = await run(['node', 'account-factory', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 test('the report: one line per account, one per drifted item, and how to reconcile', () => {
   const text = formatDrift(

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { run } from '../../cli';
+import { cli } from './run-cli';
 
 /**
  * plan, rerun and status as commands: bad arguments (exit 2 and a message that
@@ -12,26 +12,6 @@ import { run } from '../../cli';
 
 const REQUESTS = path.join('test', 'fixtures', 'lifecycle');
 const LOCAL = ['--local', '--local-requests', REQUESTS];
-
-async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const status = await run(['node', 'account-factory', ...args]);
-    return { status, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('bad arguments: exit 2 with a clear message, before anything is opened', () => {
   test('rerun without a selector', async () => {
