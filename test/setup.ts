@@ -16,3 +16,8 @@ process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
   typeof chunk === 'string' && chunk.startsWith('{"_aws":')
     ? true
     : writeStdout(chunk, ...rest)) as typeof process.stdout.write;
+
+// aws-cdk-lib validates every synthesized template against CloudFormation's rules (a
+// WebAssembly cfn-lint), about half of each synthesis. It runs once, on the app as `cdk synth`
+// builds it, in test/lib/cloudformation-validation.test.ts; the other suites skip it.
+process.env.CDK_VALIDATION = process.env.CDK_VALIDATION ?? 'false';
