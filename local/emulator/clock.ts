@@ -1,13 +1,20 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 /**
  * The emulated clock. Control Tower takes ~25 minutes to vend an account; locally that
- * time runs `scale` times faster than the wall clock, and everything (the landing zone,
- * the engine's waits, the handlers' timestamps via lambda/shared/clock.ts) reads the
- * same time from here.
+ * time runs faster than the wall clock, and everything (the landing zone, the engine's
+ * waits, the handlers' timestamps via lambda/shared/clock.ts) reads the same time from here.
  *
- * Two modes:
- * - scaled (default): emulated = start + (Date.now() - realStart) * scale + advanced;
+ * Three modes:
+ * - scaled (default): emulated = start + (Date.now() - realStart) * scale + advanced. Every
+ *   real millisecond of CPU counts `scale` emulated ones, so a busy machine stretches
+ *   emulated durations;
+ * - virtual (`virtual: true`): time stands still while anything runs, and jumps to the next
+ *   sleeper's deadline when nothing does (a discrete-event simulation). Work in flight is
+ *   what runs inside `track()` (the engine tracks every Lambda invocation, SDK task and
+ *   DynamoDB call) and is not sleeping on this clock; CPU time costs no emulated time;
  * - manual (`manual: true`): time stands still until `advance(ms)` moves it (tests).
- * `advance(ms)` works in both modes; sleepers wake in deadline order.
+ * `advance(ms)` works in every mode; sleepers wake in deadline order.
  */
 export interface ScaledClockOptions {
   /** Emulated milliseconds per real millisecond. @default 1 */
@@ -16,23 +23,61 @@ export interface ScaledClockOptions {
   readonly start?: Date | number;
   /** Time moves only through `advance()`. @default false */
   readonly manual?: boolean;
+  /** Time moves only when no tracked work is in flight, to the next deadline. @default false */
+  readonly virtual?: boolean;
+}
+
+export interface SleepOptions {
+  /**
+   * A background sleeper (a schedule, a poller) wakes when time reaches it but does not
+   * move a virtual clock by itself, as an unref'd timer does not keep Node alive.
+   * @default false
+   */
+  readonly background?: boolean;
+  /**
+   * The tracked work this code runs in (`track()`) waits on this sleep: a virtual clock
+   * does not count it in flight meanwhile. For sleeps the work awaits (a retry's backoff);
+   * a sleep it starts and does not await (a completion due later) leaves it in flight.
+   * @default false
+   */
+  readonly yieldWork?: boolean;
 }
 
 interface Sleeper {
   deadline: number;
   seq: number;
+  background: boolean;
   resolve: () => void;
 }
+
+/** One piece of tracked work: in flight unless it is sleeping on the clock or has ended. */
+interface Work {
+  sleeping: number;
+  ended: boolean;
+}
+
+/** A timer on the emulated clock (what setTimeout returns, for clearTimer). */
+export interface ClockTimer {
+  cancelled: boolean;
+}
+
+/** setImmediate rounds that let promise chains and immediates settle before time jumps. */
+const SETTLE_ROUNDS = 8;
 
 export class ScaledClock {
   readonly scale: number;
   readonly manual: boolean;
+  readonly virtual: boolean;
   private readonly startMs: number;
   private readonly realStart: number;
   private offsetMs = 0;
   private sleepers: Sleeper[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly work = new AsyncLocalStorage<Work>();
+  private inFlight = 0;
+  private stepping: Promise<void> | undefined;
+  private disposed = false;
 
   constructor(options: ScaledClockOptions = {}) {
     const scale = options.scale ?? 1;
@@ -41,13 +86,15 @@ export class ScaledClock {
     }
     this.scale = scale;
     this.manual = options.manual ?? false;
+    this.virtual = options.virtual ?? false;
+    if (this.manual && this.virtual) throw new Error('ScaledClock: manual and virtual are exclusive');
     this.realStart = Date.now();
     this.startMs = options.start === undefined ? this.realStart : new Date(options.start).getTime();
   }
 
   /** Emulated epoch milliseconds. */
   nowMs(): number {
-    const elapsed = this.manual ? 0 : (Date.now() - this.realStart) * this.scale;
+    const elapsed = this.manual || this.virtual ? 0 : (Date.now() - this.realStart) * this.scale;
     return this.startMs + elapsed + this.offsetMs;
   }
 
@@ -55,19 +102,62 @@ export class ScaledClock {
     return new Date(this.nowMs());
   }
 
-  /** Real milliseconds that `emulatedMs` of emulated time take (0 in manual mode: nothing to wait for). */
+  /**
+   * Real milliseconds that `emulatedMs` of emulated time take in scaled mode. A manual or
+   * virtual clock has no such rate (0): wait with `sleep()` or `setTimer()` instead.
+   */
   toRealMs(emulatedMs: number): number {
-    return this.manual ? 0 : Math.max(0, emulatedMs / this.scale);
+    return this.manual || this.virtual ? 0 : Math.max(0, emulatedMs / this.scale);
   }
 
   /** Resolves once `emulatedMs` of emulated time have passed. */
-  sleep(emulatedMs: number): Promise<void> {
+  sleep(emulatedMs: number, options: SleepOptions = {}): Promise<void> {
     const deadline = this.nowMs() + Math.max(0, emulatedMs);
+    const work = this.virtual && options.yieldWork ? this.work.getStore() : undefined;
+    if (work && !work.ended && work.sleeping++ === 0) this.release();
     return new Promise<void>((resolve) => {
-      this.sleepers.push({ deadline, seq: this.seq++, resolve });
+      const wake = () => {
+        if (work && !work.ended && --work.sleeping === 0) this.inFlight++;
+        resolve();
+      };
+      this.sleepers.push({ deadline, seq: this.seq++, background: options.background ?? false, resolve: wake });
       this.sleepers.sort((a, b) => a.deadline - b.deadline || a.seq - b.seq);
       this.schedule();
     });
+  }
+
+  /** setTimeout on the emulated clock; `clearTimer` cancels it. */
+  setTimer(fn: () => void, emulatedMs: number, options: SleepOptions = {}): ClockTimer {
+    const timer: ClockTimer = { cancelled: false };
+    void this.sleep(emulatedMs, options).then(() => {
+      if (!timer.cancelled) fn();
+    });
+    return timer;
+  }
+
+  clearTimer(timer: ClockTimer | undefined): void {
+    if (timer) timer.cancelled = true;
+  }
+
+  /**
+   * Runs `fn` as work in flight: a virtual clock does not move until it ends, except
+   * while it sleeps on this clock. Nested work counts once per level. Other modes just run it.
+   */
+  async track<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.virtual) return fn();
+    const work: Work = { sleeping: 0, ended: false };
+    this.inFlight++;
+    try {
+      return await this.work.run(work, fn);
+    } finally {
+      if (work.sleeping === 0) this.release();
+      work.ended = true;
+    }
+  }
+
+  /** Work tracked and not sleeping (virtual mode). */
+  get workInFlight(): number {
+    return this.inFlight;
   }
 
   /**
@@ -95,10 +185,47 @@ export class ScaledClock {
     return this.sleepers.length;
   }
 
-  /** Cancels the real timer (sleepers stay pending). */
+  /** Cancels the real timer (sleepers stay pending); a virtual clock stops moving. */
   dispose(): void {
+    this.disposed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** dispose(), then waits until a virtual clock's stepping has stopped (nothing runs on it after). */
+  async shutdown(): Promise<void> {
+    this.dispose();
+    while (this.stepping) await this.stepping;
+  }
+
+  private release(): void {
+    this.inFlight--;
+    if (this.inFlight === 0) this.schedule();
+  }
+
+  /**
+   * Virtual mode: once nothing is in flight and every chain of promises and immediates has
+   * settled, moves time to the earliest deadline, if any sleeper that is not background
+   * waits; wakes what is due, and looks again.
+   */
+  private idleStep(): void {
+    if (this.stepping) return;
+    this.stepping = this.runIdleSteps().finally(() => {
+      this.stepping = undefined;
+    });
+  }
+
+  private async runIdleSteps(): Promise<void> {
+    for (;;) {
+      await settleMicrotasks(SETTLE_ROUNDS);
+      if (this.disposed || this.inFlight > 0) return;
+      const due = this.sleepers.length > 0 && this.sleepers[0].deadline <= this.nowMs();
+      if (!due) {
+        if (!this.sleepers.some((s) => !s.background)) return;
+        this.offsetMs += this.sleepers[0].deadline - this.nowMs();
+      }
+      this.wakeDue();
+    }
   }
 
   private wakeDue(): void {
@@ -109,6 +236,10 @@ export class ScaledClock {
   }
 
   private schedule(): void {
+    if (this.virtual) {
+      if (!this.disposed && this.inFlight === 0 && this.sleepers.length) this.idleStep();
+      return;
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.manual || !this.sleepers.length) return;
@@ -124,8 +255,8 @@ export class ScaledClock {
   }
 }
 
-async function settleMicrotasks(): Promise<void> {
-  for (let i = 0; i < 5; i++) {
+async function settleMicrotasks(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }

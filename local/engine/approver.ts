@@ -32,6 +32,7 @@ export class LocalApprover {
   readonly roleArn: string;
   private readonly doc: DynamoDBDocumentClient;
   private timer?: NodeJS.Timeout;
+  private autoOn = false;
   private deciding = new Set<string>();
   /** What the auto approver decided, in order. */
   readonly decided: ApprovalDecision[] = [];
@@ -110,21 +111,41 @@ export class LocalApprover {
 
   /** Approves each approval as soon as it is asked for, until `stop()`. */
   auto(comment = 'approved by the local auto approver'): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
+    if (this.timer || this.autoOn) return;
+    const look = () => {
       for (const e of this.factory.stepFunctions.list()) {
         if (e.status !== 'RUNNING' || e.currentState !== APPROVAL_STEP.WAIT_FOR_APPROVAL) continue;
         if (this.deciding.has(e.executionArn)) continue;
         this.deciding.add(e.executionArn);
         void this.approveWhenStored(e.executionArn, (e.input as { requestId: string }).requestId, comment);
       }
-    }, 20);
+    };
+    if (this.factory.clock.virtual) {
+      // On a virtual clock the approver looks every emulated second, as a background sleeper:
+      // it acts before time can reach an approval's timeout, and does not move time itself.
+      this.autoOn = true;
+      void (async () => {
+        while (this.autoOn) {
+          look();
+          await this.factory.clock.sleep(1000, { background: true });
+        }
+      })();
+      return;
+    }
+    this.timer = setInterval(look, 20);
     this.timer.unref();
   }
 
   stop(): void {
+    this.autoOn = false;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** A short wait before looking again: an emulated second on a virtual clock, 10 ms on a scaled one. */
+  private pause(): Promise<void> {
+    if (this.factory.clock.virtual) return this.factory.clock.sleep(1000, { background: true });
+    return new Promise((r) => setTimeout(r, 10));
   }
 
   private async approveWhenStored(executionArn: string, requestId: string, comment: string): Promise<void> {
@@ -135,7 +156,7 @@ export class LocalApprover {
         if (item?.executionArn === executionArn && item.status === 'PENDING') break;
         const e = this.factory.stepFunctions.describe(executionArn);
         if (e.status !== 'RUNNING' || e.currentState !== APPROVAL_STEP.WAIT_FOR_APPROVAL) return;
-        await new Promise((r) => setTimeout(r, 10));
+        await this.pause();
       }
       const { decision } = await this.decide(requestId, 'APPROVED', { comment });
       this.decided.push(decision);

@@ -57,6 +57,7 @@ export class EventBus {
   private readonly timers: NodeJS.Timeout[] = [];
   readonly delivered: { rule: string; event: BusEvent; target: string; ok: boolean; error?: string }[] = [];
   private inFlight = new Set<Promise<unknown>>();
+  private schedulesOn = false;
 
   constructor(
     private readonly rules: LocalRule[],
@@ -91,8 +92,7 @@ export class EventBus {
           const e = err as Error;
           this.delivered.push({ rule, event, target: arn, ok: false, error: `${e.name}: ${e.message}` });
           if (n >= retries) return;
-          const wait = this.clock.toRealMs(Math.min(60_000, 1000 * 2 ** n));
-          await new Promise((resolve) => setTimeout(resolve, wait));
+          await this.clock.sleep(Math.min(60_000, 1000 * 2 ** n));
         }
       }
     };
@@ -122,8 +122,16 @@ export class EventBus {
     }
   }
 
-  /** Starts the schedules on the scaled clock. */
+  /**
+   * Starts the schedules on the emulated clock. On a virtual clock a schedule is a
+   * background sleeper: it fires as time passes but does not make time pass by itself.
+   */
   startSchedules(): void {
+    if (this.clock.virtual) {
+      this.schedulesOn = true;
+      for (const rule of this.scheduled()) void this.runSchedule(rule);
+      return;
+    }
     for (const rule of this.scheduled()) {
       const period = Math.max(1, this.clock.toRealMs(rateToMs(rule.scheduleExpression!)));
       const timer = setInterval(() => {
@@ -134,11 +142,21 @@ export class EventBus {
     }
   }
 
+  private async runSchedule(rule: LocalRule): Promise<void> {
+    const period = rateToMs(rule.scheduleExpression!);
+    for (;;) {
+      await this.clock.sleep(period, { background: true });
+      if (!this.schedulesOn) return;
+      for (const arn of rule.targetArns) this.deliver(rule.logicalId, arn, this.scheduledEvent(rule));
+    }
+  }
+
   async drain(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
   stop(): void {
+    this.schedulesOn = false;
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
   }

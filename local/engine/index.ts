@@ -48,8 +48,20 @@ export interface LocalFactoryOptions {
    * deployed in the management account.
    */
   readonly template: SynthesizedTemplate;
-  /** Emulated milliseconds per real millisecond. @default 1000 */
+  /**
+   * Emulated milliseconds per real millisecond, on a scaled clock. Ignored with `virtualTime`.
+   * @default 200
+   */
   readonly scale?: number;
+  /**
+   * Emulated time stands still while anything runs and jumps to the next deadline when
+   * nothing does (local/emulator/clock.ts): a run takes its CPU time only, and its
+   * emulated durations do not depend on the machine's pace. A scaled clock instead lets
+   * time run `scale` times faster than the wall clock, for runs that wait on a person
+   * (a manual approval from another terminal).
+   * @default false
+   */
+  readonly virtualTime?: boolean;
   /** Landing zone options (organization, Control Tower timings, faults). */
   readonly landingZone?: Partial<Omit<LandingZoneOptions, 'clock'>>;
   /** Run the scheduled rules (the semaphore reaper) on the scaled clock. @default true */
@@ -87,7 +99,9 @@ export class LocalFactory {
       ? resolveTemplate(deployment.management.template, deployment.management.target)
       : undefined;
     const port = await dynamoDbPort();
-    const clock = new ScaledClock({ scale: options.scale ?? 200 });
+    const clock = options.virtualTime
+      ? new ScaledClock({ virtual: true })
+      : new ScaledClock({ scale: options.scale ?? 200 });
     const lzOptions = options.landingZone ?? {};
     // A deploy starts new execution environments: no warm cache survives from an earlier factory.
     resetWarmCaches();
@@ -155,11 +169,14 @@ export class LocalFactory {
       attach: (client, name, config) => {
         lzHook.attach?.(client, name, config);
         if (name === 'DynamoDBClient') authorizeDynamoDb(client, landingZone);
+        // A call to dynalite is real I/O: a virtual clock waits for it before it moves.
+        if (name === 'DynamoDBClient' || name === 'DynamoDBStreamsClient') trackCalls(client, clock);
         // DynamoDB goes to dynalite over HTTP, through the SDK's own retry.
         if (name !== 'DynamoDBClient' && name !== 'DynamoDBStreamsClient') addSdkRetry(client, clock);
       },
     });
     setClock(clock);
+    activeClock = clock;
     this.ddb = createClient(DynamoDBClient);
 
     // CloudFormation creates each stack's roles in its account.
@@ -167,6 +184,7 @@ export class LocalFactory {
       for (const role of t?.roles ?? []) landingZone.deployRole(t!.target.account, role);
     }
     this.lambda = new LambdaRuntime([...template.functions, ...(managementTemplate?.functions ?? [])]);
+    this.lambda.track = (fn) => clock.track(fn);
     this.lambda.preload();
     if (options.lambdaFaults) this.lambda.setFaults(options.lambdaFaults);
     this.bus = new EventBus(template.rules, (arn, event) => this.deliverToTarget(arn, event), clock);
@@ -468,9 +486,10 @@ export class LocalFactory {
     await this.stepFunctions.idle();
     await this.bus.drain();
     await this.deleteTables();
-    this.clock.dispose();
+    await this.clock.shutdown();
     installClientHook(undefined);
     setClock(undefined);
+    if (activeClock === this.clock) activeClock = undefined;
   }
 }
 
@@ -524,6 +543,22 @@ function authorizeDynamoDb(client: unknown, landingZone: LandingZone): void {
       return next(args);
     },
     { step: 'initialize', name: 'authorizeDynamoDb', priority: 'high' },
+  );
+}
+
+/**
+ * The clock of the factory now running. A handler module keeps its SDK clients across
+ * factories in one process (as a warm Lambda would), so a client's middleware reads the
+ * clock here rather than the one it was created under.
+ */
+let activeClock: ScaledClock | undefined;
+
+/** Counts each DynamoDB call (its retries included) as work in flight on a virtual clock. */
+function trackCalls(client: unknown, fallback: ScaledClock): void {
+  const c = client as { middlewareStack: { add(mw: unknown, options: unknown): void } };
+  c.middlewareStack.add(
+    (next: (args: any) => Promise<unknown>) => (args: any) => (activeClock ?? fallback).track(() => next(args)),
+    { step: 'initialize', name: 'trackOnVirtualClock', priority: 'high' },
   );
 }
 

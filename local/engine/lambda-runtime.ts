@@ -129,8 +129,18 @@ export class LambdaRuntime {
     return fn;
   }
 
+  /**
+   * Wraps every invocation: the engine's virtual clock waits for invocations in flight
+   * before it moves (local/emulator/clock.ts `track`).
+   */
+  track: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
+
   /** Invokes a function; a handler error is rethrown as Lambda reports it to Step Functions. */
-  async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+  invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+    return this.track(() => this.invokeNow(nameOrArn, event));
+  }
+
+  private async invokeNow(nameOrArn: string, event: unknown): Promise<unknown> {
     const fn = this.resolve(nameOrArn);
     const handler = this.load(fn);
     const crash = this.faults.crash?.find((c) => c.handler === fn.handler);

@@ -7,7 +7,7 @@ import type { EngineClock } from './step-functions';
  * 3 attempts, exponential backoff with full jitter) before the handler sees an error.
  * The landing zone serves calls in the `initialize` step, ahead of the SDK's own retry
  * middleware, so the engine puts that retry back for the clients it hands to the
- * handlers; the backoff runs on the scaled clock. Errors the SDK does not retry
+ * handlers; the backoff runs on the emulated clock. Errors the SDK does not retry
  * (e.g. Organizations' ConcurrentModificationException) reach the handler at once.
  */
 export const SDK_MAX_ATTEMPTS = 3;
@@ -82,7 +82,7 @@ export function addSdkRetry(client: unknown, clock: EngineClock, emulator = 'lan
           return await next(args);
         } catch (err) {
           if (attempt >= SDK_MAX_ATTEMPTS || !isRetryable(err)) throw err;
-          await new Promise((r) => setTimeout(r, clock.toRealMs(backoffMs(attempt, err))));
+          await clock.sleep(backoffMs(attempt, err), { yieldWork: true });
         }
       }
     },

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { ExecutionAbortedError, StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import { runAs } from '../emulator/caller';
 import { principalOfRole, type Principal } from '../emulator/common';
+import type { ClockTimer, SleepOptions } from '../emulator/clock';
+import { aslLibrary, setLibraryTimers } from './asl-library';
 import type { LambdaRuntime } from './lambda-runtime';
 import { isSupportedSdkResource, SdkTasks } from './sdk-tasks';
 import type { LocalStateMachine } from './template';
@@ -11,13 +13,21 @@ import type { LocalStateMachine } from './template';
  * aws-local-stepfunctions. This module supplies what that engine leaves out: every Task
  * state's resource (Lambda in-process, `.waitForTaskToken` callbacks, `startExecution.sync:2`,
  * SDK integrations), the execution registry behind StartExecution / DescribeExecution /
- * SendTaskSuccess / StopExecution, the `$$` context object, and the scaled clock.
+ * SendTaskSuccess / StopExecution, the `$$` context object, and the emulated clock.
  */
 
+/** The emulated clock, as the engine uses it (local/emulator/clock.ts). */
 export interface EngineClock {
   now(): Date;
-  /** Real milliseconds for an emulated duration. */
+  /** Scaled mode: real milliseconds for an emulated duration (0 on a virtual clock). */
   toRealMs(emulatedMs: number): number;
+  /** Time moves only when nothing runs (waits are sleeps and timers on this clock, never real). */
+  readonly virtual: boolean;
+  sleep(emulatedMs: number, options?: SleepOptions): Promise<void>;
+  setTimer(fn: () => void, emulatedMs: number, options?: SleepOptions): ClockTimer;
+  clearTimer(timer: ClockTimer | undefined): void;
+  /** Runs work that a virtual clock waits for before it moves. */
+  track<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -78,7 +88,7 @@ interface PendingToken {
   resolve(output: unknown): void;
   reject(err: Error): void;
   /** The task's timeout, cleared when the execution ends (a stopped execution keeps no timer). */
-  timer?: NodeJS.Timeout;
+  timer?: ClockTimer;
 }
 
 interface Running {
@@ -110,7 +120,7 @@ const validatedDefinitions = new Set<string>();
 function newStateMachine(definition: any): StateMachine {
   const key = JSON.stringify(definition);
   const validated = validatedDefinitions.has(key);
-  const engine = new StateMachine(definition, {
+  const engine = new (aslLibrary().StateMachine)(definition, {
     validationOptions: validated ? { noValidate: true } : { checkPaths: true, checkArn: false },
   });
   validatedDefinitions.add(key);
@@ -179,7 +189,17 @@ export class LocalStepFunctions {
   /** Drop EventBridge status events (EventBridge delivery is best effort). */
   dropStatusEvents = false;
 
-  constructor(private readonly options: StepFunctionsOptions) {}
+  constructor(private readonly options: StepFunctionsOptions) {
+    const { clock } = options;
+    setLibraryTimers(
+      clock.virtual
+        ? {
+            setTimeout: (fn, ms) => clock.setTimer(fn, ms),
+            clearTimeout: (timer) => clock.clearTimer(timer as ClockTimer),
+          }
+        : undefined,
+    );
+  }
 
   /**
    * Registers a state machine. Refuses one with a Task state that has no local
@@ -197,6 +217,8 @@ export class LocalStepFunctions {
       );
     }
     const { clock } = this.options;
+    // A scaled clock runs the library's waits on real timers, shortened by the scale; a virtual
+    // clock gives the library its own timers (local/engine/asl-library.ts) and the waits as written.
     const waitTimeOverrides: Record<string, number> = {};
     const retryIntervalOverrides: Record<string, number[]> = {};
     for (const { name, state } of allStates(sm.definition)) {
@@ -218,7 +240,7 @@ export class LocalStepFunctions {
     this.machines.set(sm.arn, {
       sm,
       engine,
-      overrides: { waitTimeOverrides, retryIntervalOverrides },
+      overrides: clock.virtual ? {} : { waitTimeOverrides, retryIntervalOverrides },
       principal: principalOfRole(sm.roleArn, sm.name),
     });
   }
@@ -326,7 +348,7 @@ export class LocalStepFunctions {
     const done = run.result.then(
       (output) => this.finish(execution, 'SUCCEEDED', { output }),
       (err) => {
-        if (err instanceof ExecutionAbortedError) return this.finish(execution, 'ABORTED', {});
+        if (err instanceof aslLibrary().ExecutionAbortedError) return this.finish(execution, 'ABORTED', {});
         const inner = (err as { cause?: Error }).cause ?? (err as Error);
         const status = (err as Error).name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
         return this.finish(execution, status, { error: inner.name, cause: inner.message });
@@ -370,7 +392,7 @@ export class LocalStepFunctions {
     this.running.delete(execution.executionArn);
     for (const [token, pending] of this.tokens) {
       if (pending.executionArn !== execution.executionArn) continue;
-      clearTimeout(pending.timer);
+      this.options.clock.clearTimer(pending.timer);
       this.tokens.delete(token);
       // A stopped (or timed-out) execution's callback task ends here: the engine's own timer
       // for the task's TimeoutSeconds is cleared with it, and nothing runs after it (the
@@ -470,23 +492,20 @@ export class LocalStepFunctions {
       });
       await lambda.invoke(input.FunctionName, input.Payload);
       if (typeof state.TimeoutSeconds !== 'number') return callback;
-      // The task's timeout on the scaled clock (the engine's own timer counts real seconds).
-      let timer: NodeJS.Timeout | undefined;
+      // The task's timeout, on the emulated clock.
+      let timer: ClockTimer | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => {
-            if (this.tokens.get(token)) this.tokens.delete(token);
-            reject(new StepFunctionsError('States.Timeout', 'Task timed out'));
-          },
-          clock.toRealMs(state.TimeoutSeconds * 1000),
-        );
+        timer = clock.setTimer(() => {
+          if (this.tokens.get(token)) this.tokens.delete(token);
+          reject(new StepFunctionsError('States.Timeout', 'Task timed out'));
+        }, state.TimeoutSeconds * 1000);
       });
       const pending = this.tokens.get(token);
       if (pending) pending.timer = timer;
       try {
         return await Promise.race([callback, timeout]);
       } finally {
-        clearTimeout(timer);
+        clock.clearTimer(timer);
       }
     }
     const startMatch = /^arn:aws:states:::states:startExecution(\.sync(:2)?)?$/.exec(resource);
@@ -518,6 +537,6 @@ export class LocalStepFunctions {
         Output: startMatch[2] ? ended.output : JSON.stringify(ended.output),
       };
     }
-    return this.sdk.call(resource, input);
+    return clock.track(() => this.sdk.call(resource, input));
   }
 }

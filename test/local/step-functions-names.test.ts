@@ -1,5 +1,6 @@
 import type { LambdaRuntime } from '../../local/engine/lambda-runtime';
-import { LocalStepFunctions } from '../../local/engine/step-functions';
+import { LocalStepFunctions, type EngineClock } from '../../local/engine/step-functions';
+import { ScaledClock } from '../../local/emulator/clock';
 
 /**
  * StartExecution with a name already used, as the API reference says
@@ -9,7 +10,17 @@ import { LocalStepFunctions } from '../../local/engine/step-functions';
  */
 const DAY = 24 * 3600 * 1000;
 let nowMs = Date.parse('2026-01-01T00:00:00.000Z');
-const clock = { now: () => new Date(nowMs), toRealMs: (ms: number) => ms };
+// A real-time clock whose "now" the test sets (waits run at real speed).
+const realTime = new ScaledClock({ scale: 1 });
+const clock: EngineClock = {
+  now: () => new Date(nowMs),
+  toRealMs: (ms: number) => ms,
+  virtual: false,
+  sleep: (ms, options) => realTime.sleep(ms, options),
+  setTimer: (fn, ms, options) => realTime.setTimer(fn, ms, options),
+  clearTimer: (timer) => realTime.clearTimer(timer),
+  track: (fn) => fn(),
+};
 const lambda = { has: () => false } as unknown as LambdaRuntime;
 const ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:m';
 const WAITING_ARN = 'arn:aws:states:us-east-1:111111111111:stateMachine:waiting';

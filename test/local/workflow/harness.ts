@@ -18,7 +18,7 @@ export async function startFactory(
 ): Promise<LocalFactory> {
   return LocalFactory.start({
     template,
-    scale: 200,
+    virtualTime: true,
     schedules: false,
     ...options,
     landingZone: {
