@@ -49,9 +49,8 @@ const program = new Command('npm start --')
   .option('--jitter <j>', 'spread of Control Tower durations (0..1)', rate, 0)
   .option(
     '--scale <x>',
-    'emulated milliseconds per real millisecond (higher is faster, until this machine cannot keep up)',
+    'run on a scaled clock, x emulated ms per real ms, instead of the virtual clock (where emulated time moves only when nothing runs); --approve manual runs at 200 unless given',
     positiveNumber,
-    200,
   )
   .option('--fail <emails>', 'comma-separated account emails whose Control Tower operation fails')
   .option(
@@ -194,16 +193,19 @@ async function main(): Promise<void> {
       },
     },
   });
+  const virtualTime = opts.scale === undefined && opts.approve !== 'manual';
+  const scale: number = opts.scale ?? 200;
   const view = new ProgressView(Boolean(process.stdout.isTTY) && !opts.json);
   console.log(
-    `Provisioning ${requests.length} account requests on the local engine, ${opts.topology} topology (Control Tower creation ${opts.createMinutes} min, 1 emulated minute = ${(60000 / opts.scale).toFixed(0)} ms)\n`,
+    `Provisioning ${requests.length} account requests on the local engine, ${opts.topology} topology (Control Tower creation ${opts.createMinutes} min, ${virtualTime ? 'virtual clock' : `1 emulated minute = ${(60000 / scale).toFixed(0)} ms`})\n`,
   );
   const { summary, pendingApprovals } = await runScenario({
     template,
     requests,
     createMinutes: opts.createMinutes,
     jitter: opts.jitter,
-    scale: opts.scale,
+    scale,
+    virtualTime,
     seed: opts.seed,
     faults: {
       failProvisioning: opts.fail

@@ -34,6 +34,12 @@ export interface ScenarioOptions {
    * @default 200
    */
   scale?: number;
+  /**
+   * Run on a virtual clock (LocalFactoryOptions.virtualTime): emulated durations are exact,
+   * whatever the machine's pace, and a run takes its CPU time only. `scale` applies without it.
+   * @default - true, except with `approve: 'manual'` (a person decides, in real time)
+   */
+  virtualTime?: boolean;
   seed?: number;
   faults?: FaultOptions;
   lambdaFaults?: LocalFactoryOptions['lambdaFaults'];
@@ -139,6 +145,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const factory = await LocalFactory.start({
     template: options.template,
     scale: options.scale ?? 200,
+    virtualTime: options.virtualTime ?? options.approve !== 'manual',
     landingZone: {
       seed: options.seed ?? 1,
       controlTower: { createSeconds, jitter: options.jitter ?? 0 },
@@ -156,17 +163,25 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       ? setInterval(() => options.onProgress!(linesOf(factory, submitted)), options.progressMs ?? 100)
       : undefined;
     let toAbort = options.abortWhileHolding ?? 0;
-    const aborter =
-      toAbort > 0
-        ? setInterval(() => {
-            for (const e of factory.executions()) {
-              if (toAbort > 0 && e.status === 'RUNNING' && e.currentState === 'Wait for Control Tower') {
-                factory.stepFunctions.stop(e.executionArn);
-                toAbort--;
-              }
-            }
-          }, 2)
-        : undefined;
+    const abortHolders = () => {
+      for (const e of factory.executions()) {
+        if (toAbort > 0 && e.status === 'RUNNING' && e.currentState === 'Wait for Control Tower') {
+          factory.stepFunctions.stop(e.executionArn);
+          toAbort--;
+        }
+      }
+    };
+    // An operator who stops executions: every 2 real ms on a scaled clock; on a virtual one,
+    // every emulated second (a background sleeper: it sees each wait before time passes it).
+    const aborter = toAbort > 0 && !factory.clock.virtual ? setInterval(abortHolders, 2) : undefined;
+    if (toAbort > 0 && factory.clock.virtual) {
+      void (async () => {
+        while (toAbort > 0 && !factory.closed) {
+          abortHolders();
+          await factory.clock.sleep(1000, { background: true });
+        }
+      })();
+    }
     const approver = options.approve ? new LocalApprover(factory) : undefined;
     if (options.approve === 'auto') approver!.auto();
     for (const r of options.requests) {

@@ -10,9 +10,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  *   real millisecond of CPU counts `scale` emulated ones, so a busy machine stretches
  *   emulated durations;
  * - virtual (`virtual: true`): time stands still while anything runs, and jumps to the next
- *   sleeper's deadline when nothing does (a discrete-event simulation). Work in flight is
- *   what runs inside `track()` (the engine tracks every Lambda invocation, SDK task and
- *   DynamoDB call) and is not sleeping on this clock; CPU time costs no emulated time;
+ *   sleeper's deadline when nothing does (a discrete-event simulation). "Runs" means a
+ *   promise chain or immediate still pending (a few setImmediate rounds settle them), or
+ *   real I/O inside `track()`: the engine tracks its DynamoDB calls, the only I/O it makes
+ *   (everything else is emulated in this process). CPU time costs no emulated time;
  * - manual (`manual: true`): time stands still until `advance(ms)` moves it (tests).
  * `advance(ms)` works in every mode; sleepers wake in deadline order.
  */
@@ -30,7 +31,8 @@ export interface ScaledClockOptions {
 export interface SleepOptions {
   /**
    * A background sleeper (a schedule, a poller) wakes when time reaches it but does not
-   * move a virtual clock by itself, as an unref'd timer does not keep Node alive.
+   * move a virtual clock by itself (as an unref'd timer does not keep Node alive), unless
+   * the clock's `keepMoving` says something is still going on.
    * @default false
    */
   readonly background?: boolean;
@@ -89,6 +91,15 @@ export class ScaledClock {
     this.virtual = options.virtual ?? false;
     if (this.manual && this.virtual) throw new Error('ScaledClock: manual and virtual are exclusive');
     this.realStart = Date.now();
+    if (process.env.CLOCK_DEBUG && options.virtual) {
+      const t = setInterval(() => {
+        if (this.disposed) return clearInterval(t);
+        process.stderr.write(
+          `clock ${new Date(this.nowMs()).toISOString()} inFlight=${this.inFlight} sleepers=${this.sleepers.length} fg=${this.sleepers.filter((s) => !s.background).length} stepping=${!!this.stepping}\n`,
+        );
+      }, 3000);
+      t.unref();
+    }
     this.startMs = options.start === undefined ? this.realStart : new Date(options.start).getTime();
   }
 
@@ -120,7 +131,12 @@ export class ScaledClock {
         if (work && !work.ended && --work.sleeping === 0) this.inFlight++;
         resolve();
       };
-      this.sleepers.push({ deadline, seq: this.seq++, background: options.background ?? false, resolve: wake });
+      this.sleepers.push({
+        deadline,
+        seq: this.seq++,
+        background: options.background ?? false,
+        resolve: wake,
+      });
       this.sleepers.sort((a, b) => a.deadline - b.deadline || a.seq - b.seq);
       this.schedule();
     });
@@ -154,6 +170,12 @@ export class ScaledClock {
       work.ended = true;
     }
   }
+
+  /**
+   * Virtual mode: whether time should move for background sleepers alone (the engine: while an
+   * execution or a pipeline runs, a schedule such as the semaphore's reaper is what it waits for).
+   */
+  keepMoving: (() => boolean) | undefined;
 
   /** Work tracked and not sleeping (virtual mode). */
   get workInFlight(): number {
@@ -210,18 +232,26 @@ export class ScaledClock {
    */
   private idleStep(): void {
     if (this.stepping) return;
-    this.stepping = this.runIdleSteps().finally(() => {
-      this.stepping = undefined;
-    });
+    this.stepping = this.runIdleSteps();
   }
 
+  /**
+   * The stepping loop. It clears `stepping` in the same synchronous turn in which it decides
+   * to stop, so work that ends after that decision starts a new loop (no lost wake-up).
+   */
   private async runIdleSteps(): Promise<void> {
     for (;;) {
       await settleMicrotasks(SETTLE_ROUNDS);
-      if (this.disposed || this.inFlight > 0) return;
+      if (this.disposed || this.inFlight > 0) {
+        this.stepping = undefined;
+        return;
+      }
       const due = this.sleepers.length > 0 && this.sleepers[0].deadline <= this.nowMs();
       if (!due) {
-        if (!this.sleepers.some((s) => !s.background)) return;
+        if (!this.sleepers.some((s) => !s.background) && !this.keepMoving?.()) {
+          this.stepping = undefined;
+          return;
+        }
         this.offsetMs += this.sleepers[0].deadline - this.nowMs();
       }
       this.wakeDue();

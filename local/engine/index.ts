@@ -177,6 +177,10 @@ export class LocalFactory {
     });
     setClock(clock);
     activeClock = clock;
+    // Time goes on, to the next schedule if nothing else, while an execution or a pipeline runs.
+    clock.keepMoving = () =>
+      this.stepFunctions.list().some((e) => e.status === 'RUNNING') ||
+      this.landingZone.pipelineExecutions.some((e) => e.status === 'InProgress');
     this.ddb = createClient(DynamoDBClient);
 
     // CloudFormation creates each stack's roles in its account.
@@ -184,7 +188,6 @@ export class LocalFactory {
       for (const role of t?.roles ?? []) landingZone.deployRole(t!.target.account, role);
     }
     this.lambda = new LambdaRuntime([...template.functions, ...(managementTemplate?.functions ?? [])]);
-    this.lambda.track = (fn) => clock.track(fn);
     this.lambda.preload();
     if (options.lambdaFaults) this.lambda.setFaults(options.lambdaFaults);
     this.bus = new EventBus(template.rules, (arn, event) => this.deliverToTarget(arn, event), clock);
@@ -474,7 +477,15 @@ export class LocalFactory {
     }
   }
 
+  /** Whether close() has been called. */
+  get closed(): boolean {
+    return this.closing;
+  }
+
+  private closing = false;
+
   async close(): Promise<void> {
+    this.closing = true;
     this.stopPipelineEvents();
     this.stopControlTowerEvents();
     this.managementBus?.stop();
@@ -557,7 +568,8 @@ let activeClock: ScaledClock | undefined;
 function trackCalls(client: unknown, fallback: ScaledClock): void {
   const c = client as { middlewareStack: { add(mw: unknown, options: unknown): void } };
   c.middlewareStack.add(
-    (next: (args: any) => Promise<unknown>) => (args: any) => (activeClock ?? fallback).track(() => next(args)),
+    (next: (args: any) => Promise<unknown>) => (args: any) =>
+      (activeClock ?? fallback).track(() => next(args)),
     { step: 'initialize', name: 'trackOnVirtualClock', priority: 'high' },
   );
 }

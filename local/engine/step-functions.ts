@@ -537,6 +537,6 @@ export class LocalStepFunctions {
         Output: startMatch[2] ? ended.output : JSON.stringify(ended.output),
       };
     }
-    return clock.track(() => this.sdk.call(resource, input));
+    return this.sdk.call(resource, input);
   }
 }

@@ -33,10 +33,10 @@ export function faultTemplate(options: { limit?: number } = {}): CfnTemplate {
 /** Control Tower takes 10 emulated minutes per account: 3 s of real time at scale 200. */
 export const FAST_CONTROL_TOWER = { createSeconds: 600, updateSeconds: 300, jitter: 0 };
 
-/** A factory on the fault template, scale 200, short Control Tower times, seed 1. */
+/** A factory on the fault template, on a virtual clock, short Control Tower times, seed 1. */
 export function startFactory(template: CfnTemplate, options: Omit<LocalFactoryOptions, 'template'> = {}) {
   return LocalFactory.start({
-    scale: 200,
+    virtualTime: true,
     ...options,
     template,
     landingZone: {

@@ -52,4 +52,90 @@ describe('ScaledClock', () => {
   test('rejects a scale that is not positive', () => {
     expect(() => new ScaledClock({ scale: 0 })).toThrow(/positive/);
   });
+
+  describe('virtual mode', () => {
+    const realTick = () => new Promise((r) => setTimeout(r, 5));
+
+    test('jumps to the next deadline when nothing is in flight, in deadline order', async () => {
+      const clock = new ScaledClock({ virtual: true, start: 0 });
+      const woke: string[] = [];
+      const late = clock.sleep(3_600_000).then(() => woke.push(`late@${clock.nowMs()}`));
+      const early = clock.sleep(60_000).then(() => woke.push(`early@${clock.nowMs()}`));
+      await Promise.all([late, early]);
+      expect(woke).toEqual(['early@60000', 'late@3600000']);
+      await clock.shutdown();
+    });
+
+    test('stands still while tracked work runs, and moves once it ends', async () => {
+      const clock = new ScaledClock({ virtual: true, start: 0 });
+      let woke = false;
+      void clock.sleep(1000).then(() => (woke = true));
+      let finish!: () => void;
+      const work = clock.track(() => new Promise<void>((r) => (finish = r)));
+      // Real time passes (timers, I/O): the sleeper stays asleep while the work is in flight.
+      await realTick();
+      await realTick();
+      expect([woke, clock.nowMs(), clock.workInFlight]).toEqual([false, 0, 1]);
+      finish();
+      await work;
+      await realTick();
+      expect([woke, clock.nowMs(), clock.workInFlight]).toEqual([true, 1000, 0]);
+      await clock.shutdown();
+    });
+
+    test('a sleep the work awaits (yieldWork) lets time move; a sleep it only starts does not', async () => {
+      const clock = new ScaledClock({ virtual: true, start: 0 });
+      let completion = false;
+      const work = clock.track(async () => {
+        // Started, not awaited: a completion due later (as an operation's end in the emulator).
+        void clock.sleep(600_000).then(() => (completion = true));
+        await clock.sleep(5000, { yieldWork: true }); // a retry's backoff
+        return clock.nowMs();
+      });
+      expect(await work).toBe(5000);
+      await realTick();
+      expect(completion).toBe(true);
+      expect(clock.nowMs()).toBe(600_000);
+      await clock.shutdown();
+    });
+
+    test('background sleepers wake as time passes but do not move it', async () => {
+      const clock = new ScaledClock({ virtual: true, start: 0 });
+      const ticks: number[] = [];
+      void (async () => {
+        for (;;) {
+          await clock.sleep(1000, { background: true });
+          ticks.push(clock.nowMs());
+        }
+      })();
+      await realTick();
+      expect([ticks, clock.nowMs()]).toEqual([[], 0]);
+      await clock.sleep(3000);
+      await realTick();
+      expect(ticks).toEqual([1000, 2000, 3000]);
+      expect(clock.nowMs()).toBe(3000);
+      await clock.shutdown();
+    });
+
+    test('time keeps moving when many pieces of work end at staggered moments around its checks', async () => {
+      const clock = new ScaledClock({ virtual: true, start: 0 });
+      for (let round = 0; round < 50; round++) {
+        const sleeper = clock.sleep(1000);
+        const works = Array.from({ length: 5 }, (_, i) =>
+          clock.track(async () => {
+            for (let k = 0; k < (round + i) % 7; k++) await new Promise((r) => setImmediate(r));
+          }),
+        );
+        await Promise.all(works);
+        await sleeper;
+      }
+      expect(clock.nowMs()).toBe(50_000);
+      await clock.shutdown();
+    });
+
+    test('manual and virtual are exclusive; toRealMs is 0 (no real timers on a virtual clock)', () => {
+      expect(() => new ScaledClock({ virtual: true, manual: true })).toThrow(/exclusive/);
+      expect(new ScaledClock({ virtual: true }).toRealMs(60_000)).toBe(0);
+    });
+  });
 });

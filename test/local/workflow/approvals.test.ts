@@ -31,8 +31,10 @@ beforeAll(() => {
   });
 });
 
+// A person approves here, from outside the run: on the scaled clock, as with a manual
+// approval (a virtual clock would reach the approval's timeout as soon as the run waits).
 async function start(on: CfnTemplate = template): Promise<void> {
-  factory = await startFactory(on);
+  factory = await startFactory(on, { virtualTime: false, scale: 200 });
   approver = new LocalApprover(factory);
 }
 
