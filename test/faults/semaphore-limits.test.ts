@@ -16,7 +16,7 @@ import {
  * is slower than here: with forty executions a DynamoDB call is almost always in flight,
  * so emulated time moves only in the gaps between them.
  */
-const SCALED = { virtualTime: false, scale: 200 };
+const SCALED = { virtualTime: false, scale: 100 };
 
 /**
  * The Control Tower limit under aborts and heavy faults, measured by the emulated
