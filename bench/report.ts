@@ -25,7 +25,17 @@ function table(header: string[], rows: (string | number | null)[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** How the factory runs kept time, for the report's first paragraph. */
+function clockSentence(r: BenchResults): string {
+  const scales = new Set(r.throughput.map((row) => row.factory.job.scale));
+  if (scales.size === 1 && scales.has(0)) {
+    return "Durations are emulated time on the virtual clock: emulated time stands still while anything runs (a Lambda handler, a DynamoDB call) and jumps to the next deadline when nothing does, so CPU costs no emulated time and no figure depends on this machine's pace; the ELU, CPU and load columns say how hard the machine worked, not how it bent the figures. The AFT runs keep a scaled clock (a few calls per 5 minutes).";
+  }
+  return "Durations are emulated time on the scaled clock (emulated ms per real ms = the scale): every real millisecond this machine spends is `scale` emulated milliseconds, so each run prints its event loop utilization (ELU), its CPU use and the machine's load average.";
+}
+
 function realMs(emulatedSeconds: number | null, scale: number): string {
+  if (scale === 0) return 'n/a on the virtual clock';
   return emulatedSeconds === null ? 'n/a' : `${round((emulatedSeconds * 1000) / scale, 0)} ms`;
 }
 
@@ -43,7 +53,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`- Bench wall time: ${r.benchWallSeconds} s`);
   out.push('');
   out.push(
-    `Durations are emulated time on the scaled clock (emulated ms per real ms = the scale). Control Tower creates an account in T = ${T} min (no jitter unless said), the semaphore limit is L = ${L}, the lifecycle event of each Control Tower operation ends its wait (the emulator delivers it a few emulated seconds after the operation ends), the wait reads the record itself after ${r.settings.pollIntervalSeconds ?? '?'} s without an event, and an Acquire slot task times out (and registers again) after ${r.settings.slotWaitTimeoutSeconds ?? '?'} s. Every real millisecond this machine spends is \`scale\` emulated milliseconds, so each run prints its event loop utilization (ELU), its CPU use and the machine's load average. The account pipelines' stages take the emulator's stage time: their builds (in AWS, CodeBuild jobs beside the orchestration) are not run in the measured process.`,
+    `${clockSentence(r)} Control Tower creates an account in T = ${T} min (no jitter unless said), the semaphore limit is L = ${L}, the lifecycle event of each Control Tower operation ends its wait (the emulator delivers it a few emulated seconds after the operation ends), the wait reads the record itself after ${r.settings.pollIntervalSeconds ?? '?'} s without an event, and an Acquire slot task times out (and registers again) after ${r.settings.slotWaitTimeoutSeconds ?? '?'} s. The account pipelines' stages take the emulator's stage time: their builds (in AWS, CodeBuild jobs beside the orchestration) are not run in the measured process.`,
   );
   out.push('');
 
@@ -60,7 +70,7 @@ export function renderMarkdown(r: BenchResults): string {
     table(
       [
         'N',
-        'scale',
+        'clock',
         'factory makespan (min)',
         'bound (min)',
         'factory / bound',
@@ -77,7 +87,7 @@ export function renderMarkdown(r: BenchResults): string {
         const t = f.figures.throughput;
         return [
           row.n,
-          f.job.scale,
+          f.job.scale === 0 ? 'virtual' : f.job.scale,
           min(t.makespanSeconds),
           min(t.boundSeconds),
           t.ratio,
@@ -204,7 +214,7 @@ export function renderMarkdown(r: BenchResults): string {
   if (largest) {
     const f = largest.factory;
     out.push(
-      `After Control Tower, per state (N=${largest.n}, emulated seconds from entering the state to entering the next, median / max; real = median at scale ${f.job.scale}):`,
+      `After Control Tower, per state (N=${largest.n}, emulated seconds from entering the state to entering the next, median / max; real = the median in real time on a scaled clock):`,
     );
     out.push('');
     out.push(
@@ -372,7 +382,7 @@ export function issueFigures(r: BenchResults): string[] {
       'N=1,000 requests: makespan / bound',
       'printed',
       n1000
-        ? `${n1000.factory.figures.throughput.ratio} (ELU ${n1000.factory.load.elu}, scale ${n1000.factory.job.scale}, wall ${round(n1000.factory.load.wallMs / 1000, 0)} s)`
+        ? `${n1000.factory.figures.throughput.ratio} (ELU ${n1000.factory.load.elu}, ${n1000.factory.job.scale === 0 ? 'virtual clock' : `scale ${n1000.factory.job.scale}`}, wall ${round(n1000.factory.load.wallMs / 1000, 0)} s)`
         : notRun('N=1,000 runs in the full bench'),
     ],
   ];

@@ -23,6 +23,7 @@ import { ratio, round } from './stats';
 export interface WorkerJob {
   mode: 'factory' | 'aft';
   n: number;
+  /** Emulated ms per real ms on a scaled clock; 0: the virtual clock (local/emulator/clock.ts). */
   scale: number;
   createMinutes: number;
   jitter: number;
@@ -77,13 +78,15 @@ async function runFactory(job: WorkerJob): Promise<FactoryRunResult> {
     requests: requestsFor(job.n).map((r) => ({ request: r, label: r.accountName })),
     createMinutes: job.createMinutes,
     jitter: job.jitter,
-    scale: job.scale,
+    virtualTime: job.scale === 0,
+    scale: job.scale || undefined,
     seed: job.seed,
     // The account pipelines' stages take the emulator's stage time. The engine can also
-    // synthesize each account's CDK customizations in this process, but that blocks the
-    // event loop for up to seconds, which the scaled clock would count against the
-    // orchestration; in AWS those builds run in CodeBuild, beside it.
-    customizations: false,
+    // synthesize each account's CDK customizations in this process; on a scaled clock that
+    // blocks the event loop for up to seconds, counted against the orchestration (in AWS those
+    // builds run in CodeBuild, beside it). On the virtual clock CPU costs no emulated time:
+    // BENCH_CUSTOMIZATIONS=1 runs them.
+    customizations: process.env.BENCH_CUSTOMIZATIONS === '1' ? undefined : false,
     keepOpen: true,
   });
   const loadFigures = load.end();
