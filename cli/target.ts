@@ -286,6 +286,8 @@ async function openLocal(
   const template = localTemplates[key];
   const factory = await LocalFactory.start({
     template,
+    // A person decides approvals between commands: those runs keep a scaled clock.
+    virtualTime: !needs.approvals,
     scale: LOCAL_SCALE,
     schedules: false,
     landingZone: {
@@ -451,5 +453,5 @@ async function settle(factory: {
 
 const localTemplates: Record<string, ReturnType<typeof import('../local/engine/synth').synthTemplate>> = {};
 
-/** Emulated milliseconds per real millisecond on the local engine. */
+/** Emulated milliseconds per real millisecond on the local engine, when it runs on a scaled clock. */
 const LOCAL_SCALE = 200;

@@ -26,7 +26,6 @@ afterEach(async () => {
 test(`${N} concurrent requests: at most five Control Tower operations at a time, all succeed, none starves`, async () => {
   const wallStart = Date.now();
   factory = await startFactory(template, {
-    scale: 200,
     // The reaper's timer stays on, as deployed.
     landingZone: { controlTower: { createSeconds: 240, jitter: 0.1 } },
   });

@@ -56,7 +56,7 @@ afterEach(async () => {
 async function start(): Promise<LocalFactory> {
   factory = await LocalFactory.start({
     template,
-    scale: 200,
+    virtualTime: true,
     schedules: false,
     landingZone: { seed: 3, controlTower: { createSeconds: 600, updateSeconds: 300, jitter: 0 } },
     customizations: { dir },

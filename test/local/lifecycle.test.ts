@@ -34,7 +34,7 @@ afterEach(async () => {
 async function start(): Promise<LocalFactory> {
   factory = await LocalFactory.start({
     template,
-    scale: 200,
+    virtualTime: true,
     schedules: false,
     landingZone: { seed: 7, controlTower: { createSeconds: 600, updateSeconds: 300, jitter: 0 } },
   });
