@@ -266,8 +266,10 @@ export class ScaledClock {
   }
 
   private schedule(): void {
+    // A disposed clock starts nothing: a sleep begun after its factory closed never wakes.
+    if (this.disposed) return;
     if (this.virtual) {
-      if (!this.disposed && this.inFlight === 0 && this.sleepers.length) this.idleStep();
+      if (this.inFlight === 0 && this.sleepers.length) this.idleStep();
       return;
     }
     if (this.timer) clearTimeout(this.timer);
