@@ -172,7 +172,8 @@ export class LocalFactory {
         // A call to dynalite is real I/O: a virtual clock waits for it before it moves.
         if (name === 'DynamoDBClient' || name === 'DynamoDBStreamsClient') trackCalls(client, clock);
         // DynamoDB goes to dynalite over HTTP, through the SDK's own retry.
-        if (name !== 'DynamoDBClient' && name !== 'DynamoDBStreamsClient') addSdkRetry(client, clock);
+        if (name !== 'DynamoDBClient' && name !== 'DynamoDBStreamsClient')
+          addSdkRetry(client, () => activeClock ?? clock);
       },
     });
     setClock(clock);

@@ -74,7 +74,15 @@ interface MiddlewareClient {
 }
 
 /** Adds the standard-mode retry in front of the middleware named `emulator`. */
-export function addSdkRetry(client: unknown, clock: EngineClock, emulator = 'landingZoneEmulator'): void {
+/**
+ * `clock` is read at each backoff: a handler module keeps its clients across factories in one
+ * process, and the backoff must wait on the clock of the factory running now.
+ */
+export function addSdkRetry(
+  client: unknown,
+  clock: () => EngineClock,
+  emulator = 'landingZoneEmulator',
+): void {
   (client as MiddlewareClient).middlewareStack.addRelativeTo(
     (next) => async (args) => {
       for (let attempt = 1; ; attempt++) {
@@ -82,7 +90,7 @@ export function addSdkRetry(client: unknown, clock: EngineClock, emulator = 'lan
           return await next(args);
         } catch (err) {
           if (attempt >= SDK_MAX_ATTEMPTS || !isRetryable(err)) throw err;
-          await clock.sleep(backoffMs(attempt, err), { yieldWork: true });
+          await clock().sleep(backoffMs(attempt, err), { yieldWork: true });
         }
       }
     },
