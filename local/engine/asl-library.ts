@@ -46,7 +46,6 @@ export function aslLibrary(): Library {
   const source = fs.readFileSync(file, 'utf8');
   const module = { exports: {} as Library };
   // The module's own scope, as Node's CommonJS wrapper gives it, plus the two timers.
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const wrapper = new Function(
     'exports',
     'require',

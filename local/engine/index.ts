@@ -8,7 +8,6 @@ import {
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import dynalite from 'dynalite';
 import { clientHook, createClient, installClientHook } from '../../lambda/shared/clients';
 import { setClock } from '../../lambda/shared/clock';
 import { resetWarmCaches } from '../../lambda/shared/warm-cache';
@@ -17,6 +16,7 @@ import { ScaledClock } from '../emulator/clock';
 import { LandingZone, type LandingZoneOptions } from '../emulator';
 import '../polyfill';
 import { CustomizationsRunner, type CustomizationsRunnerOptions } from './customizations';
+import { inProcessDynamoDb } from './dynalite-handler';
 import { EventBus, type BusEvent } from './event-bus';
 import { LambdaRuntime, REPO_ROOT, type LambdaFaults } from './lambda-runtime';
 import { RequestStream, type StreamFaults } from './request-stream';
@@ -98,7 +98,6 @@ export class LocalFactory {
     const management = deployment.management
       ? resolveTemplate(deployment.management.template, deployment.management.target)
       : undefined;
-    const port = await dynamoDbPort();
     const clock = options.virtualTime
       ? new ScaledClock({ virtual: true })
       : new ScaledClock({ scale: options.scale ?? 200 });
@@ -114,7 +113,7 @@ export class LocalFactory {
     } as LandingZoneOptions);
     let factory: LocalFactory;
     try {
-      factory = new LocalFactory(resolved, port, clock, landingZone, options, management);
+      factory = new LocalFactory(resolved, clock, landingZone, options, management);
     } catch (err) {
       // The constructor installs the hook and the clock first: a factory that failed leaves neither.
       installClientHook(undefined);
@@ -151,7 +150,6 @@ export class LocalFactory {
 
   private constructor(
     readonly template: ResolvedTemplate,
-    port: number,
     readonly clock: ScaledClock,
     readonly landingZone: LandingZone,
     options: LocalFactoryOptions,
@@ -159,19 +157,24 @@ export class LocalFactory {
     readonly managementTemplate?: ResolvedTemplate,
   ) {
     const lzHook = landingZone.hook();
-    const endpoint = `http://127.0.0.1:${port}`;
     installClientHook({
       ...lzHook,
       config: (name) =>
         name === 'DynamoDBClient'
-          ? { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+          ? {
+              // dynalite in this process: the endpoint names it; nothing listens there.
+              endpoint: 'http://dynalite.local',
+              region: 'us-east-1',
+              credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+              requestHandler: inProcessDynamoDb,
+            }
           : lzHook.config?.(name),
       attach: (client, name, config) => {
         lzHook.attach?.(client, name, config);
         if (name === 'DynamoDBClient') authorizeDynamoDb(client, landingZone);
         // A call to dynalite is real I/O: a virtual clock waits for it before it moves.
         if (name === 'DynamoDBClient' || name === 'DynamoDBStreamsClient') trackCalls(client, clock);
-        // DynamoDB goes to dynalite over HTTP, through the SDK's own retry.
+        // DynamoDB goes to dynalite through the SDK's own retry.
         if (name !== 'DynamoDBClient' && name !== 'DynamoDBStreamsClient')
           addSdkRetry(client, () => activeClock ?? clock);
       },
@@ -649,24 +652,4 @@ function withFactoryAccount(org: OrganizationSpec, deployment: LocalDeployment):
       },
     ],
   };
-}
-
-/**
- * One dynalite server per process, on a free loopback port: handler modules keep their
- * DynamoDB clients (and so the endpoint) for the life of the process, across factories.
- * It does not keep the process alive.
- */
-let dynamoDb: Promise<number> | undefined;
-function dynamoDbPort(): Promise<number> {
-  dynamoDb ??= new Promise<number>((resolve, reject) => {
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0 });
-    server.once('error', reject);
-    // Neither the server nor its keep-alive connections hold the process open.
-    server.on('connection', (socket: { unref(): void }) => socket.unref());
-    server.listen(0, '127.0.0.1', () => {
-      server.unref();
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-  return dynamoDb;
 }

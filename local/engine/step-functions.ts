@@ -1,4 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { StateMachine } from 'aws-local-stepfunctions';
 import { runAs } from '../emulator/caller';
 import { principalOfRole, type Principal } from '../emulator/common';
@@ -110,20 +113,35 @@ export interface StepFunctionsOptions {
 }
 
 /**
- * Definitions already validated in this process. aws-local-stepfunctions validates a
- * definition with asl-validator (a new ajv compile) on every construction: an engine per
- * test registering each state machine made it a sixth of a workflow suite's CPU time. A
- * definition is validated the first time it is seen, and constructed unvalidated after.
+ * Definitions already validated. aws-local-stepfunctions validates a definition with
+ * asl-validator (a new ajv compile, most of a second) on every construction. A definition
+ * is validated the first time it is seen and constructed unvalidated after: in this
+ * process (a set), and across processes by a marker file in the temporary directory named
+ * by the definition's hash and asl-validator's version (each jest test file loads this
+ * module afresh; the suites start the same few definitions in every file).
  */
 const validatedDefinitions = new Set<string>();
 
+function validatedMarker(key: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { version } = require('asl-validator/package.json') as { version: string };
+  const hash = createHash('sha256').update(version).update('\0').update(key).digest('hex').slice(0, 32);
+  return path.join(os.tmpdir(), 'account-factory-asl-validated', hash);
+}
+
 function newStateMachine(definition: any): StateMachine {
   const key = JSON.stringify(definition);
-  const validated = validatedDefinitions.has(key);
+  const marker = validatedMarker(key);
+  const validated = validatedDefinitions.has(key) || fs.existsSync(marker);
   const engine = new (aslLibrary().StateMachine)(definition, {
     validationOptions: validated ? { noValidate: true } : { checkPaths: true, checkArn: false },
   });
   validatedDefinitions.add(key);
+  if (!validated) {
+    // Written after the constructor accepted the definition (it throws on an invalid one).
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, '');
+  }
   return engine;
 }
 
