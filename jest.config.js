@@ -2,10 +2,9 @@ const os = require('node:os');
 
 /** @type {import('jest').Config} */
 module.exports = {
-  // The workflow suites spend part of their time waiting on the engine's scaled clock (a CPU
-  // profile of one showed its event loop idle about half the time): one worker per core and a
-  // half keeps both cores busy (jest's default is one fewer worker than cores: one on 2 cores).
-  maxWorkers: Math.max(2, Math.ceil(os.availableParallelism() * 1.5)),
+  // One worker per core. The suites are CPU-bound (the engine runs on a virtual clock): a
+  // third worker on 2 cores made `npm test` slower (279 s against 254 s) for 12 % more CPU.
+  maxWorkers: Math.max(1, os.availableParallelism()),
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],

@@ -21,3 +21,30 @@ process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
 // WebAssembly cfn-lint), about half of each synthesis. It runs once, on the app as `cdk synth`
 // builds it, in test/lib/cloudformation-validation.test.ts; the other suites skip it.
 process.env.CDK_VALIDATION = process.env.CDK_VALIDATION ?? 'false';
+
+// Node (20) keeps every AsyncLocalStorage that has been used until it is disabled, and each
+// one it keeps adds to the cost of every promise created after. jest evaluates the modules
+// afresh for each test file, so module-level stores (the emulator's caller, the handlers'
+// retry budgets, jest-circus's own test context) piled up in a worker, file after file: a
+// workflow suite took twice the CPU late in a worker's life as in a fresh one. Each test
+// file disables the stores that the files before it in this worker created.
+const STORES = Symbol.for('cdk-account-factory.test.async-local-storages');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const asyncHooks = require('node:async_hooks') as { AsyncLocalStorage: any };
+const created: Set<{ disable(): void }> | undefined = asyncHooks.AsyncLocalStorage[STORES];
+if (created) {
+  for (const store of created) store.disable();
+  created.clear();
+} else {
+  const stores = new Set<{ disable(): void }>();
+  const Base = asyncHooks.AsyncLocalStorage;
+  const Tracked = class extends Base {
+    constructor(...args: unknown[]) {
+      super(...args);
+      stores.add(this as unknown as { disable(): void });
+    }
+  };
+  Object.defineProperty(Tracked, 'name', { value: Base.name });
+  (Tracked as any)[STORES] = stores;
+  asyncHooks.AsyncLocalStorage = Tracked;
+}

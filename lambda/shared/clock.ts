@@ -8,7 +8,7 @@ export interface Clock {
   /** Real milliseconds for a duration in this clock's time (a scaled clock runs faster). */
   toRealMs?(ms: number): number;
   /** Waits a duration of this clock's time, as the invocation's own wait. */
-  sleep?(ms: number, options: { yieldWork: true }): Promise<void>;
+  sleep?(ms: number): Promise<void>;
 }
 
 const CLOCK_KEY = Symbol.for('cdk-account-factory.clock');
@@ -29,7 +29,7 @@ export function nowIso(): string {
 /** Waits `ms` milliseconds of the handlers' time (emulated time under the local engine). */
 export function sleep(ms: number): Promise<void> {
   const clock = (globalThis as ClockHost)[CLOCK_KEY];
-  if (clock?.sleep) return clock.sleep(ms, { yieldWork: true });
+  if (clock?.sleep) return clock.sleep(ms);
   const real = clock?.toRealMs ? clock.toRealMs(ms) : ms;
   return new Promise((resolve) => setTimeout(resolve, real));
 }

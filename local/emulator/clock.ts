@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 /**
  * The emulated clock. Control Tower takes ~25 minutes to vend an account; locally that
  * time runs faster than the wall clock, and everything (the landing zone, the engine's
@@ -36,13 +34,6 @@ export interface SleepOptions {
    * @default false
    */
   readonly background?: boolean;
-  /**
-   * The tracked work this code runs in (`track()`) waits on this sleep: a virtual clock
-   * does not count it in flight meanwhile. For sleeps the work awaits (a retry's backoff);
-   * a sleep it starts and does not await (a completion due later) leaves it in flight.
-   * @default false
-   */
-  readonly yieldWork?: boolean;
 }
 
 interface Sleeper {
@@ -50,12 +41,6 @@ interface Sleeper {
   seq: number;
   background: boolean;
   resolve: () => void;
-}
-
-/** One piece of tracked work: in flight unless it is sleeping on the clock or has ended. */
-interface Work {
-  sleeping: number;
-  ended: boolean;
 }
 
 /** A timer on the emulated clock (what setTimeout returns, for clearTimer). */
@@ -76,7 +61,6 @@ export class ScaledClock {
   private sleepers: Sleeper[] = [];
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly work = new AsyncLocalStorage<Work>();
   private inFlight = 0;
   private stepping: Promise<void> | undefined;
   private disposed = false;
@@ -124,18 +108,12 @@ export class ScaledClock {
   /** Resolves once `emulatedMs` of emulated time have passed. */
   sleep(emulatedMs: number, options: SleepOptions = {}): Promise<void> {
     const deadline = this.nowMs() + Math.max(0, emulatedMs);
-    const work = this.virtual && options.yieldWork ? this.work.getStore() : undefined;
-    if (work && !work.ended && work.sleeping++ === 0) this.release();
     return new Promise<void>((resolve) => {
-      const wake = () => {
-        if (work && !work.ended && --work.sleeping === 0) this.inFlight++;
-        resolve();
-      };
       this.sleepers.push({
         deadline,
         seq: this.seq++,
         background: options.background ?? false,
-        resolve: wake,
+        resolve,
       });
       this.sleepers.sort((a, b) => a.deadline - b.deadline || a.seq - b.seq);
       this.schedule();
@@ -156,18 +134,16 @@ export class ScaledClock {
   }
 
   /**
-   * Runs `fn` as work in flight: a virtual clock does not move until it ends, except
-   * while it sleeps on this clock. Nested work counts once per level. Other modes just run it.
+   * Runs `fn` as work in flight (real I/O): a virtual clock does not move until it ends.
+   * Nested work counts once per level. Other modes just run it.
    */
   async track<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.virtual) return fn();
-    const work: Work = { sleeping: 0, ended: false };
     this.inFlight++;
     try {
-      return await this.work.run(work, fn);
+      return await fn();
     } finally {
-      if (work.sleeping === 0) this.release();
-      work.ended = true;
+      this.release();
     }
   }
 
@@ -177,7 +153,7 @@ export class ScaledClock {
    */
   keepMoving: (() => boolean) | undefined;
 
-  /** Work tracked and not sleeping (virtual mode). */
+  /** Work tracked and still running (virtual mode). */
   get workInFlight(): number {
     return this.inFlight;
   }

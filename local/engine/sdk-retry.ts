@@ -90,7 +90,7 @@ export function addSdkRetry(
           return await next(args);
         } catch (err) {
           if (attempt >= SDK_MAX_ATTEMPTS || !isRetryable(err)) throw err;
-          await clock().sleep(backoffMs(attempt, err), { yieldWork: true });
+          await clock().sleep(backoffMs(attempt, err));
         }
       }
     },

@@ -104,6 +104,13 @@ function named(name: string, message = name): Error {
   return Object.assign(new Error(message), { name });
 }
 
+/**
+ * The actor whose step runs (for the history). One for the module: Node keeps every
+ * AsyncLocalStorage that has been used until it is disabled, and each one it keeps adds
+ * to the cost of every promise created after (a new one per run slowed each later run).
+ */
+const actor = new AsyncLocalStorage<string>();
+
 export interface RunStats {
   steps: number;
   /** Aborts that hit an execution while its Control Tower operation ran. */
@@ -129,7 +136,6 @@ export async function runScenario(
   let parked = 0;
   let free = false;
   const failures: Error[] = [];
-  const actor = new AsyncLocalStorage<string>();
   const history: string[] = [];
   const note = (what: string) => history.push(`${actor.getStore() ?? 'test'}: ${what}`);
   const gate = async (label: string) => {
