@@ -168,7 +168,10 @@ export class LocalFactory {
               credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
               requestHandler: inProcessDynamoDb,
             }
-          : lzHook.config?.(name),
+          : // The SDK's own option: each command class's middleware is resolved once per
+            // client (the emulated clients' stacks are complete before their first call).
+            // Not for DynamoDB: the document client's commands resolve per instance.
+            { ...lzHook.config?.(name), cacheMiddleware: true },
       attach: (client, name, config) => {
         lzHook.attach?.(client, name, config);
         if (name === 'DynamoDBClient') authorizeDynamoDb(client, landingZone);
