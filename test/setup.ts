@@ -22,6 +22,14 @@ process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
 // builds it, in test/lib/cloudformation-validation.test.ts; the other suites skip it.
 process.env.CDK_VALIDATION = process.env.CDK_VALIDATION ?? 'false';
 
+// aws-cdk-lib records a stack trace for every CloudFormation element it creates (its
+// creation stack, for error reports) and for every metadata entry, and jest maps each
+// stack trace through its source maps: about a tenth of a construct suite's CPU. The
+// suites do not read them; `cdk synth` (the CLI) and the package test still record them.
+process.env.CDK_CONTEXT_JSON =
+  process.env.CDK_CONTEXT_JSON ??
+  JSON.stringify({ 'aws:cdk:disable-creation-stack-traces': true, 'aws:cdk:disable-stack-trace': true });
+
 // Node (20) keeps every AsyncLocalStorage that has been used until it is disabled, and each
 // one it keeps adds to the cost of every promise created after. jest evaluates the modules
 // afresh for each test file, so module-level stores (the emulator's caller, the handlers'
