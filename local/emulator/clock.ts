@@ -10,8 +10,9 @@
  * - virtual (`virtual: true`): time stands still while anything runs, and jumps to the next
  *   sleeper's deadline when nothing does (a discrete-event simulation). "Runs" means a
  *   promise chain or immediate still pending (a few setImmediate rounds settle them), or
- *   real I/O inside `track()`: the engine tracks its DynamoDB calls, the only I/O it makes
- *   (everything else is emulated in this process). CPU time costs no emulated time;
+ *   work inside `track()` that may take longer than those rounds: the engine tracks its
+ *   DynamoDB calls (dynalite's store answers them some turns of the event loop later).
+ *   CPU time costs no emulated time;
  * - manual (`manual: true`): time stands still until `advance(ms)` moves it (tests).
  * `advance(ms)` works in every mode; sleepers wake in deadline order.
  */
@@ -134,7 +135,7 @@ export class ScaledClock {
   }
 
   /**
-   * Runs `fn` as work in flight (real I/O): a virtual clock does not move until it ends.
+   * Runs `fn` as work in flight: a virtual clock does not move until it ends.
    * Nested work counts once per level. Other modes just run it.
    */
   async track<T>(fn: () => Promise<T>): Promise<T> {

@@ -175,7 +175,7 @@ export class LocalFactory {
       attach: (client, name, config) => {
         lzHook.attach?.(client, name, config);
         if (name === 'DynamoDBClient') authorizeDynamoDb(client, landingZone);
-        // A call to dynalite is real I/O: a virtual clock waits for it before it moves.
+        // A call to dynalite ends some turns of the event loop later: a virtual clock waits for it.
         if (name === 'DynamoDBClient' || name === 'DynamoDBStreamsClient') trackCalls(client, clock);
         // DynamoDB goes to dynalite through the SDK's own retry.
         if (name !== 'DynamoDBClient' && name !== 'DynamoDBStreamsClient')
