@@ -6,8 +6,8 @@ import dynalite from 'dynalite';
  * DynamoDB clients send their signed HTTP requests to dynalite's own request handler,
  * byte for byte as they would over loopback HTTP, and read its response (status, headers
  * with the CRC32 the SDK checks, JSON body) the same way. What the handler does not pay is
- * the TCP connection, Node's HTTP parsing on both sides and the sockets' streams: about a
- * sixth of a workflow suite's CPU time when dynalite listened on a port.
+ * the TCP connection, Node's HTTP parsing on both sides and the sockets' streams: a fifth
+ * of test/faults/semaphore-limits.test.ts's CPU time (profiled) when dynalite listened on a port.
  *
  * One dynalite per process: handler modules keep their DynamoDB clients for the life of
  * the process, across factories (as a warm Lambda keeps its clients). Nothing listens, so

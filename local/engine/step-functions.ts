@@ -131,13 +131,13 @@ function validatedMarker(key: string): string {
 
 function newStateMachine(definition: any): StateMachine {
   const key = JSON.stringify(definition);
-  const marker = validatedMarker(key);
-  const validated = validatedDefinitions.has(key) || fs.existsSync(marker);
+  const marker = validatedDefinitions.has(key) ? undefined : validatedMarker(key);
+  const validated = marker === undefined || fs.existsSync(marker);
   const engine = new (aslLibrary().StateMachine)(definition, {
     validationOptions: validated ? { noValidate: true } : { checkPaths: true, checkArn: false },
   });
   validatedDefinitions.add(key);
-  if (!validated) {
+  if (marker && !validated) {
     // Written after the constructor accepted the definition (it throws on an invalid one).
     fs.mkdirSync(path.dirname(marker), { recursive: true });
     fs.writeFileSync(marker, '');
